@@ -1,0 +1,124 @@
+/**
+ * SMTP replies: an incremental parser that turns bytes from the server into complete replies
+ * (multi-line continuations, RFC 3463 enhanced status codes), and small predicates over them.
+ * Pure: no I/O.
+ * @module
+ */
+import { ProtocolError } from './errors.js';
+import type { SmtpReply } from './types.js';
+
+/** Longest reply line accepted, in octets. RFC 5321 allows 512; real servers send longer, garbage sends much longer. */
+export const MAX_REPLY_LINE = 4096;
+/** Most lines accepted in one multi-line reply (an EHLO reply has a few dozen at most). */
+export const MAX_REPLY_LINES = 512;
+
+const REPLY_LINE = /^([2-5][0-9][0-9])(?:([ -])(.*))?$/s;
+const ENHANCED_CODE = /^([245])\.(\d{1,3})\.(\d{1,3})(?: |$)/;
+
+/**
+ * Turns a stream of bytes into complete SMTP replies.
+ *
+ * Feed every chunk read from the socket to {@link ReplyParser.push}; it returns the replies that
+ * became complete. Lines may end in CRLF or a bare LF. A line that is not a reply line, a
+ * continuation with another code, an overlong line or an endless reply throws {@link ProtocolError}.
+ */
+export class ReplyParser {
+  #partial = '';
+  #lines: string[] = [];
+  #code = 0;
+
+  /** Drops everything buffered (used after STARTTLS: nothing read before the handshake may count after it). */
+  reset(): void {
+    this.#partial = '';
+    this.#lines = [];
+    this.#code = 0;
+  }
+
+  /** True while a reply has been started but not finished, or a line is half read. */
+  get pending(): boolean {
+    return this.#partial !== '' || this.#lines.length > 0;
+  }
+
+  /**
+   * Parses one chunk.
+   * @throws {ProtocolError} when the server sends something that is not an SMTP reply.
+   */
+  push(chunk: Uint8Array | string): SmtpReply[] {
+    let text = this.#partial + (typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1'));
+    const replies: SmtpReply[] = [];
+    let start = 0;
+    for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', start)) {
+      const end = lf > start && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
+      const reply = this.#line(text.slice(start, end));
+      if (reply) replies.push(reply);
+      start = lf + 1;
+    }
+    text = text.slice(start);
+    if (text.length > MAX_REPLY_LINE) throw overlong(text.length);
+    this.#partial = text;
+    return replies;
+  }
+
+  #line(raw: string): SmtpReply | undefined {
+    if (raw.length > MAX_REPLY_LINE) throw overlong(raw.length);
+    const line = Buffer.from(raw, 'latin1').toString('utf8');
+    const match = REPLY_LINE.exec(line);
+    if (!match) throw new ProtocolError(`Malformed reply line from server: ${JSON.stringify(truncate(line))}`, { phase: 'connect', transient: true });
+    const code = Number(match[1]);
+    if (this.#lines.length > 0 && code !== this.#code) {
+      throw new ProtocolError(`Reply continuation changed code from ${this.#code} to ${code}`, { phase: 'connect', transient: true });
+    }
+    this.#code = code;
+    this.#lines.push(match[3] ?? '');
+    if (this.#lines.length > MAX_REPLY_LINES) throw new ProtocolError(`Reply has more than ${MAX_REPLY_LINES} lines`, { phase: 'connect', transient: true });
+    if (match[2] === '-') return undefined;
+    const reply = buildReply(code, this.#lines);
+    this.#lines = [];
+    this.#code = 0;
+    return reply;
+  }
+}
+
+/**
+ * Builds a reply from its code and text lines, lifting an enhanced status code (RFC 3463) out of
+ * the text when every line starts with one whose class matches the reply's.
+ */
+export function buildReply(code: number, lines: string[]): SmtpReply {
+  const first = ENHANCED_CODE.exec(lines[0] ?? '');
+  if (first && Number(first[1]) === Math.floor(code / 100)) {
+    const enhanced = `${first[1]}.${first[2]}.${first[3]}`;
+    if (lines.every((line) => line.startsWith(enhanced))) {
+      return { code, enhancedCode: enhanced, lines: lines.map((line) => line.slice(enhanced.length).trimStart()) };
+    }
+    return { code, enhancedCode: enhanced, lines: [lines[0]!.slice(enhanced.length).trimStart(), ...lines.slice(1)] };
+  }
+  return { code, lines: [...lines] };
+}
+
+/** 2xx: the command was accepted. */
+export function isPositive(reply: SmtpReply): boolean {
+  return reply.code >= 200 && reply.code < 300;
+}
+
+/** 3xx: the server waits for more (354 after DATA, 334 during AUTH). */
+export function isIntermediate(reply: SmtpReply): boolean {
+  return reply.code >= 300 && reply.code < 400;
+}
+
+/** 4xx: refused for now; trying later may work. */
+export function isTransient(reply: SmtpReply): boolean {
+  return reply.code >= 400 && reply.code < 500;
+}
+
+/** The reply's text lines joined into one message. */
+export function replyText(reply: SmtpReply): string {
+  return reply.lines.join('\n');
+}
+
+function overlong(length: number): ProtocolError {
+  return new ProtocolError(`Reply line from server is ${length} octets long, over the ${MAX_REPLY_LINE} accepted`, { phase: 'connect', transient: true });
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

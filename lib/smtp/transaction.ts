@@ -1,0 +1,152 @@
+/**
+ * One mail transaction: the envelope and content checked and encoded for this server before any
+ * byte is written (addresses, SMTPUTF8, 8BITMIME, SIZE, line lengths), the command lines, and the
+ * reading of its replies into a {@link SendResult} or the error of the stage that refused it.
+ * @module
+ */
+import { checkAddress, needsSmtpUtf8 } from './arguments.js';
+import { prepareContent, type WireContent } from './content.js';
+import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, type SmtpError } from './errors.js';
+import { isPositive, isTransient, replyText } from './reply.js';
+import type { Capabilities, Envelope, RefusedRecipient, SendResult, SmtpReply } from './types.js';
+
+/** A message on its way: prepared, queued, written, answered. */
+export interface Transaction {
+  from: string;
+  to: string[];
+  content: WireContent;
+  /** `MAIL FROM:<...> params` */
+  mailLine: string;
+  /** One `RCPT TO:<...>` per recipient. */
+  rcptLines: string[];
+  /** True once it was sent again after a server refused it pipelined behind another transaction's end. */
+  retried: boolean;
+  /** Recipients the server took, once the envelope replies are in. */
+  accepted: string[];
+  /** Recipients the server refused, once the envelope replies are in. */
+  rejected: RefusedRecipient[];
+  resolve: (result: SendResult) => void;
+  reject: (error: SmtpError) => void;
+}
+
+/** How the server takes content: DATA with dot-stuffing, or BDAT chunks (RFC 3030). */
+export type ContentMode = 'data' | 'bdat';
+
+/**
+ * Checks and encodes a message for this server.
+ * @throws {ProtocolError} bad addresses, no recipient, lines over 998 octets, SMTPUTF8 or 8BITMIME
+ *   needed but not offered (all permanent); {@link MessageTooLargeError} over the SIZE limit.
+ */
+export function prepareTransaction(
+  envelope: Envelope,
+  message: string | Uint8Array,
+  capabilities: Capabilities,
+  mode: ContentMode,
+  settle: Pick<Transaction, 'resolve' | 'reject'>,
+): Transaction {
+  if (envelope === null || typeof envelope !== 'object') throw new ProtocolError('The envelope must be an object { from, to }', { phase: 'mail', transient: false });
+  if (typeof message !== 'string' && !(message instanceof Uint8Array)) throw new ProtocolError('The message must be a string or a Uint8Array', { phase: 'data', transient: false });
+  const from = checkAddress(envelope.from, 'mail', true);
+  if (!Array.isArray(envelope.to) || envelope.to.length === 0) throw new ProtocolError('The envelope has no recipient', { phase: 'rcpt', transient: false });
+  const to = envelope.to.map((address) => checkAddress(address, 'rcpt'));
+
+  const utf8 = needsSmtpUtf8(from) || to.some(needsSmtpUtf8);
+  if (utf8 && !capabilities.smtpUtf8) {
+    throw new ProtocolError('The envelope has a non-ASCII address and the server does not offer SMTPUTF8', { phase: 'mail', transient: false });
+  }
+  const content = prepareContent(message, { dotStuff: mode === 'data' });
+  if (content.eightBit && !capabilities.eightBitMime) {
+    throw new ProtocolError('The message holds 8-bit data and the server does not offer 8BITMIME (encode it as quoted-printable or base64)', { phase: 'data', transient: false });
+  }
+  if (capabilities.size && content.size > capabilities.size) {
+    throw new MessageTooLargeError(`The message is ${content.size} octets; the server takes at most ${capabilities.size}`, { phase: 'mail', transient: false });
+  }
+  const params: string[] = [];
+  if (capabilities.size !== undefined) params.push(`SIZE=${content.size}`);
+  if (content.eightBit) params.push('BODY=8BITMIME');
+  if (utf8) params.push('SMTPUTF8');
+  return {
+    from,
+    to,
+    content,
+    mailLine: [`MAIL FROM:<${from}>`, ...params].join(' '),
+    rcptLines: to.map((address) => `RCPT TO:<${address}>`),
+    retried: false,
+    accepted: [],
+    rejected: [],
+    ...settle,
+  };
+}
+
+/** What the envelope replies (MAIL, each RCPT) say about a transaction. */
+export type EnvelopeVerdict =
+  | { ok: true; accepted: string[]; rejected: RefusedRecipient[] }
+  | { ok: false; error: SmtpError };
+
+/** Reads MAIL's and the RCPTs' replies: the sender refused, every recipient refused, or who was accepted. */
+export function judgeEnvelope(tx: Transaction, mail: SmtpReply, rcpts: SmtpReply[]): EnvelopeVerdict {
+  if (!isPositive(mail)) {
+    const Class = mail.code === 552 ? MessageTooLargeError : SenderRefusedError;
+    return { ok: false, error: Class.fromReply(`The server refused the sender <${tx.from}>`, 'mail', mail) };
+  }
+  const accepted: string[] = [];
+  const rejected: RefusedRecipient[] = [];
+  rcpts.forEach((reply, index) => {
+    const recipient = tx.to[index]!;
+    if (isPositive(reply)) accepted.push(recipient);
+    else rejected.push(refusal(recipient, reply));
+  });
+  if (accepted.length === 0) return { ok: false, error: allRefused(rejected, 'rcpt') };
+  return { ok: true, accepted, rejected };
+}
+
+/**
+ * Reads the reply (SMTP) or replies (LMTP: one per accepted recipient, RFC 2033) after the content.
+ * @returns the result, or the error when nobody took the message.
+ */
+export function judgeContent(accepted: string[], rejected: RefusedRecipient[], finals: SmtpReply[], lmtp: boolean): SendResult | SmtpError {
+  const last = finals[finals.length - 1]!;
+  if (!lmtp) {
+    if (isPositive(last)) return { accepted, rejected, reply: last };
+    return contentRefused(last);
+  }
+  const delivered: string[] = [];
+  const refused = [...rejected];
+  finals.forEach((reply, index) => {
+    if (isPositive(reply)) delivered.push(accepted[index]!);
+    else refused.push(refusal(accepted[index]!, reply));
+  });
+  if (delivered.length === 0) return allRefused(refused, 'data');
+  return { accepted: delivered, rejected: refused, reply: last };
+}
+
+/** The error for a refusal of the content: 552 means too large. */
+export function contentRefused(reply: SmtpReply): SmtpError {
+  return reply.code === 552
+    ? MessageTooLargeError.fromReply('The server refused the message as too large', 'data', reply)
+    : DataRefusedError.fromReply('The server refused the message', 'data', reply);
+}
+
+function refusal(recipient: string, reply: SmtpReply): RefusedRecipient {
+  return {
+    recipient,
+    code: reply.code,
+    ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }),
+    message: replyText(reply),
+    transient: isTransient(reply),
+  };
+}
+
+function allRefused(rejected: RefusedRecipient[], phase: 'rcpt' | 'data'): RecipientsRefusedError {
+  const first = rejected[0]!;
+  return new RecipientsRefusedError(
+    `The server refused every recipient: ${rejected.map((r) => `<${r.recipient}> ${r.code}${r.enhancedCode ? ` ${r.enhancedCode}` : ''} ${r.message}`).join('; ')}`,
+    {
+      phase,
+      code: first.code,
+      ...(first.enhancedCode === undefined ? {} : { enhancedCode: first.enhancedCode }),
+      transient: rejected.some((r) => r.transient),
+      rejected,
+    },
+  );
+}
