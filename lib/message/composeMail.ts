@@ -1,0 +1,73 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Envelope } from '../smtp/types.js';
+import { parseAddress } from './address.js';
+import { deriveEnvelope } from './envelope.js';
+import { InvalidJobError } from './InvalidJobError.js';
+import { messageIdFor } from './messageId.js';
+import { parseMailJob } from './parseMailJob.js';
+import type { ComposeDefaults, ComposedMail, ComposedMailJob, MailAddress, MailJob, MailJobInput } from './types.js';
+
+/**
+ * Builds the message and envelope of a job. MIME is built by nodemailer's MailComposer:
+ * text, html or both (multipart/alternative), attachments (multipart/mixed), inline images
+ * referenced by `cid:` (multipart/related), RFC 2047 encoded words for non-ASCII headers,
+ * quoted-printable or base64 bodies, lines folded well under 998 octets, CRLF line ends.
+ * Headers get a `Date` and a `Message-ID` derived from the job `id` (see {@link messageIdFor}).
+ * Bcc recipients go into the envelope only. A raw job is passed through with its own envelope.
+ *
+ * Accepts a parsed {@link MailJob} or a job as published (then it is parsed first).
+ * Asynchronous because MailComposer builds through a stream.
+ * @throws {InvalidJobError} when the job is invalid, or has no `from` and `defaults.from` is not set or invalid.
+ * @example
+ * const { envelope, message } = await composeMail(parseMailJob(JSON.parse(body)), { from: config.from });
+ * if (capabilities.size && message.byteLength > capabilities.size) throw new Error('too large');
+ * await client.send(envelope, message);
+ */
+export async function composeMail(job: MailJob | MailJobInput, defaults: ComposeDefaults = {}): Promise<ComposedMail> {
+  const parsed = 'kind' in job ? job : parseMailJob(job);
+  if (parsed.kind === 'raw') {
+    return { envelope: { from: parsed.envelope.from, to: [...parsed.envelope.to] }, message: new TextEncoder().encode(parsed.message) };
+  }
+  const from = parsed.from ?? defaultSender(defaults);
+  const envelope: Envelope = deriveEnvelope(from, [parsed.to, parsed.cc, parsed.bcc]);
+  const messageId = messageIdFor(parsed.id, from.address.slice(from.address.lastIndexOf('@') + 1));
+  const message = await new MailComposer(composerOptions(parsed, from, messageId, defaults.date ?? new Date())).compile().build();
+  return { envelope, message: new Uint8Array(message.buffer, message.byteOffset, message.byteLength), messageId };
+}
+
+function defaultSender(defaults: ComposeDefaults): MailAddress {
+  if (defaults.from === undefined) {
+    throw new InvalidJobError([{ path: 'from', message: 'is missing and no default sender is configured' }]);
+  }
+  const result = parseAddress(defaults.from);
+  if (!result.ok) throw new InvalidJobError([{ path: 'from', message: `is missing and the default sender ${result.problem}` }]);
+  return result.address;
+}
+
+/** The MailComposer options of a job: no file or URL access, CRLF, no Bcc header. */
+function composerOptions(job: ComposedMailJob, from: MailAddress, messageId: string, date: Date): MailComposer.Options {
+  return {
+    from,
+    to: job.to,
+    ...(job.cc.length > 0 ? { cc: job.cc } : {}),
+    ...(job.replyTo.length > 0 ? { replyTo: job.replyTo } : {}),
+    subject: job.subject,
+    messageId,
+    date,
+    ...(job.text === undefined ? {} : { text: job.text }),
+    ...(job.html === undefined ? {} : { html: job.html }),
+    headers: job.headers.map(({ name, value }) => ({ key: name, value })),
+    attachments: job.attachments.map((attachment) => ({
+      filename: attachment.filename,
+      contentType: attachment.contentType,
+      content: Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength),
+      contentTransferEncoding: 'base64',
+      ...(attachment.contentId === undefined
+        ? { contentDisposition: 'attachment' }
+        : { cid: attachment.contentId, contentDisposition: 'inline' }),
+    })),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    newline: 'win',
+  };
+}

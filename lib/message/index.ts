@@ -1,0 +1,16 @@
+/**
+ * Mail jobs: the version 1 format, its checks, and MIME composition.
+ * @module
+ */
+export { parseMailJob } from './parseMailJob.js';
+export { composeMail } from './composeMail.js';
+export { InvalidJobError, formatIssue, type JobIssue } from './InvalidJobError.js';
+export { parseAddress, parseBareAddress, type AddressResult } from './address.js';
+export { deriveEnvelope } from './envelope.js';
+export { messageIdFor } from './messageId.js';
+export { PRODUCT_HEADERS } from './headerRules.js';
+export { MAX_RECIPIENTS } from './jobSchema.js';
+export type {
+  AddressInput, AddressListInput, AttachmentInput, ComposedMailJobInput, RawMailJobInput, MailJobInput,
+  MailAddress, MailHeader, MailAttachment, ComposedMailJob, RawMailJob, MailJob, ComposeDefaults, ComposedMail,
+} from './types.js';

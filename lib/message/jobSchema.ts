@@ -1,0 +1,248 @@
+/**
+ * The valibot schemas of a version 1 mail job. Structure and types are checked by valibot;
+ * addresses, header fields and raw messages by this package's own parsers, plugged in as
+ * transforms so that every problem of a job is collected in one pass.
+ * @module
+ */
+import * as v from 'valibot';
+import { parseAddress, parseBareAddress } from './address.js';
+import { describeType, quoteValue, textProblem, type TextPolicy } from './characters.js';
+import { headerNameProblem, headerValueProblem, MAX_HEADERS } from './headerRules.js';
+import { checkRawMessage } from './rawMessage.js';
+import type { MailAddress, MailAttachment, MailHeader } from './types.js';
+
+/** Most recipients (to + cc + bcc, or the raw envelope): the number every SMTP server must accept (RFC 5321 4.5.3.1.8). */
+export const MAX_RECIPIENTS = 100;
+/** Longest subject, in characters. */
+export const MAX_SUBJECT_LENGTH = 998;
+/** Longest text or HTML body, in characters (the queue takes 1 MiB per job anyway). */
+export const MAX_BODY_LENGTH = 1_048_576;
+/** Most attachments. */
+export const MAX_ATTACHMENTS = 100;
+
+const ID = /^[\x21-\x7e]{1,200}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const TOKEN = "[A-Za-z0-9!#$&^_.+-]+";
+const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"))*$`);
+const CONTENT_ID = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}(?:@[A-Za-z0-9.-]{1,200})?$/;
+
+type PathItem = v.IssuePathItem;
+
+/** A path item for issues that a transform raises inside an object or list it checks itself. */
+function pathItem(input: Record<string, unknown> | unknown[], key: string | number): PathItem {
+  return Array.isArray(input)
+    ? { type: 'array', origin: 'value', input, key: key as number, value: input[key as number] }
+    : { type: 'object', origin: 'value', input, key: key as string, value: input[key as string] };
+}
+
+/** A string checked by one of the {@link textProblem} policies, with a length limit. */
+function text(policy: TextPolicy, maxLength: number) {
+  return v.pipe(
+    v.string(),
+    v.maxLength(maxLength, (issue) => `is longer than ${maxLength} characters (${(issue.input as string).length})`),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const problem = textProblem(dataset.value, policy);
+      if (problem !== undefined) addIssue({ message: problem });
+    }),
+  );
+}
+
+/** One address in any accepted form. */
+const address = v.pipe(
+  v.unknown(),
+  v.rawTransform(({ dataset, addIssue, NEVER }): MailAddress => {
+    const result = parseAddress(dataset.value);
+    if (result.ok) return result.address;
+    addIssue({ message: result.problem });
+    return NEVER;
+  }),
+);
+
+/** One address or a list of them; always a list afterwards. */
+function addressList(parse: (value: unknown) => ReturnType<typeof parseAddress>, options: { nonEmpty: boolean }) {
+  return v.pipe(v.unknown(), addressListTransform<unknown>(parse, options));
+}
+
+function addressListTransform<TInput>(parse: (value: unknown) => ReturnType<typeof parseAddress>, options: { nonEmpty: boolean }) {
+  return v.rawTransform<TInput, MailAddress[]>(({ dataset, addIssue, NEVER }) => {
+      const input = dataset.value;
+      const items = Array.isArray(input) ? input : [input];
+      if (items.length === 0 && options.nonEmpty) {
+        addIssue({ message: 'is an empty list: give at least one address' });
+        return NEVER;
+      }
+      if (items.length > MAX_RECIPIENTS) {
+        addIssue({ message: `has ${items.length} addresses; at most ${MAX_RECIPIENTS} are allowed` });
+        return NEVER;
+      }
+      const out: MailAddress[] = [];
+      let failed = false;
+      items.forEach((item, index) => {
+        const result = parse(item);
+        if (result.ok) out.push(result.address);
+        else {
+          failed = true;
+          addIssue(Array.isArray(input) ? { message: result.problem, path: [pathItem(input, index)] } : { message: result.problem });
+        }
+      });
+      return failed ? NEVER : out;
+  });
+}
+
+/** Extra header fields: an object of names to string values, turned into a list. */
+const headers = v.pipe(
+  v.unknown(),
+  v.rawTransform(({ dataset, addIssue, NEVER }): MailHeader[] => {
+    const input = dataset.value;
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      addIssue({ message: `must be an object of header names to values, not ${describeType(input)}` });
+      return NEVER;
+    }
+    const record = input as Record<string, unknown>;
+    const names = Object.keys(record);
+    if (names.length > MAX_HEADERS) {
+      addIssue({ message: `has ${names.length} fields; at most ${MAX_HEADERS} are allowed` });
+      return NEVER;
+    }
+    const out: MailHeader[] = [];
+    const seen = new Map<string, string>();
+    let failed = false;
+    for (const name of names) {
+      const value = record[name];
+      const problem = headerNameProblem(name)
+        ?? (typeof value === 'string' ? headerValueProblem(name, value) : `the value must be a string, not ${describeType(value)}`)
+        ?? (seen.has(name.toLowerCase()) ? `is given twice (also as ${quoteValue(seen.get(name.toLowerCase())!)}); header names are case-insensitive` : undefined);
+      seen.set(name.toLowerCase(), name);
+      if (problem !== undefined) {
+        failed = true;
+        addIssue({ message: problem, path: [pathItem(record, name)] });
+      } else out.push({ name, value: value as string });
+    }
+    return failed ? NEVER : out;
+  }),
+);
+
+const filename = v.pipe(
+  text('line', 255),
+  v.check((name) => name !== '', 'cannot be empty'),
+  v.check((name) => !/[/\\]/.test(name) && name !== '.' && name !== '..', 'must be a file name without a folder (no / or \\)'),
+);
+
+const attachment = v.pipe(
+  v.objectWithRest(
+    {
+      filename,
+      contentType: v.pipe(v.string(), v.regex(CONTENT_TYPE, (issue) => `${quoteValue(issue.input)} is not a MIME type like application/pdf or text/plain; charset=utf-8`),
+        v.check((type) => !/^multipart\//i.test(type), 'cannot be a multipart type (the product builds the multipart structure)')),
+      content: v.pipe(v.string(), v.regex(BASE64, 'must be base64 (A-Z, a-z, 0-9, +, / and = padding, no line breaks)')),
+      contentId: v.optional(v.pipe(v.string(), v.regex(CONTENT_ID, (issue) => `${quoteValue(issue.input)} is not a Content-ID like logo@example.com (without angle brackets)`))),
+    },
+    v.never('is not a field of an attachment (filename, contentType, content, contentId)'),
+  ),
+  v.transform((input): MailAttachment => ({
+    filename: input.filename,
+    contentType: input.contentType,
+    content: new Uint8Array(Buffer.from(input.content, 'base64')),
+    ...(input.contentId === undefined ? {} : { contentId: input.contentId }),
+  })),
+);
+
+const attachments = v.pipe(
+  v.array(attachment),
+  v.maxLength(MAX_ATTACHMENTS, (issue) => `has ${(issue.input as unknown[]).length} attachments; at most ${MAX_ATTACHMENTS} are allowed`),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const seen = new Set<string>();
+    dataset.value.forEach((item, index) => {
+      if (item.contentId === undefined) return;
+      if (seen.has(item.contentId)) addIssue({ message: `Content-ID ${quoteValue(item.contentId)} is used twice`, path: [pathItem(dataset.value, index)] });
+      seen.add(item.contentId);
+    });
+  }),
+);
+
+const version = v.literal(1, (issue) => `must be 1 (the only version of the job format), not ${issue.received}`);
+const id = v.pipe(v.string(), v.regex(ID, 'must be 1 to 200 visible ASCII characters (no spaces)'));
+
+/** A job the product composes. */
+export const composedJobSchema = v.objectWithRest(
+  {
+    v: version,
+    id: v.optional(id),
+    from: v.optional(address),
+    to: addressList(parseAddress, { nonEmpty: true }),
+    cc: v.optional(addressList(parseAddress, { nonEmpty: false }), []),
+    bcc: v.optional(addressList(parseAddress, { nonEmpty: false }), []),
+    replyTo: v.optional(addressList(parseAddress, { nonEmpty: false }), []),
+    subject: text('line', MAX_SUBJECT_LENGTH),
+    text: v.optional(text('body', MAX_BODY_LENGTH)),
+    html: v.optional(text('body', MAX_BODY_LENGTH)),
+    headers: v.optional(headers, {}),
+    attachments: v.optional(attachments, []),
+  },
+  v.never('is not a field of a version 1 mail job (check the spelling)'),
+);
+
+/** The null reverse-path `""` or a bare address. */
+function envelopeSender(value: unknown): ReturnType<typeof parseAddress> {
+  return value === '' ? { ok: true, address: { address: '' } } : parseBareAddress(value);
+}
+
+/** A raw job: a complete message and its envelope. */
+export const rawJobSchema = v.objectWithRest(
+  {
+    v: version,
+    id: v.optional(id),
+    raw: v.objectWithRest(
+      {
+        envelope: v.objectWithRest(
+          {
+            from: v.pipe(
+              v.unknown(),
+              v.rawTransform(({ dataset, addIssue, NEVER }): string => {
+                const result = envelopeSender(dataset.value);
+                if (result.ok) return result.address.address;
+                addIssue({ message: result.problem });
+                return NEVER;
+              }),
+            ),
+            to: v.pipe(
+              v.array(v.unknown(), (issue) => `must be a list of addresses, not ${describeType(issue.input)}`),
+              addressListTransform<unknown[]>(parseBareAddress, { nonEmpty: true }),
+            ),
+          },
+          v.never('is not a field of an envelope (from, to)'),
+        ),
+        message: v.pipe(
+          v.string(),
+          v.maxLength(MAX_BODY_LENGTH, `is longer than ${MAX_BODY_LENGTH} characters`),
+          v.rawTransform(({ dataset, addIssue, NEVER }): string => {
+            const result = checkRawMessage(dataset.value);
+            if (result.ok) return result.message;
+            for (const problem of result.problems) addIssue({ message: problem });
+            return NEVER;
+          }),
+        ),
+      },
+      v.never('is not a field of raw (envelope, message)'),
+    ),
+  },
+  v.never('is not allowed in a raw job: the raw message carries its own headers and body (only v, id and raw)'),
+);
+
+/** Plain words for the issues that the schemas above leave to valibot (missing fields, wrong types). */
+export function fallbackMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind === 'schema' && issue.input === undefined && issue.expected?.startsWith('"')) return 'is required';
+  switch (issue.type) {
+    case 'object_with_rest':
+    case 'object':
+      return `must be an object, not ${describeType(issue.input)}`;
+    case 'string':
+      return `must be a string, not ${describeType(issue.input)}`;
+    case 'array':
+      return `must be a list, not ${describeType(issue.input)}`;
+    default:
+      return issue.message;
+  }
+}
