@@ -34,20 +34,24 @@ const DOT_ONLY = Buffer.from('.');
  * // => 'Subject: x\r\n\r\n..hidden\r\n'
  */
 export function prepareContent(message: string | Uint8Array, options: { dotStuff: boolean }): WireContent {
-  const input = typeof message === 'string' ? Buffer.from(message, 'utf8') : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  const input = typeof message === 'string' ? Buffer.from(message, 'utf8') : Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   const parts: Uint8Array[] = [];
   let changed = false;
   let size = 0;
   let start = 0;
   let lineNumber = 0;
+  // Position of the next CR at or after `start` (-1: none left); searched again only once passed,
+  // so a message without CRs is scanned once, not once per line.
+  let nextCr = input.indexOf(CR);
   while (start < input.length) {
+    if (nextCr !== -1 && nextCr < start) nextCr = input.indexOf(CR, start);
     lineNumber += 1;
     const lf = input.indexOf(LF, start);
     let end = lf === -1 ? input.length : lf;
     const crlf = lf !== -1 && end > start && input[end - 1] === CR;
     if (crlf) end -= 1;
     // A bare CR inside the line ends a line of its own.
-    const cr = input.indexOf(CR, start);
+    const cr = nextCr;
     if (cr !== -1 && cr < end) {
       end = cr;
       changed = true;
