@@ -1,0 +1,147 @@
+/**
+ * What the delivery does on SQS besides answering the batch: dead-letter a job at once, put
+ * recipients refused for now back on the queue, and stretch a failed job's visibility timeout.
+ * @module
+ */
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import type { FailureReason } from './outcome.js';
+import type { MailRecord } from './mailRecord.js';
+import { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
+
+/** Longest server text kept in a dead-letter attribute. */
+const MAX_REASON_TEXT = 1024;
+/** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
+const NOT_XML = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/** Where the queues are. */
+export interface QueueUrls {
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+/** One visibility change: the record and the seconds until it may be received again. */
+export interface VisibilityChange {
+  record: MailRecord;
+  seconds: number;
+}
+
+/**
+ * The delivery's SQS side effects. Each method either succeeds or throws; the caller turns a
+ * failure into "report the record as failed" so nothing is lost.
+ *
+ * @example
+ * const actions = new QueueActions(new SQSClient({}), { queueUrl: config.queueUrl, dlqUrl: config.dlqUrl });
+ * await actions.deadLetter(record, { phase: 'rcpt', code: 550, message: '550 5.1.1 no such user' });
+ */
+export class QueueActions {
+  readonly #sqs: Pick<SQSClient, 'send'>;
+  readonly #urls: QueueUrls;
+
+  constructor(sqs: Pick<SQSClient, 'send'>, urls: QueueUrls) {
+    this.#sqs = sqs;
+    this.#urls = urls;
+  }
+
+  /**
+   * Sends the job to the dead-letter queue with the reason as message attributes
+   * (`FailurePhase`, `FailureCode`, `FailureEnhancedCode`, `FailureMessage`, `SourceMessageId`,
+   * `SourceReceiveCount`, and `JobId` when known).
+   *
+   * @param body the job to keep; the record's own body unless only part of it failed
+   * @throws the SQS client's error when the message could not be sent
+   */
+  async deadLetter(record: MailRecord, reason: FailureReason, options: { body?: string; jobId?: string } = {}): Promise<void> {
+    const attributes: Record<string, MessageAttributeValue> = {
+      FailurePhase: text(reason.phase),
+      FailureMessage: text(clean(reason.message).slice(0, MAX_REASON_TEXT) || '(none)'),
+      SourceMessageId: text(record.messageId),
+      SourceReceiveCount: { DataType: 'Number', StringValue: String(record.receiveCount) },
+    };
+    if (reason.code !== undefined) attributes['FailureCode'] = { DataType: 'Number', StringValue: String(reason.code) };
+    if (reason.enhancedCode !== undefined) attributes['FailureEnhancedCode'] = text(reason.enhancedCode);
+    if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
+    await this.#sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.#urls.dlqUrl,
+        MessageBody: options.body ?? record.body,
+        MessageAttributes: attributes,
+        ...fifoFields(this.#urls.dlqUrl, record, 'dead'),
+      }),
+    );
+  }
+
+  /**
+   * Puts a job (holding only the recipients refused for now) back on the mail queue, delayed, with
+   * its re-enqueue count one higher. FIFO queues take no per-message delay.
+   *
+   * @throws the SQS client's error when the message could not be sent
+   */
+  async requeue(record: MailRecord, body: string, delaySeconds: number): Promise<void> {
+    const fifo = isFifoUrl(this.#urls.queueUrl);
+    await this.#sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.#urls.queueUrl,
+        MessageBody: body,
+        MessageAttributes: {
+          [REQUEUE_COUNT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(record.requeueCount + 1) },
+        },
+        ...(fifo ? {} : { DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }),
+        ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}`),
+      }),
+    );
+  }
+
+  /**
+   * Sets the visibility timeout of failed records (ten per request), so they come back after
+   * their backoff rather than after the queue's default.
+   *
+   * @returns the message ids whose change failed (the records are retried anyway; only the delay differs)
+   */
+  async delay(changes: readonly VisibilityChange[]): Promise<string[]> {
+    const failed: string[] = [];
+    for (let start = 0; start < changes.length; start += 10) {
+      const slice = changes.slice(start, start + 10);
+      try {
+        const reply = await this.#sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.#urls.queueUrl,
+            Entries: slice.map((change, index) => ({
+              Id: String(index),
+              ReceiptHandle: change.record.receiptHandle,
+              VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(change.seconds))),
+            })),
+          }),
+        );
+        for (const failure of reply.Failed ?? []) {
+          const change = slice[Number(failure.Id)];
+          if (change !== undefined) failed.push(change.record.messageId);
+        }
+      } catch {
+        failed.push(...slice.map((change) => change.record.messageId));
+      }
+    }
+    return failed;
+  }
+}
+
+/** True when the queue URL names a FIFO queue. */
+export function isFifoUrl(url: string): boolean {
+  return url.endsWith('.fifo');
+}
+
+function fifoFields(url: string, record: MailRecord, purpose: string): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+  if (!isFifoUrl(url)) return {};
+  return {
+    MessageGroupId: record.messageGroupId ?? 'mail',
+    MessageDeduplicationId: `${record.messageId}-${purpose}`.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_').slice(0, 128),
+  };
+}
+
+function text(value: string): MessageAttributeValue {
+  return { DataType: 'String', StringValue: value };
+}
+
+function clean(value: string): string {
+  return value.replace(NOT_XML, '?');
+}

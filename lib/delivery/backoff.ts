@@ -1,0 +1,37 @@
+/**
+ * How long a job that failed for now stays invisible before it is tried again: exponential in the
+ * number of times SQS has handed it out, with jitter so that a batch that failed together does not
+ * come back together, and a cap.
+ * @module
+ */
+
+/** Options of {@link backoffSeconds}. */
+export interface BackoffPolicy {
+  /** The delay after the first receive. @default 30 */
+  baseSeconds?: number;
+  /** Never longer than this (SQS allows up to 43 200 for visibility, 900 for a message delay). @default 900 */
+  capSeconds?: number;
+  /** Returns a number in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/**
+ * The delay, in whole seconds, before receive number `receiveCount + 1`: `base · 2^(receiveCount-1)`
+ * capped at `cap`, then "equal jitter": half of it fixed, the other half random, so the delay
+ * still grows with every receive.
+ *
+ * @param receiveCount SQS's `ApproximateReceiveCount` (1 on the first delivery); values below 1 count as 1
+ * @example
+ * backoffSeconds(1); // 15..30
+ * backoffSeconds(3); // 60..120
+ * backoffSeconds(9); // 450..900 (capped)
+ */
+export function backoffSeconds(receiveCount: number, policy: BackoffPolicy = {}): number {
+  const base = policy.baseSeconds ?? 30;
+  const cap = policy.capSeconds ?? 900;
+  const random = policy.random ?? Math.random;
+  const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
+  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt - 1, 30));
+  const half = ceiling / 2;
+  return Math.min(cap, Math.round(half + random() * half));
+}

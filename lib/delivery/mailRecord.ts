@@ -1,0 +1,79 @@
+/**
+ * One SQS record of a batch as the delivery sees it: the fields it needs from the event, and the
+ * parsed mail job (or why the body is not one).
+ * @module
+ */
+import type { SQSRecord } from 'aws-lambda';
+import { InvalidJobError, parseMailJob } from '../message/index.js';
+import type { MailJob } from '../message/index.js';
+import type { FailureReason } from './outcome.js';
+
+/** The message attribute counting how often recipients refused for now were put back on the queue. */
+export const REQUEUE_COUNT_ATTRIBUTE = 'MailRequeueCount';
+
+/** The parts of an SQS record the delivery uses. */
+export interface MailRecord {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** `ApproximateReceiveCount`: 1 on the first delivery. */
+  receiveCount: number;
+  /** FIFO queues: the record's message group. */
+  messageGroupId?: string;
+  /** How many times this job's recipients have been re-enqueued already (0 for a producer's job). */
+  requeueCount: number;
+}
+
+/** A record with its parsed job, or with the reason it is not a valid job. */
+export type PreparedRecord =
+  | { record: MailRecord; job: MailJob; jobId?: string }
+  | { record: MailRecord; invalid: FailureReason; jobId?: string };
+
+/** Takes what the delivery needs from an SQS record. */
+export function readRecord(record: SQSRecord): MailRecord {
+  const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? '1', 10);
+  const requeueCount = Number.parseInt(record.messageAttributes?.[REQUEUE_COUNT_ATTRIBUTE]?.stringValue ?? '0', 10);
+  const mail: MailRecord = {
+    messageId: record.messageId,
+    receiptHandle: record.receiptHandle,
+    body: record.body,
+    receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+    requeueCount: Number.isFinite(requeueCount) && requeueCount > 0 ? requeueCount : 0,
+  };
+  const group = record.attributes?.MessageGroupId;
+  if (group !== undefined && group !== '') mail.messageGroupId = group;
+  return mail;
+}
+
+/**
+ * Parses the record's body as a mail job. A body that is not JSON or not a valid job is a
+ * permanent failure of this record alone (phase `'job'`), never an exception.
+ */
+export function prepareRecord(record: MailRecord): PreparedRecord {
+  let input: unknown;
+  try {
+    input = JSON.parse(record.body);
+  } catch {
+    return { record, invalid: { phase: 'job', message: 'the message body is not JSON' } };
+  }
+  const jobId = idOf(input);
+  try {
+    const job = parseMailJob(input);
+    return jobId === undefined ? { record, job } : { record, job, jobId };
+  } catch (error) {
+    const message =
+      error instanceof InvalidJobError
+        ? `invalid mail job: ${error.message}`
+        : `invalid mail job: ${error instanceof Error ? error.message : String(error)}`;
+    const invalid: FailureReason = { phase: 'job', message };
+    return jobId === undefined ? { record, invalid } : { record, invalid, jobId };
+  }
+}
+
+/** The producer's job id, when the body has a usable one (for logs, even when the job is invalid). */
+function idOf(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const id = (input as { id?: unknown }).id;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200 || /[\u0000-\u001f\u007f]/.test(id)) return undefined;
+  return id;
+}

@@ -1,0 +1,124 @@
+/**
+ * What happened to one job, as a tagged value, and the pure rules that turn the SMTP client's
+ * result or error into it (DESIGN.md, "Outcomes: what the consumer does with each job").
+ * @module
+ */
+import {
+  AuthenticationError,
+  ConnectionError,
+  MessageTooLargeError,
+  RecipientsRefusedError,
+  SmtpError,
+  TimeoutError,
+} from '../smtp/errors.js';
+import type { RefusedRecipient, SendResult, SmtpPhase } from '../smtp/types.js';
+
+/**
+ * Why a job failed: the stage, the server's codes and text. `phase` extends the SMTP phases with
+ * `'job'` (the record is not a valid mail job), `'compose'` (the message could not be built),
+ * `'secret'` (the relay's settings could not be read) and `'unknown'` (an unexpected error).
+ */
+export interface FailureReason {
+  phase: SmtpPhase | 'job' | 'compose' | 'secret' | 'unknown';
+  code?: number;
+  enhancedCode?: string;
+  /** The server's text or a description; may hold addresses (never logged as is). */
+  message: string;
+}
+
+/** Why a job was not tried on this connection. */
+export type NotAttemptedCause = 'perConnectionLimit' | 'outOfTime' | 'connectionLost' | 'fifoStopped';
+
+/** The outcome of one job: exactly one per record of a batch. */
+export type Outcome =
+  /** Every recipient took it. */
+  | { kind: 'delivered'; accepted: number }
+  /** Some recipients took it; the others were refused for good (5xx) or for now (4xx). */
+  | { kind: 'partlyRefused'; accepted: number; refusedPermanently: RefusedRecipient[]; refusedForNow: RefusedRecipient[] }
+  /** Worth retrying later: 4xx, timeout, network, 421 before the dot. */
+  | { kind: 'transient'; reason: FailureReason }
+  /** Never going to work: 5xx on MAIL, on every RCPT or on the data, too large, invalid job. */
+  | { kind: 'permanent'; reason: FailureReason }
+  /** The dot went out and no final reply came: it may have been delivered. Retried (at-least-once). */
+  | { kind: 'ambiguous'; reason: FailureReason }
+  /** Not tried on this connection. */
+  | { kind: 'notAttempted'; cause: NotAttemptedCause }
+  /** The connection could not be set up (connect, TLS, AUTH, settings): not the job's fault. */
+  | { kind: 'systemic'; reason: FailureReason };
+
+/** The tag of an {@link Outcome}. */
+export type OutcomeKind = Outcome['kind'];
+
+/**
+ * Classifies a successful send: `delivered` when nobody was refused, else `partlyRefused` with the
+ * refusals split into permanent (5xx) and for-now (4xx).
+ */
+export function outcomeOfResult(result: SendResult): Outcome {
+  if (result.rejected.length === 0) return { kind: 'delivered', accepted: result.accepted.length };
+  return {
+    kind: 'partlyRefused',
+    accepted: result.accepted.length,
+    refusedPermanently: result.rejected.filter((r) => !r.transient),
+    refusedForNow: result.rejected.filter((r) => r.transient),
+  };
+}
+
+/**
+ * Classifies an error from `send`.
+ *
+ * - `ambiguous` whenever the client says the data may have arrived;
+ * - every recipient refused: all 4xx → `transient`, all 5xx → `permanent`, a mix → `partlyRefused`
+ *   with nobody accepted (the 5xx ones are recorded, the 4xx ones re-enqueued on their own);
+ * - too large by the server's SIZE (no reply code) → `permanent`;
+ * - otherwise by the error's `transient` flag (4xx, network, timeout → `transient`; 5xx → `permanent`);
+ * - anything that is not an {@link SmtpError} → `transient` (retried, then redriven to the DLQ).
+ */
+export function outcomeOfSendError(error: unknown): Outcome {
+  if (!(error instanceof SmtpError)) return { kind: 'transient', reason: unknownReason(error) };
+  const reason = reasonOf(error);
+  if (error.ambiguous) return { kind: 'ambiguous', reason };
+  if (error instanceof RecipientsRefusedError && error.rejected.length > 0) {
+    const forNow = error.rejected.filter((r) => r.transient);
+    const forGood = error.rejected.filter((r) => !r.transient);
+    if (forGood.length === 0) return { kind: 'transient', reason };
+    if (forNow.length === 0) return { kind: 'permanent', reason };
+    return { kind: 'partlyRefused', accepted: 0, refusedPermanently: forGood, refusedForNow: forNow };
+  }
+  if (error instanceof MessageTooLargeError && (error.code === undefined || error.code >= 500)) return { kind: 'permanent', reason };
+  return error.transient ? { kind: 'transient', reason } : { kind: 'permanent', reason };
+}
+
+/** Classifies a failure to set up the connection (connect, greeting, EHLO, STARTTLS, AUTH, settings): always `systemic`. */
+export function outcomeOfConnectError(error: unknown): Outcome {
+  return { kind: 'systemic', reason: error instanceof SmtpError ? reasonOf(error) : unknownReason(error) };
+}
+
+/**
+ * True when the error means the connection is gone (dropped, closed by 421, timed out, or aborted
+ * at the deadline): messages queued behind the one it hit were never tried.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  return error instanceof ConnectionError || error instanceof TimeoutError;
+}
+
+/** True when the error is the relay refusing the credentials: the cached secret must be dropped. */
+export function isAuthenticationFailure(error: unknown): boolean {
+  return error instanceof AuthenticationError;
+}
+
+/** The phase, codes and text of an SMTP error. */
+export function reasonOf(error: SmtpError): FailureReason {
+  const reason: FailureReason = { phase: error.phase, message: error.message };
+  if (error.code !== undefined) reason.code = error.code;
+  if (error.enhancedCode !== undefined) reason.enhancedCode = error.enhancedCode;
+  return reason;
+}
+
+function unknownReason(error: unknown): FailureReason {
+  return { phase: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+}
+
+/** True for outcomes whose record must come back (in `batchItemFailures`). */
+export function needsRetry(outcome: Outcome): boolean {
+  return outcome.kind === 'transient' || outcome.kind === 'ambiguous' || outcome.kind === 'notAttempted' || outcome.kind === 'systemic';
+}

@@ -1,0 +1,146 @@
+/**
+ * What a batch leaves in the logs and metrics: one structured line per record (outcome, SQS
+ * message id, job id; never a body, a credential or an address beyond its domain), an error line
+ * for alarms when the relay cannot be reached, and CloudWatch metrics.
+ * @module
+ */
+import type { BatchReport, RecordResult } from './deliverBatch.js';
+import type { FailureReason } from './outcome.js';
+
+/** The logger the report writes to (Powertools' `Logger` fits). */
+export interface DeliveryLog {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+/** The metrics the report adds to (Powertools' `Metrics` fits; it writes the embedded metric format). */
+export interface DeliveryMetrics {
+  addMetric(name: string, unit: 'Count' | 'Milliseconds', value: number): void;
+}
+
+/** Names of the metrics, in one place for dashboards and alarms. */
+export const METRIC = {
+  delivered: 'Delivered',
+  retried: 'Retried',
+  deadLettered: 'DeadLettered',
+  recipientsRefused: 'RecipientsRefused',
+  recipientsRequeued: 'RecipientsRequeued',
+  possibleDuplicates: 'PossibleDuplicates',
+  systemicFailures: 'SystemicFailures',
+  batchDuration: 'BatchDuration',
+  roundTrips: 'RoundTrips',
+} as const;
+
+const ADDRESS = /[^\s<>"'(),;:[\]]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)/g;
+
+/**
+ * Replaces every address in a text by `…@domain`, so that server replies such as
+ * `550 5.1.1 <bob@example.com>: unknown user` can be logged.
+ * @example
+ * redactAddresses('550 <bob@example.com> unknown'); // '550 <…@example.com> unknown'
+ */
+export function redactAddresses(text: string): string {
+  return text.replace(ADDRESS, '…@$1');
+}
+
+/** The domain of an address (the part after the last `@`), lower case; `''` for the null sender. */
+export function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at === -1 ? '' : address.slice(at + 1).toLowerCase();
+}
+
+/**
+ * Writes the batch's log lines and metrics.
+ * @example
+ * const report = await deliverBatch(event.Records, remaining, delivery);
+ * reportBatch(report, logger, metrics);
+ */
+export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: DeliveryMetrics): void {
+  if (report.systemic !== undefined) {
+    log.error('systemic failure: the SMTP connection could not be set up; every job of the batch is retried', {
+      reason: loggedReason(report.systemic),
+      records: report.results.length,
+    });
+    metrics.addMetric(METRIC.systemicFailures, 'Count', 1);
+  }
+  let delivered = 0;
+  let retried = 0;
+  let deadLettered = 0;
+  let refused = 0;
+  let requeued = 0;
+  let duplicates = 0;
+  for (const result of report.results) {
+    logRecord(result, log);
+    const { outcome } = result;
+    if (outcome.kind === 'delivered' || (outcome.kind === 'partlyRefused' && outcome.accepted > 0)) delivered += 1;
+    if (outcome.kind === 'partlyRefused') refused += outcome.refusedPermanently.length + outcome.refusedForNow.length;
+    if (outcome.kind === 'ambiguous') duplicates += 1;
+    if (result.placement === 'retry') retried += 1;
+    if (result.placement === 'deadLettered') deadLettered += 1;
+    requeued += result.requeued ?? 0;
+  }
+  metrics.addMetric(METRIC.delivered, 'Count', delivered);
+  metrics.addMetric(METRIC.retried, 'Count', retried);
+  metrics.addMetric(METRIC.deadLettered, 'Count', deadLettered);
+  metrics.addMetric(METRIC.recipientsRefused, 'Count', refused);
+  metrics.addMetric(METRIC.recipientsRequeued, 'Count', requeued);
+  metrics.addMetric(METRIC.possibleDuplicates, 'Count', duplicates);
+  metrics.addMetric(METRIC.batchDuration, 'Milliseconds', report.durationMs);
+  if (report.roundTrips !== undefined) metrics.addMetric(METRIC.roundTrips, 'Count', report.roundTrips);
+}
+
+/** The attributes of one record's log line: never a body, a credential or a full address. */
+export function recordLogAttributes(result: RecordResult): Record<string, unknown> {
+  const { outcome } = result;
+  const line: Record<string, unknown> = {
+    outcome: outcome.kind,
+    placement: result.placement,
+    sqsMessageId: result.messageId,
+    receiveCount: result.receiveCount,
+  };
+  if (result.jobId !== undefined) line['jobId'] = result.jobId;
+  switch (outcome.kind) {
+    case 'delivered':
+      line['accepted'] = outcome.accepted;
+      break;
+    case 'partlyRefused':
+      line['accepted'] = outcome.accepted;
+      line['refused'] = [...outcome.refusedPermanently, ...outcome.refusedForNow].map((r) => ({
+        domain: domainOf(r.recipient),
+        code: r.code,
+        ...(r.enhancedCode === undefined ? {} : { enhancedCode: r.enhancedCode }),
+        transient: r.transient,
+      }));
+      break;
+    case 'notAttempted':
+      line['cause'] = outcome.cause;
+      break;
+    case 'ambiguous':
+      line['reason'] = loggedReason(outcome.reason);
+      line['possibleDuplicate'] = true;
+      break;
+    default:
+      line['reason'] = loggedReason(outcome.reason);
+  }
+  if (result.requeued !== undefined) line['requeuedRecipients'] = result.requeued;
+  if (result.backoffSeconds !== undefined) line['backoffSeconds'] = result.backoffSeconds;
+  if (result.problem !== undefined) line['problem'] = redactAddresses(result.problem);
+  return line;
+}
+
+function logRecord(result: RecordResult, log: DeliveryLog): void {
+  const line = recordLogAttributes(result);
+  if (result.problem !== undefined) log.error('mail job', line);
+  else if (result.outcome.kind === 'delivered' || result.outcome.kind === 'partlyRefused') log.info('mail job', line);
+  else log.warn('mail job', line);
+}
+
+function loggedReason(reason: FailureReason): Record<string, unknown> {
+  return {
+    phase: reason.phase,
+    ...(reason.code === undefined ? {} : { code: reason.code }),
+    ...(reason.enhancedCode === undefined ? {} : { enhancedCode: reason.enhancedCode }),
+    text: redactAddresses(reason.message).slice(0, 500),
+  };
+}

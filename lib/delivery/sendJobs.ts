@@ -1,0 +1,147 @@
+/**
+ * Sends a batch's jobs over one open connection: up to the per-connection count, several messages
+ * handed to the client ahead so it can pipeline them, no new message once time runs short, and
+ * exactly one {@link Outcome} per job.
+ * @module
+ */
+import type { Envelope, SendResult } from '../smtp/types.js';
+import { SmtpError } from '../smtp/errors.js';
+import { isConnectionLoss, outcomeOfResult, outcomeOfSendError } from './outcome.js';
+import type { NotAttemptedCause, Outcome } from './outcome.js';
+
+/** The part of the SMTP client a session needs. */
+export interface MailSender {
+  send(envelope: Envelope, message: string | Uint8Array): Promise<SendResult>;
+}
+
+/** A message ready for the client. */
+export interface ComposedMessage {
+  envelope: Envelope;
+  message: Uint8Array;
+}
+
+/**
+ * One job: its message is built only when it is about to be sent, to keep memory low. A job whose
+ * outcome is already known (an invalid job) passes through in its place, so that `onOutcome` still
+ * sees every job in order; it costs nothing of the per-connection count.
+ */
+export type SessionJob =
+  | {
+      /** @throws anything: the job then ends `permanent` in phase `'compose'` */
+      compose(): Promise<ComposedMessage>;
+    }
+  | { outcome: Outcome };
+
+/** How a session runs. */
+export interface SessionPlan {
+  /** At most this many messages on the connection (`MAIL_PER_CONNECTION`). */
+  limit: number;
+  /**
+   * Messages handed to the client and not yet finished. Three keep a pipelining client's queue
+   * full (a message's end of data and the next one's MAIL/RCPT/DATA share a write) while the time
+   * check still happens before every message; 1 sends strictly one after another (FIFO).
+   */
+  window: number;
+  /** Asked before each new message; `false` (time is short) stops the session. */
+  canStart(): boolean;
+  /**
+   * Called as each outcome is known; with `window` 1, before the next job starts. Returning
+   * `false` (or throwing) stops the session (FIFO: stop at the first failure).
+   */
+  onOutcome?(index: number, outcome: Outcome): Promise<boolean> | boolean;
+}
+
+/**
+ * Sends the jobs in order (the client sees `send` calls in job order) and classifies each. Never
+ * throws: every job gets an outcome, and the ones never started get `notAttempted` with the reason
+ * the session stopped.
+ *
+ * When the connection is lost (drop, 421, timeout, deadline), the first job it hit keeps its own
+ * outcome (`transient`, or `ambiguous` if its end of data was out) and the jobs queued behind it
+ * become `notAttempted` (`connectionLost`).
+ *
+ * @example
+ * const outcomes = await sendJobs(client, jobs, { limit: 10, window: 3, canStart: () => remaining() > 5000 });
+ */
+export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], plan: SessionPlan): Promise<Outcome[]> {
+  const outcomes: Array<Outcome | undefined> = new Array(jobs.length);
+  const errors: unknown[] = new Array(jobs.length);
+  const running = new Set<Promise<void>>();
+  const window = Math.max(1, plan.window);
+  let stop: NotAttemptedCause | undefined;
+  let started = 0;
+
+  const finish = async (index: number, outcome: Outcome): Promise<void> => {
+    outcomes[index] = outcome;
+    if (plan.onOutcome === undefined) return;
+    let goOn: boolean;
+    try {
+      goOn = await plan.onOutcome(index, outcome);
+    } catch {
+      goOn = false;
+    }
+    if (!goOn) stop ??= 'fifoStopped';
+  };
+  const track = (task: Promise<void>): void => {
+    running.add(task);
+    void task.finally(() => running.delete(task));
+  };
+
+  for (let index = 0; index < jobs.length; index += 1) {
+    while (running.size >= window) await Promise.race(running);
+    if (stop !== undefined) break;
+    const job = jobs[index]!;
+    if ('outcome' in job) {
+      track(finish(index, job.outcome));
+      continue;
+    }
+    if (started >= plan.limit) {
+      stop = 'perConnectionLimit';
+      break;
+    }
+    if (!plan.canStart()) {
+      stop = 'outOfTime';
+      break;
+    }
+    let mail: ComposedMessage;
+    try {
+      mail = await job.compose();
+    } catch (error) {
+      track(finish(index, { kind: 'permanent', reason: { phase: 'compose', message: error instanceof Error ? error.message : String(error) } }));
+      continue;
+    }
+    if (stop !== undefined) break; // the connection went while the message was being built
+    started += 1;
+    const sending = sender.send(mail.envelope, mail.message);
+    track(
+      sending.then(
+        (result) => finish(index, outcomeOfResult(result)),
+        (error: unknown) => {
+          errors[index] = error;
+          if (isConnectionGone(error)) stop ??= 'connectionLost';
+          return finish(index, outcomeOfSendError(error));
+        },
+      ),
+    );
+  }
+  await Promise.all(running);
+
+  const firstLoss = errors.findIndex((error) => error !== undefined && isConnectionGone(error));
+  return outcomes.map((outcome, index): Outcome => {
+    if (outcome === undefined) return { kind: 'notAttempted', cause: stop ?? 'connectionLost' };
+    if (firstLoss >= 0 && index > firstLoss && outcome.kind === 'transient' && lostWith(errors[index])) {
+      return { kind: 'notAttempted', cause: 'connectionLost' };
+    }
+    return outcome;
+  });
+}
+
+/** The error means nothing more can be sent on this connection. */
+function isConnectionGone(error: unknown): boolean {
+  return isConnectionLoss(error) || (error instanceof SmtpError && (error.ambiguous || error.code === 421));
+}
+
+/** A job behind the one the loss hit failed only because the connection was gone (no reply of its own). */
+function lostWith(error: unknown): boolean {
+  return isConnectionGone(error) || (error instanceof SmtpError && error.code === undefined);
+}

@@ -1,0 +1,86 @@
+/**
+ * The send-mail function's handler, built once per cold start from the checked configuration:
+ * an SQS event in, `{ batchItemFailures }` out. `functions/send-mail.ts` only wraps it in middy.
+ * @module
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient as SecretsManagerClientType } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Config } from '../config.js';
+import { SmtpClient } from '../smtp/index.js';
+import type { SmtpConnectOptions } from '../smtp/types.js';
+import { buildBatchResponse } from './batchResponse.js';
+import { deliverBatch } from './deliverBatch.js';
+import type { DeliveryOptions, MailSession } from './deliverBatch.js';
+import { QueueActions, isFifoUrl } from './QueueActions.js';
+import { reportBatch } from './report.js';
+import type { DeliveryLog, DeliveryMetrics } from './report.js';
+import { SmtpSettingsSource } from './SmtpSettingsSource.js';
+
+/** The part of the Lambda context the handler uses. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** What the handler is built with besides the configuration; everything but logging has a default. */
+export interface SendMailHandlerDeps {
+  log: DeliveryLog;
+  metrics: DeliveryMetrics;
+  /** @default a new `SQSClient` (region and endpoint from the environment, e.g. `AWS_ENDPOINT_URL_SQS`) */
+  sqs?: Pick<SQSClient, 'send'>;
+  /** @default a new `SecretsManagerClient`, created on first use */
+  secrets?: () => Pick<SecretsManagerClientType, 'send'>;
+  /** @default `SmtpClient.connect` */
+  connect?: (options: SmtpConnectOptions) => Promise<MailSession>;
+  /** How long a fetched secret is used. @default 300_000 */
+  secretMaxAgeMs?: number;
+  /** Time margins, pipelining window, backoff and re-enqueue limit (see {@link DeliveryOptions}). */
+  tuning?: Omit<DeliveryOptions, 'mailPerConnection' | 'fifo' | 'tlsCa'>;
+}
+
+/** The handler: an SQS event and the invocation's context in, the partial batch response out. */
+export type SendMailHandler = (event: SQSEvent, context: InvocationContext) => Promise<SQSBatchResponse>;
+
+/**
+ * Builds the handler. State that outlives an invocation (the SQS client, the secret cache) is
+ * created here, once.
+ *
+ * The handler never throws for a record's sake: every record is delivered, dead-lettered,
+ * re-enqueued in part, or listed in `batchItemFailures`. Should the delivery itself fail
+ * unexpectedly, every record is listed (retried) and the error logged.
+ *
+ * @example
+ * const handler = createSendMailHandler(loadConfig(process.env), { log: logger, metrics });
+ * const { batchItemFailures } = await handler(event, context);
+ */
+export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps): SendMailHandler {
+  const sqs = deps.sqs ?? new SQSClient({});
+  let secretsClient: Pick<SecretsManagerClientType, 'send'> | undefined;
+  const secrets = deps.secrets ?? ((): Pick<SecretsManagerClientType, 'send'> => (secretsClient ??= new SecretsManagerClient({})));
+  const settings = new SmtpSettingsSource(config.smtp, {
+    secrets,
+    ...(deps.secretMaxAgeMs === undefined ? {} : { maxAgeMs: deps.secretMaxAgeMs }),
+  });
+  const actions = new QueueActions(sqs, { queueUrl: config.queueUrl, dlqUrl: config.dlqUrl });
+  const connect = deps.connect ?? ((options: SmtpConnectOptions): Promise<MailSession> => SmtpClient.connect(options));
+
+  return async function sendMail(event: SQSEvent, context: InvocationContext): Promise<SQSBatchResponse> {
+    const records = event.Records ?? [];
+    if (records.length === 0) return { batchItemFailures: [] };
+    const fifo = isFifoUrl(config.queueUrl) || records.some((record) => record.eventSourceARN?.endsWith('.fifo'));
+    const options: DeliveryOptions = { ...deps.tuning, mailPerConnection: config.mailPerConnection, fifo };
+    if (config.tlsCa !== undefined) options.tlsCa = config.tlsCa;
+    try {
+      const report = await deliverBatch(records, () => context.getRemainingTimeInMillis(), { settings, connect, actions, options });
+      reportBatch(report, deps.log, deps.metrics);
+      return report.response;
+    } catch (error) {
+      deps.log.error('the batch could not be handled; every record is retried', {
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        records: records.length,
+      });
+      return buildBatchResponse(records, []);
+    }
+  };
+}
