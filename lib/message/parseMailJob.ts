@@ -29,7 +29,8 @@ export function parseMailJob(input: unknown): MailJob {
   const result = isRaw
     ? v.safeParse(rawJobSchema, input, { message: fallbackMessage })
     : v.safeParse(composedJobSchema, input, { message: fallbackMessage });
-  for (const issue of result.issues ?? []) issues.push({ path: formatPath(issue.path), message: issue.message });
+  // A field set to `undefined` (possible from JavaScript, not from JSON) counts as missing.
+  for (const issue of result.issues ?? []) issues.push({ path: formatPath(issue.path), message: issue.input === undefined ? 'is required' : issue.message });
   if (!isRaw) issues.push(...crossFieldIssues(record));
   if (issues.length > 0 || !result.success) throw new InvalidJobError(issues);
   const out = result.output;
