@@ -1,0 +1,189 @@
+/**
+ * The `OutboundMail` construct's props with their defaults filled in, checked against each other
+ * and against the limits of SQS and Lambda, so that a contradiction stops `cdk synth` with a
+ * message naming the prop instead of failing half-way through a CloudFormation deployment.
+ * @module
+ */
+import { Duration, Token } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { OutboundMailProps } from './OutboundMail.js';
+import { InvalidOutboundMailPropsError } from './errors.js';
+
+/** Every setting of an `OutboundMail`, defaults applied and checked. */
+export interface OutboundMailSettings {
+  readonly fifo: boolean;
+  readonly mailPerConnection: number;
+  readonly maxConnections: number;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly maxReceiveCount: number;
+  readonly maxBatchingWindow: Duration | undefined;
+  readonly visibilityTimeout: Duration;
+  readonly retentionPeriod: Duration;
+  readonly oldestMessageAgeAlarm: Duration;
+  readonly logRetention: RetentionDays;
+  readonly queueName: string | undefined;
+}
+
+/** Defaults of the optional props, as documented on {@link OutboundMailProps}. */
+export const OUTBOUND_MAIL_DEFAULTS = {
+  mailPerConnection: 10,
+  maxConnections: 2,
+  memorySize: 256,
+  timeout: Duration.seconds(60),
+  maxReceiveCount: 5,
+  retentionPeriod: Duration.days(4),
+  oldestMessageAgeAlarm: Duration.minutes(30),
+  logRetention: RetentionDays.ONE_MONTH,
+} as const;
+
+/** Retention of the dead-letter queue: the longest SQS allows. */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/** Largest message SQS takes (1 MiB), set explicitly on both queues. */
+export const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
+
+/** The visibility timeout must be at least this many function timeouts (AWS's guidance for SQS event sources). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/**
+ * Largest batch on a standard queue: SQS allows 10,000, but the function refuses a
+ * `MAIL_PER_CONNECTION` over 1000 (lib/config.ts), and one connection should not carry more.
+ */
+const MAX_STANDARD_BATCH = 1000;
+
+const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+/** Room left for the dead-letter queue's `-dlq` suffix within SQS's 80-character limit. */
+const MAX_QUEUE_NAME_LENGTH = 76;
+
+function fail(prop: string, problem: string): never {
+  throw new InvalidOutboundMailPropsError(prop, problem);
+}
+
+function integerIn(prop: string, value: number, min: number, max: number, what: string): number {
+  if (Token.isUnresolved(value)) fail(prop, 'must be a plain number, not a token, so it can be checked at synth');
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(prop, `must be an integer from ${min} to ${max} (${what}), got ${value}`);
+  }
+  return value;
+}
+
+function seconds(prop: string, value: Duration, min: number, max: number, what: string): number {
+  if (value.isUnresolved()) fail(prop, 'must be a plain duration, not a token, so it can be checked at synth');
+  return integerIn(prop, value.toSeconds(), min, max, `${what}; in seconds`);
+}
+
+/**
+ * Fills in the defaults of {@link OutboundMailProps} and checks every limit and every
+ * combination that SQS or Lambda would refuse at deploy time, or that would lose or duplicate
+ * mail at run time.
+ *
+ * @throws {@link InvalidOutboundMailPropsError} naming the first prop at fault, for example a
+ *   visibility timeout under six function timeouts, a batching window on a FIFO queue, more than
+ *   10 messages per batch on a FIFO queue, more than 10 on a standard queue without a batching
+ *   window, a `maxReceiveCount` under 1, or a retention too short for the retries to finish.
+ */
+export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundMailSettings {
+  const fifo = props.fifo ?? false;
+
+  const mailPerConnection = integerIn(
+    'mailPerConnection',
+    props.mailPerConnection ?? OUTBOUND_MAIL_DEFAULTS.mailPerConnection,
+    1,
+    fifo ? 10 : MAX_STANDARD_BATCH,
+    fifo
+      ? "the event source's batch size on a FIFO queue"
+      : "the event source's batch size; the function sends at most 1000 messages per connection",
+  );
+  const maxConnections = integerIn(
+    'maxConnections',
+    props.maxConnections ?? OUTBOUND_MAIL_DEFAULTS.maxConnections,
+    2,
+    1000,
+    "the event source's maximum concurrency",
+  );
+  const memorySize = integerIn('memorySize', props.memorySize ?? OUTBOUND_MAIL_DEFAULTS.memorySize, 128, 10_240, 'MiB of Lambda memory');
+  const timeout = props.timeout ?? OUTBOUND_MAIL_DEFAULTS.timeout;
+  const timeoutSeconds = seconds('timeout', timeout, 1, 900, "Lambda's limit");
+  const maxReceiveCount = integerIn(
+    'maxReceiveCount',
+    props.maxReceiveCount ?? OUTBOUND_MAIL_DEFAULTS.maxReceiveCount,
+    1,
+    1000,
+    'receives before a job moves to the dead-letter queue',
+  );
+
+  const maxBatchingWindow = props.maxBatchingWindow;
+  let windowSeconds = 0;
+  if (maxBatchingWindow !== undefined) {
+    if (fifo) fail('maxBatchingWindow', 'is not supported on a FIFO queue: remove it or use a standard queue');
+    windowSeconds = seconds('maxBatchingWindow', maxBatchingWindow, 0, 300, "the event source's limit");
+  }
+  if (!fifo && mailPerConnection > 10 && windowSeconds < 1) {
+    fail(
+      'maxBatchingWindow',
+      `must be at least 1 second when mailPerConnection is over 10 on a standard queue ` +
+        `(SQS batches larger than 10 need a batching window); mailPerConnection is ${mailPerConnection}`,
+    );
+  }
+
+  const minimumVisibility = VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds;
+  const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(minimumVisibility + windowSeconds);
+  const visibilitySeconds = seconds('visibilityTimeout', visibilityTimeout, 0, 43_200, "SQS's limit");
+  if (visibilitySeconds < minimumVisibility) {
+    fail(
+      'visibilityTimeout',
+      `must be at least ${VISIBILITY_TIMEOUT_FACTOR} x the function timeout ` +
+        `(${VISIBILITY_TIMEOUT_FACTOR} x ${timeoutSeconds} s = ${minimumVisibility} s), got ${visibilitySeconds} s: ` +
+        'a job still being sent would become visible again and could be sent twice',
+    );
+  }
+
+  const retentionPeriod = props.retentionPeriod ?? OUTBOUND_MAIL_DEFAULTS.retentionPeriod;
+  const retentionSeconds = seconds('retentionPeriod', retentionPeriod, 60, DEAD_LETTER_RETENTION.toSeconds() - 1, "shorter than the dead-letter queue's 14 days, which keep a job's first enqueue time");
+  if (retentionSeconds <= maxReceiveCount * visibilitySeconds) {
+    fail(
+      'retentionPeriod',
+      `must be longer than maxReceiveCount x visibilityTimeout (${maxReceiveCount} x ${visibilitySeconds} s = ` +
+        `${maxReceiveCount * visibilitySeconds} s), got ${retentionSeconds} s: jobs would expire before reaching the dead-letter queue`,
+    );
+  }
+
+  const oldestMessageAgeAlarm = props.oldestMessageAgeAlarm ?? OUTBOUND_MAIL_DEFAULTS.oldestMessageAgeAlarm;
+  const alarmSeconds = seconds('oldestMessageAgeAlarm', oldestMessageAgeAlarm, 60, retentionSeconds - 1, 'shorter than retentionPeriod, or jobs expire before it fires');
+
+  const queueName = props.queueName;
+  if (queueName !== undefined) {
+    const base = fifo ? queueName.replace(/\.fifo$/, '') : queueName;
+    if (fifo && base === queueName) fail('queueName', `must end in ".fifo" on a FIFO queue, got "${queueName}"`);
+    if (!QUEUE_NAME_PATTERN.test(base) || base.length > MAX_QUEUE_NAME_LENGTH - (fifo ? 5 : 0)) {
+      fail(
+        'queueName',
+        `must be 1 to ${MAX_QUEUE_NAME_LENGTH} letters, digits, "-" or "_"${fifo ? ' followed by ".fifo"' : ''} ` +
+          `(the dead-letter queue adds "-dlq"), got "${queueName}"`,
+      );
+    }
+  }
+
+  if (props.smtpSecret.secretFullArn === undefined) {
+    fail(
+      'smtpSecret',
+      'must be referenced by its complete ARN (Secret.fromSecretCompleteArn), so that the read grant names exactly one secret',
+    );
+  }
+
+  return {
+    fifo,
+    mailPerConnection,
+    maxConnections,
+    memorySize,
+    timeout,
+    maxReceiveCount,
+    maxBatchingWindow,
+    visibilityTimeout,
+    retentionPeriod,
+    oldestMessageAgeAlarm: Duration.seconds(alarmSeconds),
+    logRetention: props.logRetention ?? OUTBOUND_MAIL_DEFAULTS.logRetention,
+    queueName,
+  };
+}
