@@ -2,6 +2,8 @@
  * The client against a real SMTP server (`smtp-server`, in-process): STARTTLS, AUTH, per-recipient
  * refusals, SIZE, SMTPUTF8, 8BITMIME, certificates, LMTP, and the exact commands written.
  */
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AuthenticationError, ConnectionError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SmtpClient,
@@ -213,5 +215,33 @@ describe('SmtpClient with smtp-server', () => {
     expect(result.rejected).toEqual([{ recipient: 'two@example.com', code: 452, enhancedCode: '4.2.2', message: 'over quota', transient: true }]);
     expect(result.reply.code).toBe(452);
     expect(server.messages).toHaveLength(1);
+  });
+
+  it('connects with implicit TLS (port 465 style) and verifies the certificate', async () => {
+    const { ca, key, cert } = await testCertificates();
+    const received: string[] = [];
+    const implicit = new SMTPServer({
+      secure: true, key, cert, authOptional: true, logger: false,
+      onData(stream, session, callback) {
+        const parts: Buffer[] = [];
+        stream.on('data', (part: Buffer) => parts.push(part));
+        stream.on('end', () => { received.push(`${session.secure} ${Buffer.concat(parts).toString()}`); callback(); });
+      },
+    });
+    implicit.on('error', () => undefined); // the refused handshake below is reported here
+    await new Promise<void>((resolve) => implicit.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (implicit.server.address() as AddressInfo).port;
+      const transcript: TranscriptEntry[] = [];
+      client = await SmtpClient.connect({ host: `localhost:${port}`, security: 'implicit', tls: { ca }, clientName: 'client.test', transcript: (e) => transcript.push(e) });
+      await client.send({ from: 'a@example.com', to: ['b@example.com'] }, message('implicit'));
+      expect(received).toEqual([`true ${message('implicit')}`]);
+      expect(transcript.filter((e) => e.dir === 'C').map((e) => e.line).slice(0, 2)).toEqual(['EHLO client.test', 'MAIL FROM:<a@example.com>']);
+      await client.quit();
+      const { otherCa } = await testCertificates();
+      await expect(SmtpClient.connect({ host: `localhost:${port}`, security: 'implicit', tls: { ca: otherCa } })).rejects.toMatchObject({ name: 'TlsRequiredError', phase: 'connect', transient: false });
+    } finally {
+      await new Promise<void>((resolve) => implicit.close(() => resolve()));
+    }
   });
 });
