@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { InvalidJobError, type JobIssue } from '../message/InvalidJobError.js';
+import { parseMailJob } from '../message/parseMailJob.js';
+import type { MailJobInput } from '../message/types.js';
+
+/** Largest message SQS takes, and largest SendMessageBatch payload, in octets. */
+export const SQS_MAX_BYTES = 1_048_576;
+/** Most entries in one SendMessageBatch call. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+/** Longest FIFO deduplication id. */
+const MAX_DEDUPLICATION_ID = 128;
+
+/** A checked job, serialised as the body of one SQS message. */
+export interface QueueMessage {
+  index: number;
+  jobId?: string;
+  body: string;
+  bytes: number;
+  groupId?: string;
+  deduplicationId?: string;
+}
+
+/** How the FIFO ids of a message are chosen; absent for standard queues. */
+export interface FifoPolicy {
+  groupId: (job: MailJobInput) => string;
+}
+
+/**
+ * Checks a job and turns it into a queue message: parsed (so that a bad job fails here, at the
+ * producer), serialised as JSON, and checked against the SQS size limit. On FIFO queues the
+ * deduplication id is the job `id` (hashed when longer than 128 characters), else a hash of the body.
+ * @throws {InvalidJobError} with paths under `prefix`.
+ */
+export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolicy | undefined, prefix = ''): QueueMessage {
+  try {
+    parseMailJob(job);
+  } catch (error) {
+    if (!(error instanceof InvalidJobError) || prefix === '') throw error;
+    throw new InvalidJobError(error.issues.map((issue) => prefixed(issue, prefix)));
+  }
+  const body = serialise(job);
+  const bytes = Buffer.byteLength(body);
+  if (bytes > SQS_MAX_BYTES) {
+    throw new InvalidJobError([{ path: prefix, message: `is ${bytes} octets as JSON; SQS takes at most ${SQS_MAX_BYTES} octets per message (send large files as links, not attachments)` }]);
+  }
+  const message: QueueMessage = { index, body, bytes, ...(job.id === undefined ? {} : { jobId: job.id }) };
+  if (fifo === undefined) return message;
+  return { ...message, groupId: fifo.groupId(job), deduplicationId: deduplicationId(job.id, body) };
+}
+
+/**
+ * JSON of the job. U+FFFE and U+FFFF are valid in JSON strings but refused by SQS, so they are
+ * written as `\u` escapes (the same string once parsed).
+ */
+function serialise(job: MailJobInput): string {
+  return JSON.stringify(job).replace(/[\ufffe\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+}
+
+function deduplicationId(jobId: string | undefined, body: string): string {
+  if (jobId !== undefined && jobId.length <= MAX_DEDUPLICATION_ID) return jobId;
+  return createHash('sha256').update(jobId ?? body).digest('hex');
+}
+
+function prefixed(issue: JobIssue, prefix: string): JobIssue {
+  if (issue.path === '') return { path: prefix, message: issue.message };
+  return { path: issue.path.startsWith('[') ? `${prefix}${issue.path}` : `${prefix}.${issue.path}`, message: issue.message };
+}
+
+/**
+ * Splits messages, in order, into SendMessageBatch calls of at most 10 entries and 1 MiB.
+ * @example
+ * packBatches(messages).length; // 3 for 25 small messages
+ */
+export function packBatches(messages: readonly QueueMessage[]): QueueMessage[][] {
+  const batches: QueueMessage[][] = [];
+  let current: QueueMessage[] = [];
+  let size = 0;
+  for (const message of messages) {
+    if (current.length === SQS_MAX_BATCH_ENTRIES || (current.length > 0 && size + message.bytes > SQS_MAX_BYTES)) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(message);
+    size += message.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
