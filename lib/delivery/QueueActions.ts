@@ -45,8 +45,8 @@ export class QueueActions {
 
   /**
    * Sends the job to the dead-letter queue with the reason as message attributes
-   * (`FailurePhase`, `FailureCode`, `FailureEnhancedCode`, `FailureMessage`, `SourceMessageId`,
-   * `SourceReceiveCount`, and `JobId` when known).
+   * (`FailurePhase`, `FailureCode`, `FailureEnhancedCode`, `FailureError` (the error class),
+   * `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`, and `JobId` when known).
    *
    * @param body the job to keep; the record's own body unless only part of it failed
    * @throws the SQS client's error when the message could not be sent
@@ -60,6 +60,7 @@ export class QueueActions {
     };
     if (reason.code !== undefined) attributes['FailureCode'] = { DataType: 'Number', StringValue: String(reason.code) };
     if (reason.enhancedCode !== undefined) attributes['FailureEnhancedCode'] = text(reason.enhancedCode);
+    if (reason.error !== undefined) attributes['FailureError'] = text(reason.error);
     if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
     await this.#sqs.send(
       new SendMessageCommand({

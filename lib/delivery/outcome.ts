@@ -24,6 +24,10 @@ export interface FailureReason {
   enhancedCode?: string;
   /** The server's text or a description; may hold addresses (never logged as is). */
   message: string;
+  /** The error class, e.g. `MessageTooLargeError`, when an error was the cause. */
+  error?: string;
+  /** When every recipient was refused: each refusal. */
+  refused?: RefusedRecipient[];
 }
 
 /** Why a job was not tried on this connection. */
@@ -108,14 +112,15 @@ export function isAuthenticationFailure(error: unknown): boolean {
 
 /** The phase, codes and text of an SMTP error. */
 export function reasonOf(error: SmtpError): FailureReason {
-  const reason: FailureReason = { phase: error.phase, message: error.message };
+  const reason: FailureReason = { phase: error.phase, message: error.message, error: error.name };
   if (error.code !== undefined) reason.code = error.code;
   if (error.enhancedCode !== undefined) reason.enhancedCode = error.enhancedCode;
+  if (error instanceof RecipientsRefusedError && error.rejected.length > 0) reason.refused = error.rejected;
   return reason;
 }
 
 function unknownReason(error: unknown): FailureReason {
-  return { phase: 'unknown', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  return error instanceof Error ? { phase: 'unknown', message: error.message, error: error.name } : { phase: 'unknown', message: String(error) };
 }
 
 /** True for outcomes whose record must come back (in `batchItemFailures`). */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { BatchReport, RecordResult } from './deliverBatch.js';
+import type { RefusedRecipient } from '../smtp/types.js';
 import type { FailureReason } from './outcome.js';
 
 /** The logger the report writes to (Powertools' `Logger` fits). */
@@ -75,6 +76,7 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
     const { outcome } = result;
     if (outcome.kind === 'delivered' || (outcome.kind === 'partlyRefused' && outcome.accepted > 0)) delivered += 1;
     if (outcome.kind === 'partlyRefused') refused += outcome.refusedPermanently.length + outcome.refusedForNow.length;
+    else if ('reason' in outcome) refused += outcome.reason.refused?.length ?? 0;
     if (outcome.kind === 'ambiguous') duplicates += 1;
     if (result.placement === 'retry') retried += 1;
     if (result.placement === 'deadLettered') deadLettered += 1;
@@ -106,12 +108,7 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
       break;
     case 'partlyRefused':
       line['accepted'] = outcome.accepted;
-      line['refused'] = [...outcome.refusedPermanently, ...outcome.refusedForNow].map((r) => ({
-        domain: domainOf(r.recipient),
-        code: r.code,
-        ...(r.enhancedCode === undefined ? {} : { enhancedCode: r.enhancedCode }),
-        transient: r.transient,
-      }));
+      line['refused'] = loggedRefusals([...outcome.refusedPermanently, ...outcome.refusedForNow]);
       break;
     case 'notAttempted':
       line['cause'] = outcome.cause;
@@ -141,6 +138,17 @@ function loggedReason(reason: FailureReason): Record<string, unknown> {
     phase: reason.phase,
     ...(reason.code === undefined ? {} : { code: reason.code }),
     ...(reason.enhancedCode === undefined ? {} : { enhancedCode: reason.enhancedCode }),
+    ...(reason.error === undefined ? {} : { error: reason.error }),
     text: redactAddresses(reason.message).slice(0, 500),
+    ...(reason.refused === undefined ? {} : { refused: loggedRefusals(reason.refused) }),
   };
+}
+
+function loggedRefusals(refused: readonly RefusedRecipient[]): Record<string, unknown>[] {
+  return refused.map((r) => ({
+    domain: domainOf(r.recipient),
+    code: r.code,
+    ...(r.enhancedCode === undefined ? {} : { enhancedCode: r.enhancedCode }),
+    transient: r.transient,
+  }));
 }

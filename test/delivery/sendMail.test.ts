@@ -2,7 +2,9 @@
  * The send-mail handler against a real SMTP server (smtp-server, STARTTLS + AUTH) and the SQS
  * emulator: one case per row of the outcome table.
  */
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseMailJob } from '../../lib/message/index.js';
 import type { SmtpSettings } from '../../lib/config.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
@@ -52,5 +54,102 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(rig.metrics.get('Delivered')).toBe(3);
     expect(rig.metrics.get('Retried')).toBe(0);
     expect(rig.metrics.get('RoundTrips')).toBeGreaterThan(0);
+  });
+
+  it('a batch of 10 with mixed outcomes: each record delivered, re-enqueued in part, dead-lettered or retried', async () => {
+    // Prepare
+    const { rig, smtp } = await rigWith({
+      size: 200_000,
+      onMailFrom: (from) =>
+        from === 'blocked@example.com' ? { code: 550, message: 'Sender blocked' } : from === 'busy@example.com' ? { code: 451, message: 'Try later' } : undefined,
+      onRcptTo: (to) =>
+        to.startsWith('gone') ? { code: 550, message: 'No such user' } : to.startsWith('later') ? { code: 450, message: 'Mailbox busy' } : undefined,
+      onData: (raw) => (raw.toString('latin1').includes('Subject: Test job 7') ? { code: 554, message: 'Content rejected' } : undefined),
+    });
+    const big = Buffer.alloc(300_000, 7).toString('base64');
+    const jobs = [
+      mailJob(1),
+      mailJob(2, { to: ['rcpt2@example.com', 'gone2@example.com', 'Later <later2@example.com>'] }),
+      mailJob(3, { to: ['gone3@example.com'] }),
+      mailJob(4, { to: ['later4@example.com'] }),
+      mailJob(5, { from: 'blocked@example.com' }),
+      mailJob(6, { from: 'busy@example.com' }),
+      mailJob(7),
+      mailJob(8, { to: 'not an address' }),
+      mailJob(9, { attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', content: big }] }),
+      mailJob(10),
+    ];
+    const started = Date.now();
+    // Act
+    const { records, response } = await rig.run(jobs);
+    // Assess
+    const id = (n: number): string => records[n - 1]!.messageId;
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: id(4) }, { itemIdentifier: id(6) }]);
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'delivered+requeued', 'dead-lettered', 'failed', 'dead-lettered', 'failed', 'dead-lettered', 'dead-lettered', 'dead-lettered', 'delivered'],
+      smtp.messages.map((m) => m.raw),
+    );
+    expect(smtp.messages.find((m) => m.raw.includes('Subject: Test job 2'))?.to).toEqual(['rcpt2@example.com']);
+
+    // The DLQ holds each permanent failure's job as published, with its reason as attributes.
+    const dead = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: rig.queues.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const reasons = new Map(
+      (dead.Messages ?? []).map((m) => [
+        m.MessageAttributes?.['SourceMessageId']?.StringValue,
+        {
+          body: m.Body,
+          phase: m.MessageAttributes?.['FailurePhase']?.StringValue,
+          code: m.MessageAttributes?.['FailureCode']?.StringValue,
+          enhancedCode: m.MessageAttributes?.['FailureEnhancedCode']?.StringValue,
+          text: m.MessageAttributes?.['FailureMessage']?.StringValue,
+          jobId: m.MessageAttributes?.['JobId']?.StringValue,
+          error: m.MessageAttributes?.['FailureError']?.StringValue,
+        },
+      ]),
+    );
+    expect(reasons.get(id(3))).toMatchObject({ body: records[2]!.body, phase: 'rcpt', code: '550', enhancedCode: '5.1.1', jobId: 'job-3', error: 'RecipientsRefusedError' });
+    expect(reasons.get(id(3))?.text).toContain('No such user');
+    expect(reasons.get(id(5))).toMatchObject({ phase: 'mail', code: '550', jobId: 'job-5' });
+    expect(reasons.get(id(7))).toMatchObject({ phase: 'data', code: '554', jobId: 'job-7' });
+    expect(reasons.get(id(7))?.text).toContain('Content rejected');
+    expect(reasons.get(id(8))).toMatchObject({ body: records[7]!.body, phase: 'job', jobId: 'job-8' });
+    expect(reasons.get(id(8))?.text).toContain('to');
+    expect(reasons.get(id(9))).toMatchObject({ phase: 'mail', jobId: 'job-9', error: 'MessageTooLargeError' });
+    expect(reasons.get(id(9))?.text).toContain('at most 200000');
+
+    // Job 2's recipient refused for now is back on the queue, alone, as the same message with the same id.
+    const queue = await rig.queues.contents(rig.queues.queueName);
+    const requeued = [...queue.ready, ...queue.delayed].filter((m) => m.messageAttributes['MailRequeueCount'] !== undefined);
+    expect(requeued).toHaveLength(1);
+    expect(requeued[0]!.messageAttributes['MailRequeueCount']?.StringValue).toBe('1');
+    const next = parseMailJob(JSON.parse(requeued[0]!.body));
+    expect(next).toMatchObject({ kind: 'raw', id: 'job-2', envelope: { from: 'sender@example.com', to: ['later2@example.com'] } });
+    const sentToOthers = smtp.messages.find((m) => m.raw.includes('Subject: Test job 2'))!.raw.toString('utf8');
+    expect(next.kind === 'raw' && next.message).toBe(sentToOthers);
+
+    // The transient failures stay invisible for their backoff (receive 1, no jitter: 15 s).
+    const finished = Date.now();
+    for (const n of [4, 6]) {
+      const held = queue.inflight.find((entry) => entry.message.messageId === id(n));
+      expect(held?.visibilityDeadline).toBeGreaterThanOrEqual(started + 15_000);
+      expect(held?.visibilityDeadline).toBeLessThanOrEqual(finished + 15_000);
+    }
+    const lines = rig.log.records();
+    expect(lines.get(id(4))?.attributes).toMatchObject({ outcome: 'transient', placement: 'retry', backoffSeconds: 15 });
+    expect(lines.get(id(2))?.attributes).toMatchObject({ outcome: 'partlyRefused', requeuedRecipients: 1 });
+    expect(rig.metrics.get('Delivered')).toBe(3);
+    expect(rig.metrics.get('DeadLettered')).toBe(5);
+    expect(rig.metrics.get('Retried')).toBe(2);
+    expect(rig.metrics.get('RecipientsRefused')).toBe(4); // job 2: two, job 3: one, job 4: one
+    expect(rig.metrics.get('RecipientsRequeued')).toBe(1);
+    // Logs: domains only, never a full address, a body or the password.
+    const logged = JSON.stringify(rig.log.lines);
+    expect(logged).not.toMatch(/[A-Za-z0-9]@example\.com/);
+    expect(logged).not.toContain('Body of job');
+    expect(logged).not.toContain(smtp.pass);
+    expect(logged).toContain('"domain":"example.com"');
   });
 });
