@@ -113,7 +113,7 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const started = performance.now();
   const options = delivery.options;
   const slots: Slot[] = records.map((record) => ({ prepared: prepareRecord(readRecord(record)) }));
-  const results: Array<RecordResult | undefined> = new Array(slots.length);
+  const results: Array<RecordResult | undefined> = slots.map(() => undefined);
   const act = (index: number, outcome: Outcome): Promise<RecordResult> => settle(slots[index]!, outcome, delivery);
   const report: Omit<BatchReport, 'response' | 'durationMs' | 'results'> = {};
 

@@ -64,8 +64,8 @@ export interface SessionPlan {
  * const outcomes = await sendJobs(client, jobs, { limit: 10, window: 3, canStart: () => remaining() > 5000 });
  */
 export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], plan: SessionPlan): Promise<Outcome[]> {
-  const outcomes: Array<Outcome | undefined> = new Array(jobs.length);
-  const errors: unknown[] = new Array(jobs.length);
+  const outcomes: Array<Outcome | undefined> = jobs.map(() => undefined);
+  const errors: unknown[] = jobs.map(() => undefined);
   const running = new Set<Promise<void>>();
   const window = Math.max(1, plan.window);
   let stop: NotAttemptedCause | undefined;

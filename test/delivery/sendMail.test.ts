@@ -11,6 +11,7 @@ import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.
 import { startSqsEmulator } from '../support/sqsQueues.js';
 import type { SqsEmulator } from '../support/sqsQueues.js';
 import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import type { SendMailRigOptions } from '../support/sendMailHarness.js';
 
 let emulator: SqsEmulator;
@@ -151,5 +152,124 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(logged).not.toContain('Body of job');
     expect(logged).not.toContain(smtp.pass);
     expect(logged).toContain('"domain":"example.com"');
+  });
+
+  it('not attempted: jobs beyond the per-connection count are retried without a backoff', async () => {
+    // Prepare
+    const { rig, smtp } = await rigWith({}, { mailPerConnection: 3 });
+    // Act
+    const { records, response } = await rig.run([1, 2, 3, 4, 5].map((n) => mailJob(n)));
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[3]!.messageId }, { itemIdentifier: records[4]!.messageId }]);
+    await expectPlaces(rig, records, response, ['delivered', 'delivered', 'delivered', 'failed', 'failed'], smtp.messages.map((m) => m.raw));
+    const lines = rig.log.records();
+    expect(lines.get(records[3]!.messageId)?.attributes).toEqual(
+      expect.objectContaining({ outcome: 'notAttempted', cause: 'perConnectionLimit', placement: 'retry' }),
+    );
+    expect(lines.get(records[3]!.messageId)?.attributes['backoffSeconds']).toBeUndefined();
+  });
+
+  it('not attempted: once the remaining time falls under the margin no new message starts', async () => {
+    // Prepare: the invocation "runs short" as soon as the server has two messages.
+    const { rig, smtp } = await rigWith();
+    const remaining = (): number => (smtp.messages.length >= 2 ? 1_000 : 60_000);
+    // Act
+    const { records, response } = await rig.run([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => mailJob(n)), remaining);
+    // Assess: a prefix of the batch went (the two, plus at most the window already handed to the client), the rest are back.
+    const delivered = smtp.messages.length;
+    expect(delivered).toBeGreaterThanOrEqual(2);
+    expect(delivered).toBeLessThanOrEqual(4);
+    const places = records.map((_, index) => (index < delivered ? 'delivered' : 'failed') as 'delivered' | 'failed');
+    await expectPlaces(rig, records, response, places, smtp.messages.map((m) => m.raw));
+    const lines = rig.log.records();
+    for (const record of records.slice(delivered)) {
+      expect(lines.get(record.messageId)?.attributes).toEqual(expect.objectContaining({ outcome: 'notAttempted', cause: 'outOfTime' }));
+    }
+  });
+
+  it('not attempted: with less than the margin left at the start, nothing is sent and no connection is opened', async () => {
+    // Prepare
+    const { rig, smtp } = await rigWith();
+    // Act
+    const { records, response } = await rig.run([mailJob(1), mailJob(2)], () => 4_000);
+    // Assess
+    expect(smtp.messages).toEqual([]);
+    expect(smtp.authAttempts).toEqual([]);
+    await expectPlaces(rig, records, response, ['failed', 'failed'], []);
+  });
+
+  it('permanent: invalid jobs among valid ones are dead-lettered alone, the valid ones delivered', async () => {
+    // Prepare
+    const { rig, smtp } = await rigWith();
+    const jobs = [mailJob(1), 'this is not JSON', mailJob(3, { v: 2, cc: ['a@example.com, b@example.com'] }), mailJob(4)];
+    // Act
+    const { records, response } = await rig.run(jobs);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    await expectPlaces(rig, records, response, ['delivered', 'dead-lettered', 'dead-lettered', 'delivered'], smtp.messages.map((m) => m.raw));
+    const dead = await rig.queues.receiveAll(rig.queues.dlqUrl);
+    const bySource = new Map(dead.map((m) => [m.MessageAttributes?.['SourceMessageId']?.StringValue, m]));
+    expect(bySource.get(records[1]!.messageId)?.Body).toBe('this is not JSON');
+    expect(bySource.get(records[1]!.messageId)?.MessageAttributes?.['FailureMessage']?.StringValue).toBe('the message body is not JSON');
+    const invalid = bySource.get(records[2]!.messageId)?.MessageAttributes?.['FailureMessage']?.StringValue ?? '';
+    expect(invalid).toContain('v:'); // every problem at once
+    expect(invalid).toContain('cc[0]');
+    expect(rig.log.records().get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'permanent', placement: 'deadLettered', jobId: 'job-3' });
+  });
+
+  it('permanent, but the DLQ send fails: the record is reported failed instead, nothing is lost', async () => {
+    // Prepare: the DLQ URL names a queue the emulator does not have.
+    const { rig, smtp } = await rigWith(
+      { onRcptTo: (to) => (to.startsWith('gone') ? { code: 550, message: 'No such user' } : undefined) },
+      { dlqUrl: `${emulator.endpoint}/000000000000/no-such-dlq` },
+    );
+    // Act
+    const { records, response } = await rig.run([mailJob(1), mailJob(2, { to: ['gone2@example.com'] }), 'not JSON', mailJob(4)]);
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }, { itemIdentifier: records[2]!.messageId }]);
+    await expectPlaces(rig, records, response, ['delivered', 'failed', 'failed', 'delivered'], smtp.messages.map((m) => m.raw));
+    const line = rig.log.records().get(records[1]!.messageId)!;
+    expect(line.level).toBe('error');
+    expect(line.attributes).toMatchObject({ outcome: 'permanent', placement: 'retry' });
+    expect(String(line.attributes['problem'])).toContain('dead-letter send failed');
+  });
+
+  it('partly refused: after the last allowed re-enqueue, recipients still refused for now go to the DLQ as their own job', async () => {
+    // Prepare
+    const { rig, smtp } = await rigWith({ onRcptTo: (to) => (to.startsWith('later') ? { code: 452, message: 'Too many recipients now' } : undefined) });
+    await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['rcpt1@example.com', 'later1@example.com'] }))], { attributes: { MailRequeueCount: '5' } });
+    const records = await rig.queues.receiveRecords();
+    // Act
+    const response = await rig.handler(sqsEvent(records), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com']]);
+    const dead = await rig.queues.receiveAll(rig.queues.dlqUrl);
+    expect(dead).toHaveLength(1);
+    expect(parseMailJob(JSON.parse(dead[0]!.Body!))).toMatchObject({ kind: 'raw', id: 'job-1', envelope: { to: ['later1@example.com'] } });
+    expect(dead[0]!.MessageAttributes?.['FailureMessage']?.StringValue).toBe('recipients still refused for now after 5 re-enqueues');
+    const queue = await rig.queues.contents(rig.queues.queueName);
+    expect([...queue.ready, ...queue.delayed]).toEqual([]);
+  });
+
+  it('partly refused: the re-enqueued job delivers to only the refused recipient once it takes mail, as the same message', async () => {
+    // Prepare: no backoff delay so that the re-enqueued job can be received at once.
+    let busy = true;
+    const { rig, smtp } = await rigWith(
+      { onRcptTo: (to) => (to.startsWith('later') && busy ? { code: 450, message: 'Mailbox busy' } : undefined) },
+      { deps: { tuning: { backoff: { baseSeconds: 0 } } } },
+    );
+    const first = await rig.run([mailJob(1, { to: ['rcpt1@example.com'], cc: ['later1@example.com'] })]);
+    expect(first.response).toEqual({ batchItemFailures: [] });
+    busy = false;
+    const again = await rig.queues.receiveRecords();
+    expect(again).toHaveLength(1);
+    // Act
+    const response = await rig.handler(sqsEvent(again), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['later1@example.com']]);
+    expect(smtp.messages[1]!.raw.equals(smtp.messages[0]!.raw)).toBe(true);
+    expect(smtp.messages[1]!.raw.toString('latin1')).toMatch(/^Cc: later1@example\.com/m);
   });
 });
