@@ -1,0 +1,361 @@
+/**
+ * Every environment of `cdk.json`, synthesised once (as `cdk synth` would, without bundling), and
+ * checked property by property against its configuration, against cdk-nag, and against a snapshot.
+ */
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseEnvironments } from '../../infra/config.js';
+import type { EnvironmentConfig } from '../../infra/config.js';
+import { addOutboundMailStacks, nagPacks, stackNameOf } from '../../infra/outboundMailApp.js';
+import type { OutboundMailStack } from '../../infra/OutboundMailStack.js';
+import { cdkContext, cdkEnvironmentNames, testApp, withStableAssetHashes } from '../support/cdkApp.js';
+
+interface Synthesized {
+  stack: OutboundMailStack;
+  template: Template;
+  json: Record<string, unknown>;
+}
+
+const environments = parseEnvironments(cdkContext()['environments']);
+const synthesized = new Map<string, Synthesized>();
+
+beforeAll(() => {
+  // Prepare: one app with every environment, synthesised once for all the assertions below.
+  const app = testApp();
+  const stacks = addOutboundMailStacks(app);
+  const assembly = app.synth();
+  for (const stack of stacks) {
+    const json = assembly.getStackArtifact(stack.artifactId).template as Record<string, unknown>;
+    synthesized.set(stack.stackName, { stack, template: Template.fromJSON(json), json });
+  }
+});
+
+function logicalId(construct: IConstruct): string {
+  const element = construct.node.defaultChild as CfnElement;
+  return element.stack.getLogicalId(element);
+}
+
+function getAtt(construct: IConstruct, attribute: string): unknown {
+  return { 'Fn::GetAtt': [logicalId(construct), attribute] };
+}
+
+function ref(construct: IConstruct): unknown {
+  return { Ref: logicalId(construct) };
+}
+
+function policyStatements(template: Template): Record<string, unknown>[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) => (policy as { Properties: { PolicyDocument: { Statement: Record<string, unknown>[] } } }).Properties.PolicyDocument.Statement,
+  );
+}
+
+function sortedStatements(statements: Record<string, unknown>[]): string[] {
+  return statements.map((statement) => JSON.stringify(statement)).sort();
+}
+
+function acknowledgedRules(stack: Stack): Map<string, string> {
+  const rules = new Map<string, string>();
+  for (const construct of stack.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        rules.set(`${construct.node.path} ${id}`, reason);
+      }
+    }
+  }
+  return rules;
+}
+
+it('synthesises one stack per environment of cdk.json, named after it', () => {
+  expect([...synthesized.keys()]).toEqual(cdkEnvironmentNames().map(stackNameOf));
+  expect(cdkEnvironmentNames()).toEqual(expect.arrayContaining(['dev', 'staging', 'prod']));
+});
+
+describe.each(cdkEnvironmentNames())('environment %s', (name) => {
+  const environment = environments[name] as EnvironmentConfig;
+  const expected = {
+    maxReceiveCount: environment.maxReceiveCount ?? 5,
+    visibilityTimeout:
+      environment.visibilityTimeoutSeconds ?? 6 * environment.timeoutSeconds + (environment.maxBatchingWindowSeconds ?? 0),
+    logRetentionDays: environment.logRetentionDays ?? 30,
+    oldestMessageAge: environment.oldestMessageAgeAlarmSeconds ?? 1800,
+  };
+  const get = (): Synthesized => synthesized.get(stackNameOf(name)) as Synthesized;
+
+  it('deploys to the account and region of its environment', () => {
+    const { stack, json } = get();
+    expect(stack.account).toBe(environment.account);
+    expect(stack.region).toBe(environment.region);
+    expect(JSON.stringify(json)).not.toContain('AWS::AccountId');
+  });
+
+  it('encrypts the mail queue, caps messages at 1 MiB, redrives to the DLQ and waits 6 function timeouts', () => {
+    const { stack, template } = get();
+    const { queue, deadLetterQueue } = stack.mail;
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.hasResource('AWS::SQS::Queue', {
+      Properties: {
+        QueueName: queue.queueName.startsWith('${') ? Match.anyValue() : queue.queueName,
+        SqsManagedSseEnabled: true,
+        MaximumMessageSize: 1_048_576,
+        VisibilityTimeout: expected.visibilityTimeout,
+        MessageRetentionPeriod: 4 * 24 * 3600,
+        RedrivePolicy: { deadLetterTargetArn: getAtt(deadLetterQueue, 'Arn'), maxReceiveCount: expected.maxReceiveCount },
+        FifoQueue: environment.fifo === true ? true : Match.absent(),
+        KmsMasterKeyId: Match.absent(),
+      },
+    });
+    expect(expected.visibilityTimeout).toBeGreaterThanOrEqual(6 * environment.timeoutSeconds);
+  });
+
+  it('keeps dead letters 14 days, encrypted, and takes redrives from its source queue only', () => {
+    const { stack, template } = get();
+    const queueName = (template.toJSON().Resources[logicalId(stack.mail.queue)] as { Properties: { QueueName: string } })
+      .Properties.QueueName;
+    expect(queueName).toMatch(/^[A-Za-z0-9_-]+$/);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: `${queueName}-dlq`,
+      SqsManagedSseEnabled: true,
+      MaximumMessageSize: 1_048_576,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      RedrivePolicy: Match.absent(),
+      RedriveAllowPolicy: {
+        redrivePermission: 'byQueue',
+        sourceQueueArns: [`arn:aws:sqs:${environment.region}:${environment.account}:${queueName}`],
+      },
+    });
+  });
+
+  it('refuses requests without TLS on both queues', () => {
+    const { stack, template } = get();
+    for (const queue of [stack.mail.queue, stack.mail.deadLetterQueue]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(queue)],
+        PolicyDocument: {
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              Resource: getAtt(queue, 'Arn'),
+            },
+          ],
+        },
+      });
+    }
+  });
+
+  it('runs the function on Node 24, ARM64, with X-Ray, JSON logs into its own log group, and its settings', () => {
+    const { stack, template } = get();
+    const { mail } = stack;
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: environment.memorySize,
+      Timeout: environment.timeoutSeconds,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(mail.logGroup) },
+      ReservedConcurrentExecutions: Match.absent(),
+      Role: getAtt(mail.sendMailFunction.role as IConstruct, 'Arn'),
+      Environment: {
+        Variables: Match.objectEquals({
+          SMTP_SECRET_ID: environment.secretCompleteArn,
+          MAIL_PER_CONNECTION: String(environment.mailPerConnection),
+          QUEUE_URL: ref(mail.queue),
+          DLQ_URL: ref(mail.deadLetterQueue),
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'outbound-mail',
+          POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: expected.logRetentionDays });
+  });
+
+  it('feeds the function batches of the per-connection count, at most the connection limit at once, with partial failures', () => {
+    const { stack, template } = get();
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(stack.mail.queue, 'Arn'),
+      FunctionName: ref(stack.mail.sendMailFunction),
+      BatchSize: environment.mailPerConnection,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: environment.maxConnections },
+      MaximumBatchingWindowInSeconds: environment.maxBatchingWindowSeconds ?? Match.absent(),
+    });
+  });
+
+  it('gives the function exactly what it needs and nothing on "*" but X-Ray', () => {
+    const { stack, template } = get();
+    const { mail } = stack;
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+      },
+      ManagedPolicyArns: Match.absent(),
+      Policies: Match.absent(),
+    });
+    expect(sortedStatements(policyStatements(template))).toEqual(
+      sortedStatements([
+        { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+        {
+          Action: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+            'sqs:SendMessage',
+          ],
+          Effect: 'Allow',
+          Resource: getAtt(mail.queue, 'Arn'),
+        },
+        {
+          Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+          Effect: 'Allow',
+          Resource: getAtt(mail.deadLetterQueue, 'Arn'),
+        },
+        {
+          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          Effect: 'Allow',
+          Resource: environment.secretCompleteArn,
+        },
+        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(mail.logGroup, 'Arn') },
+      ]),
+    );
+  });
+
+  it('alarms when the DLQ has a job, when the oldest job is too old, and when the function fails', () => {
+    const { stack, template } = get();
+    const { mail } = stack;
+    const actions = environment.alarmTopicArn !== undefined
+      ? [environment.alarmTopicArn]
+      : environment.createAlarmTopic === true
+        ? [ref(stack.node.findChild('AlarmTopic').node.findChild('Topic'))]
+        : undefined;
+    const notify = actions === undefined
+      ? { AlarmActions: Match.absent(), OKActions: Match.absent() }
+      : { AlarmActions: actions, OKActions: actions };
+    const common = {
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      Period: 300,
+      TreatMissingData: 'notBreaching',
+      ...notify,
+    };
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(mail.deadLetterQueue, 'QueueName') }],
+      Statistic: 'Maximum',
+      Threshold: 0,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(mail.queue, 'QueueName') }],
+      Statistic: 'Maximum',
+      Threshold: expected.oldestMessageAge,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: ref(mail.sendMailFunction) }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+  });
+
+  it('creates an encrypted, TLS-only alarm topic only when asked to', () => {
+    const { stack, template } = get();
+    if (environment.createAlarmTopic !== true) {
+      template.resourceCountIs('AWS::SNS::Topic', 0);
+      template.resourceCountIs('AWS::KMS::Key', 0);
+      return;
+    }
+    const alarmTopic = stack.node.findChild('AlarmTopic');
+    const key = alarmTopic.node.findChild('Key');
+    const topic = alarmTopic.node.findChild('Topic');
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Resource: '*',
+          },
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(key, 'Arn') });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [ref(topic)],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          {
+            Sid: 'AllowCloudWatchAlarmsOfThisAccount',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: ref(topic),
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': environment.account },
+              ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${environment.region}:${environment.account}:alarm:*` },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('outputs the queue URLs and ARNs and the function name', () => {
+    const { stack, template } = get();
+    template.hasOutput('QueueUrl', { Value: ref(stack.mail.queue) });
+    template.hasOutput('QueueArn', { Value: getAtt(stack.mail.queue, 'Arn') });
+    template.hasOutput('DeadLetterQueueUrl', { Value: ref(stack.mail.deadLetterQueue) });
+    template.hasOutput('DeadLetterQueueArn', { Value: getAtt(stack.mail.deadLetterQueue, 'Arn') });
+    template.hasOutput('FunctionName', { Value: ref(stack.mail.sendMailFunction) });
+    if (environment.alarmTopicArn === undefined && environment.createAlarmTopic !== true) {
+      expect(template.findOutputs('AlarmTopicArn')).toEqual({});
+    }
+  });
+
+  it('passes the cdk-nag AwsSolutions and Serverless packs, acknowledging only the four findings that do not apply, with reasons', () => {
+    const { stack } = get();
+    for (const pack of nagPacks()) {
+      const report = pack.validateScope(stack);
+      expect(report.violations, `${pack.name} findings`).toEqual([]);
+      expect(report.success).toBe(true);
+    }
+    const acknowledged = acknowledgedRules(stack);
+    const underMail = [...acknowledged.keys()].map((key) => key.replace(`${stackNameOf(name)}/Mail/`, '')).sort();
+    expect(underMail).toEqual([
+      'DeadLetterQueue Annotation::Serverless-SQSRedrivePolicy',
+      'FunctionRole Annotation::AwsSolutions-IAM5[Resource::*]',
+      'SendMail Annotation::Serverless-LambdaDLQ',
+      expect.stringMatching(/^SendMail\/SqsEventSource:\w+\/Resource Annotation::Serverless-LambdaEventSourceMappingDestination$/),
+    ]);
+    for (const reason of acknowledged.values()) expect(reason.length).toBeGreaterThan(80);
+  });
+
+  it('matches its snapshot (asset hashes replaced)', async () => {
+    const { json } = get();
+    await expect(`${JSON.stringify(withStableAssetHashes(json), null, 2)}\n`).toMatchFileSnapshot(
+      `./__snapshots__/${stackNameOf(name)}.template.json`,
+    );
+  });
+});
