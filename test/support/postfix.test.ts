@@ -152,6 +152,22 @@ describe('startPostfix: a private Postfix with Dovecot on 127.0.0.1', () => {
     expect(messages.map((message) => message.recipient)).toEqual(['ok@example.test']);
   });
 
+  it('delivers to a UTF-8 address (SMTPUTF8) and reads its recipient back from Delivered-To', async () => {
+    const transport = transportFor(postfix);
+    await postfix.clearMailbox();
+
+    await transport.sendMail({
+      from: 'sender@example.test',
+      to: 'jürgen@example.test',
+      subject: 'UTF-8 recipient',
+      text: 'Grüße\n',
+    });
+    const messages = await postfix.waitForMessages(1);
+    transport.close();
+
+    expect(messages.map((message) => message.recipient)).toEqual(['jürgen@example.test']);
+  });
+
   it('refuses mail for any other domain: nothing is relayed out', async () => {
     const transport = transportFor(postfix);
 

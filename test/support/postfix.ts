@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeServerCertificate } from './postfix/certificate.js';
 import {
@@ -129,7 +128,9 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     }
   }
 
-  const layout = instanceLayout(await mkdtemp(join(tmpdir(), 'outbound-postfix-')));
+  // Under /tmp rather than $TMPDIR: Postfix's and Dovecot's unprivileged users must be able to walk
+  // into it, which a TMPDIR below a private home directory would not allow.
+  const layout = instanceLayout(await mkdtemp(join('/tmp', 'outbound-postfix-')));
   let dovecot: Daemon | undefined;
   let postfix: Daemon | undefined;
   let masterPid: number | undefined;

@@ -179,7 +179,9 @@ info_log_path = ${layout.dovecotLog}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Tests fail AUTH on purpose, again and again: no delay, no growing per-IP penalty.
 auth_failure_delay = 0
+login_trusted_networks = 127.0.0.1/32
 auth_verbose = yes
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -206,6 +208,11 @@ plugin {
   quota_grace = 0
 }
 
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 service auth {
   unix_listener auth-postfix {
     mode = 0660
