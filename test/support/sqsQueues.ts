@@ -40,7 +40,11 @@ export interface MailQueues {
   queueArn: string;
   dlqName: string;
   dlqUrl: string;
-  /** Publishes bodies in order (FIFO: one message group unless given), with optional number attributes. */
+  /**
+   * Publishes bodies in order, with optional number attributes. FIFO: each message in its own
+   * group unless `groupId` is given, because fauxqs hands out at most one message per group per
+   * receive (real SQS gives several), and a test batch must hold them all.
+   */
   publish(bodies: string[], options?: { groupId?: string; attributes?: Record<string, string> }): Promise<void>;
   /** Receives up to 10 messages as the event source mapping would, and returns them as Lambda records. */
   receiveRecords(max?: number): Promise<SQSRecord[]>;
@@ -143,7 +147,7 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
                         Object.entries(publishOptions.attributes).map(([name, value]) => [name, { DataType: 'Number', StringValue: value }]),
                       ),
                     }),
-                ...(options.fifo ? { MessageGroupId: publishOptions.groupId ?? 'group-1', MessageDeduplicationId: `dedup-${sequence}` } : {}),
+                ...(options.fifo ? { MessageGroupId: publishOptions.groupId ?? `group-${sequence}`, MessageDeduplicationId: `dedup-${sequence}` } : {}),
               }),
             );
           }
