@@ -168,6 +168,7 @@ export const smtpSection: BenchSection = {
       `- Messages: the same ${COUNTS.join(' and ')} raw messages (about 5 KiB, 1 to 3 recipients) for both clients, sent with every \`send\`/\`sendMail\` started at once over ONE connection with STARTTLS and AUTH PLAIN.`,
       '- nodemailer: `pool: true, maxConnections: 1, maxMessages: Infinity`. Ours: `SmtpClient.connect` then `Promise.all(send)` then `quit`.',
       `- Time: wall clock from connect until every message was accepted (the closing QUIT is not timed); median of ${runsFor(0, 10)} runs (${runsFor(40, 50)} at RTT 40 ms with N 50), the two clients interleaved and alternating who goes first, after one warm-up session each.`,
+      '- `smtp-server` holds its greeting 100 ms to catch early talkers (built in, not configurable): a fixed cost in every session of both clients.',
       '- Latency: a proxy of ours (`bench/latencyProxy.ts`) delays every chunk by RTT/2 in each direction; TLS passes through it end to end.',
       `- Round trips/msg: the proxy counts a round trip each time the client writes after the server wrote; from a session's count (connect to close, QUIT included) the median count of a session that only connects, authenticates and quits (${SETUP_SAMPLES} samples: ours connect+quit, nodemailer \`verify()\`) is subtracted, and the rest divided by N.`,
       '- CPU ms/msg (RTT 0 only): `process.cpuUsage()` of the benchmark process over the timed part, divided by N; the servers and the proxy run in other processes, so this is the client alone (TLS handshake included).',

@@ -92,6 +92,46 @@ describe('startSmtpServer', () => {
     socket.destroy();
   });
 
+  it('records MAIL parameters, and in LMTP gives the per-recipient replies onData returns', async () => {
+    server = await startSmtpServer({
+      lmtp: true,
+      requireTls: false,
+      auth: false,
+      onData: () => [
+        { code: 250, message: 'first ok' },
+        { code: 452, message: 'second over quota' },
+      ],
+    });
+    const socket = net.connect(server.port, server.host);
+    expect(await readReply(socket)).toMatch(/^220 .*LMTP/);
+    socket.write('LHLO client.test\r\n');
+    await readReply(socket);
+    socket.write('MAIL FROM:<a@example.com> BODY=8BITMIME SMTPUTF8\r\n');
+    expect(await readReply(socket)).toMatch(/^250 /);
+    for (const to of ['b@example.com', 'c@example.com']) {
+      socket.write(`RCPT TO:<${to}>\r\n`);
+      expect(await readReply(socket)).toMatch(/^250 /);
+    }
+    socket.write('DATA\r\n');
+    expect(await readReply(socket)).toMatch(/^354 /);
+    socket.write('Subject: x\r\n\r\nbody\r\n.\r\n');
+    let replies = await readReply(socket);
+    if (!replies.includes('452')) replies += await readReply(socket);
+    expect(replies).toMatch(/^250 [\d.]+ ?first ok\r\n452 [\d.]+ ?second over quota\r\n$/);
+    socket.destroy();
+
+    expect(server.messages).toHaveLength(1);
+    expect(server.messages[0]).toMatchObject({
+      from: 'a@example.com',
+      to: ['b@example.com', 'c@example.com'],
+      secure: false,
+      utf8: true,
+      body8bit: '8BITMIME',
+      mailArgs: { BODY: '8BITMIME', SMTPUTF8: true },
+    });
+    expect(server.messages[0]?.raw.toString()).toBe('Subject: x\r\n\r\nbody\r\n');
+  });
+
   it('closes the connection after a failed AUTH when closeOnAuthFailure is set', async () => {
     server = await startSmtpServer({ requireTls: false, closeOnAuthFailure: true });
     const socket = net.connect(server.port, server.host);
