@@ -24,7 +24,7 @@ const DEFAULT_GROUP = 'mail';
 export function createMailQueue(options: MailQueueOptions): MailQueue {
   const { queueUrl } = options;
   if (!/^https?:\/\/[^/]+\/.+/.test(queueUrl)) throw new TypeError(`queueUrl must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), not ${JSON.stringify(queueUrl)}`);
-  const client = options.client ?? new SQSClient({});
+  const client = options.client ?? defaultClient();
   const fifo = queueUrl.endsWith('.fifo');
   const group = options.messageGroupId ?? DEFAULT_GROUP;
   const fifoPolicy: FifoPolicy | undefined = fifo ? { groupId: typeof group === 'function' ? group : () => group } : undefined;
@@ -111,6 +111,16 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
   }
 
   return { queueUrl, fifo, send, sendBatch };
+}
+
+/**
+ * An SQS client from the environment. `AWS_ENDPOINT_URL_SQS` is passed as an explicit endpoint so
+ * that it wins over the queue URL's host, which the SDK would otherwise prefer (and which, for a
+ * local emulator, may not resolve).
+ */
+function defaultClient(): SQSClient {
+  const endpoint = process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL;
+  return new SQSClient(endpoint ? { endpoint } : {});
 }
 
 function failed(message: QueueMessage, error: PublishError, attempts: number): PublishResult {

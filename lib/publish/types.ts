@@ -6,7 +6,7 @@ import type { PublishError } from './PublishError.js';
 export interface MailQueueOptions {
   /** The queue URL; a URL ending in `.fifo` is a FIFO queue. */
   readonly queueUrl: string;
-  /** @default a new `SQSClient` from the environment (region, credentials, `AWS_ENDPOINT_URL_SQS`) */
+  /** @default a new `SQSClient` from the environment (region, credentials; `AWS_ENDPOINT_URL_SQS` as its endpoint) */
   readonly client?: SQSClient;
   /**
    * FIFO queues only: the message group of a job. Jobs of one group are delivered in order,

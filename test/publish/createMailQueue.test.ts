@@ -50,6 +50,19 @@ describe('createMailQueue: send', () => {
     expect(error).toMatchObject({ code: expect.stringMatching(/QueueDoesNotExist|NonExistentQueue/), senderFault: true });
   });
 
+  it('builds its own client from the environment, AWS_ENDPOINT_URL_SQS winning over the queue host', async () => {
+    const queueUrl = await sqs.createQueue('mail');
+    const names = ['AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+    const saved = names.map((name) => process.env[name]);
+    Object.assign(process.env, { AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    try {
+      await createMailQueue({ queueUrl }).send(job(9));
+    } finally {
+      names.forEach((name, i) => { if (saved[i] === undefined) delete process.env[name]; else process.env[name] = saved[i]; });
+    }
+    expect((await sqs.drain(queueUrl)).map((m) => JSON.parse(m.Body!) as MailJobInput)).toEqual([job(9)]);
+  });
+
   it('refuses a queue URL that is not one', () => {
     expect(() => createMailQueue({ queueUrl: 'mail-queue' })).toThrow(TypeError);
   });

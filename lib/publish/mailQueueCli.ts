@@ -1,0 +1,255 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SingleBar } from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { formatIssue, InvalidJobError } from '../message/InvalidJobError.js';
+import type { MailJobInput } from '../message/types.js';
+import { publishNdjson, type BulkSummary, type Refusal } from './bulkPublish.js';
+import { createMailQueue } from './createMailQueue.js';
+import { jobFromFlags, UsageError, type JobFlags } from './jobFromFlags.js';
+import { PublishError } from './PublishError.js';
+import { toQueueMessage } from './queueMessage.js';
+
+/** Exit status: every job published. */
+export const EXIT_OK = 0;
+/** Exit status: a job was refused or SQS did not take it, or SQS could not be reached. */
+export const EXIT_FAILED = 1;
+/** Exit status: wrong usage (unknown flag, no queue URL, unreadable file). */
+export const EXIT_USAGE = 2;
+
+/** Where the CLI reads and writes; the process's own streams in `cli.ts`. */
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+interface QueueFlags {
+  queueUrl?: string;
+  endpoint?: string;
+  region?: string;
+}
+
+const ENVIRONMENT_HELP = `
+Environment:
+  MAIL_QUEUE_URL          queue URL when --queue-url is not given (QUEUE_URL works too)
+  AWS_ENDPOINT_URL_SQS    SQS endpoint, e.g. a local emulator (same as --endpoint)
+  AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...  the usual AWS settings and credentials
+
+Exit status:
+  0  every job was published
+  1  a job was refused (invalid) or SQS did not take it
+  2  wrong usage: unknown option, no queue URL, unreadable file`;
+
+/**
+ * Runs `mail-queue` with `args` (without `node` and the script) and resolves with the exit status.
+ * @example
+ * process.exitCode = await runMailQueueCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
+ */
+export async function runMailQueueCli(args: readonly string[], io: CliIo): Promise<number> {
+  let status = EXIT_OK;
+  const program = new Command('mail-queue')
+    .description('Publish mail jobs to the outbound mail queue. Each job is checked before it is sent: a job that is not valid is refused with the reason and never reaches the queue.')
+    .version('1', '-V, --version', 'print the job format version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .addHelpText('after', `${ENVIRONMENT_HELP}
+
+Examples:
+  mail-queue send --to ann@example.com --subject "Hello" --text "Hi Ann"
+  mail-queue send --file job.json
+  mail-queue bulk jobs.ndjson
+  produce-jobs | mail-queue bulk`);
+
+  const withQueue = (command: Command) => command
+    .option('--queue-url <url>', 'SQS queue URL (default: $MAIL_QUEUE_URL, then $QUEUE_URL)')
+    .option('--endpoint <url>', 'SQS endpoint URL (default: $AWS_ENDPOINT_URL_SQS, else AWS)')
+    .option('--region <region>', 'AWS region (default: from the queue URL, else the AWS settings)');
+
+  withQueue(program.command('send'))
+    .description('publish one job, described by flags or read from a JSON file')
+    .option('--file <path>', 'read the job from a JSON file ("-" for stdin) instead of flags')
+    .option('--id <id>', 'your job id: keeps the Message-ID across retries, FIFO deduplication id')
+    .option('--from <address>', 'sender (default: the sender configured for the queue)')
+    .option('--to <address>', 'recipient; repeat for more', collect)
+    .option('--cc <address>', 'copy recipient; repeat for more', collect)
+    .option('--bcc <address>', 'blind copy recipient (envelope only); repeat for more', collect)
+    .option('--reply-to <address>', 'Reply-To address; repeat for more', collect)
+    .option('--subject <text>', 'subject line')
+    .option('--text <text>', 'plain text body')
+    .option('--text-file <path>', 'plain text body from a UTF-8 file')
+    .option('--html <html>', 'HTML body')
+    .option('--html-file <path>', 'HTML body from a UTF-8 file')
+    .option('--header <"Name: value">', 'extra header field such as "List-Unsubscribe: <mailto:u@example.com>"; repeat for more', collect)
+    .option('--attach <path>', 'attach a file (content type from its extension); repeat for more', collect)
+    .option('--inline <cid=path>', 'inline image for the HTML, referenced as src="cid:<cid>"; repeat for more', collect)
+    .option('--dry-run', 'check the job and print it as JSON; send nothing')
+    .addHelpText('after', `
+Addresses: "ann@example.com" or "Ann Lee <ann@example.com>". Anything ambiguous (several
+addresses in one flag, comments, quoted local parts) is refused.
+
+Examples:
+  mail-queue send --from "Shop <shop@example.com>" --to ann@example.com --subject "Your order" \\
+    --text-file order.txt --html-file order.html --inline logo@shop=./logo.png --attach invoice.pdf
+  mail-queue send --file job.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/mail`)
+    .action(async (flags: QueueFlags & Partial<JobFlags> & { file?: string; dryRun?: boolean }) => {
+      status = await send(flags, io);
+    });
+
+  withQueue(program.command('bulk'))
+    .description('publish many jobs from NDJSON (one JSON job per line), from a file or stdin')
+    .argument('[file]', 'NDJSON file; "-" or nothing reads stdin')
+    .addOption(new Option('--no-progress', 'no progress bar (it shows only when stdout is a terminal)'))
+    .addHelpText('after', `
+Every line is checked on its own: valid jobs are sent in batches of up to 10, invalid lines are
+refused and listed with their line number and reason at the end. The exit status is 1 when any
+line was refused or not taken by SQS.
+
+Example:
+  mail-queue bulk jobs.ndjson --queue-url "$MAIL_QUEUE_URL"`)
+    .action(async (file: string | undefined, flags: QueueFlags & { progress: boolean }) => {
+      status = await bulk(file, flags, io);
+    });
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT_OK : EXIT_USAGE;
+    }
+    throw error;
+  }
+  return status;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+async function send(flags: QueueFlags & Partial<JobFlags> & { file?: string; dryRun?: boolean }, io: CliIo): Promise<number> {
+  let job: MailJobInput;
+  try {
+    job = flags.file === undefined ? await jobFromFlags(flagsWithDefaults(flags)) : await readJobFile(flags.file, io);
+  } catch (error) {
+    return usage(io, error);
+  }
+  try {
+    toQueueMessage(job, 0, undefined);
+  } catch (error) {
+    if (error instanceof InvalidJobError) return refused(io, error);
+    throw error;
+  }
+  if (flags.dryRun === true) {
+    io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const queue = openQueue(flags, io);
+  if (typeof queue === 'number') return queue;
+  try {
+    const sent = await queue.send(job);
+    io.stdout.write(`sent${sent.jobId === undefined ? '' : ` job ${sent.jobId}`} as SQS message ${sent.messageId}\n`);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof PublishError) {
+      io.stderr.write(`mail-queue: SQS did not take the job: ${error.code}: ${error.message}\n`);
+      return EXIT_FAILED;
+    }
+    io.stderr.write(`mail-queue: ${(error as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+async function bulk(file: string | undefined, flags: QueueFlags & { progress: boolean }, io: CliIo): Promise<number> {
+  if ((file === undefined || file === '-') && io.stdin.isTTY === true) {
+    return usage(io, new UsageError('give an NDJSON file, or pipe jobs into stdin (one JSON job per line)'));
+  }
+  let input: Uint8Array;
+  try {
+    input = file === undefined || file === '-' ? await readAll(io.stdin) : await readFile(file);
+  } catch (error) {
+    return usage(io, error);
+  }
+  const queue = openQueue(flags, io);
+  if (typeof queue === 'number') return queue;
+  const bar = flags.progress && io.stdout.isTTY === true
+    ? new SingleBar({ stream: io.stdout, format: 'publishing [{bar}] {value}/{total} jobs', hideCursor: true, clearOnComplete: true })
+    : undefined;
+  let summary: BulkSummary;
+  try {
+    summary = await publishNdjson(queue, input, (done, total) => {
+      if (bar === undefined) return;
+      if (bar.getTotal() !== total || done === 0) bar.start(total, done);
+      bar.update(done);
+    });
+  } finally {
+    bar?.stop();
+  }
+  io.stdout.write(report(summary));
+  return summary.refused.length === 0 && summary.failed.length === 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+function report(summary: BulkSummary): string {
+  const lines = [`sent ${summary.sent} of ${summary.total} jobs, refused ${summary.refused.length}, failed ${summary.failed.length}`];
+  const list = (title: string, items: Refusal[]) => {
+    if (items.length === 0) return;
+    lines.push(`${title}:`);
+    for (const item of items) lines.push(`  line ${item.line}${item.jobId === undefined ? '' : ` (${item.jobId})`}: ${item.reason}`);
+  };
+  list('refused (invalid, not sent)', summary.refused);
+  list('failed (SQS did not take them)', summary.failed);
+  return `${lines.join('\n')}\n`;
+}
+
+function flagsWithDefaults(flags: Partial<JobFlags>): JobFlags {
+  return { to: [], cc: [], bcc: [], replyTo: [], header: [], attach: [], inline: [], ...flags } as JobFlags;
+}
+
+async function readJobFile(path: string, io: CliIo): Promise<MailJobInput> {
+  const bytes = path === '-' ? await readAll(io.stdin) : await readFile(path);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`${path} is not valid UTF-8`);
+  }
+  try {
+    return JSON.parse(text) as MailJobInput;
+  } catch (error) {
+    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+function openQueue(flags: QueueFlags, io: CliIo): ReturnType<typeof createMailQueue> | number {
+  const queueUrl = flags.queueUrl ?? io.env.MAIL_QUEUE_URL ?? io.env.QUEUE_URL;
+  if (queueUrl === undefined || queueUrl === '') {
+    return usage(io, new UsageError('no queue URL: give --queue-url or set MAIL_QUEUE_URL'));
+  }
+  const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
+  // Given explicitly, the endpoint wins over the queue URL's host (which for a local emulator
+  // may not resolve); the SDK alone would prefer the queue URL's host to AWS_ENDPOINT_URL_SQS.
+  const endpoint = flags.endpoint ?? (io.env.AWS_ENDPOINT_URL_SQS || io.env.AWS_ENDPOINT_URL || undefined);
+  try {
+    const client = new SQSClient({ ...(endpoint === undefined ? {} : { endpoint }), ...(region === undefined ? {} : { region }) });
+    return createMailQueue({ queueUrl, client });
+  } catch (error) {
+    return usage(io, error);
+  }
+}
+
+function usage(io: CliIo, error: unknown): number {
+  io.stderr.write(`mail-queue: ${(error as Error).message}\n`);
+  return EXIT_USAGE;
+}
+
+function refused(io: CliIo, error: InvalidJobError): number {
+  io.stderr.write(`mail-queue: the job was refused and not sent:\n${error.issues.map((issue) => `  ${formatIssue(issue)}`).join('\n')}\n`);
+  return EXIT_FAILED;
+}
