@@ -4,7 +4,7 @@ import { parseAddress } from './address.js';
 import { deriveEnvelope } from './envelope.js';
 import { InvalidJobError } from './InvalidJobError.js';
 import { messageIdFor } from './messageId.js';
-import { parseMailJob } from './parseMailJob.js';
+import { isParsedMailJob, parseMailJob } from './parseMailJob.js';
 import type { ComposeDefaults, ComposedMail, ComposedMailJob, MailAddress, MailJob, MailJobInput } from './types.js';
 
 /**
@@ -15,7 +15,8 @@ import type { ComposeDefaults, ComposedMail, ComposedMailJob, MailAddress, MailJ
  * Headers get a `Date` and a `Message-ID` derived from the job `id` (see {@link messageIdFor}).
  * Bcc recipients go into the envelope only. A raw job is passed through with its own envelope.
  *
- * Accepts a parsed {@link MailJob} or a job as published (then it is parsed first).
+ * Accepts a job returned by {@link parseMailJob}, or a job as published, which is parsed first
+ * (so is any other object, even one shaped like a parsed job: only parseMailJob's own results are trusted).
  * Asynchronous because MailComposer builds through a stream.
  * @throws {InvalidJobError} when the job is invalid, or has no `from` and `defaults.from` is not set or invalid.
  * @example
@@ -24,7 +25,7 @@ import type { ComposeDefaults, ComposedMail, ComposedMailJob, MailAddress, MailJ
  * await client.send(envelope, message);
  */
 export async function composeMail(job: MailJob | MailJobInput, defaults: ComposeDefaults = {}): Promise<ComposedMail> {
-  const parsed = 'kind' in job ? job : parseMailJob(job);
+  const parsed = isParsedMailJob(job) ? job : parseMailJob(job);
   if (parsed.kind === 'raw') {
     return { envelope: { from: parsed.envelope.from, to: [...parsed.envelope.to] }, message: new TextEncoder().encode(parsed.message) };
   }

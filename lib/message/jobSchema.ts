@@ -59,34 +59,35 @@ const address = v.pipe(
   }),
 );
 
-/** One address or a list of them; always a list afterwards. */
+/** One address or a list of them (at most {@link MAX_RECIPIENTS}); always a list afterwards. */
 function addressList(parse: (value: unknown) => ReturnType<typeof parseAddress>, options: { nonEmpty: boolean }) {
   return v.pipe(v.unknown(), addressListTransform<unknown>(parse, options));
 }
 
+/** The transform behind {@link addressList}, also used after an array schema (raw envelopes). */
 function addressListTransform<TInput>(parse: (value: unknown) => ReturnType<typeof parseAddress>, options: { nonEmpty: boolean }) {
   return v.rawTransform<TInput, MailAddress[]>(({ dataset, addIssue, NEVER }) => {
-      const input = dataset.value;
-      const items = Array.isArray(input) ? input : [input];
-      if (items.length === 0 && options.nonEmpty) {
-        addIssue({ message: 'is an empty list: give at least one address' });
-        return NEVER;
+    const input = dataset.value;
+    const items = Array.isArray(input) ? input : [input];
+    if (items.length === 0 && options.nonEmpty) {
+      addIssue({ message: 'is an empty list: give at least one address' });
+      return NEVER;
+    }
+    if (items.length > MAX_RECIPIENTS) {
+      addIssue({ message: `has ${items.length} addresses; at most ${MAX_RECIPIENTS} are allowed` });
+      return NEVER;
+    }
+    const out: MailAddress[] = [];
+    let failed = false;
+    items.forEach((item, index) => {
+      const result = parse(item);
+      if (result.ok) out.push(result.address);
+      else {
+        failed = true;
+        addIssue(Array.isArray(input) ? { message: result.problem, path: [pathItem(input, index)] } : { message: result.problem });
       }
-      if (items.length > MAX_RECIPIENTS) {
-        addIssue({ message: `has ${items.length} addresses; at most ${MAX_RECIPIENTS} are allowed` });
-        return NEVER;
-      }
-      const out: MailAddress[] = [];
-      let failed = false;
-      items.forEach((item, index) => {
-        const result = parse(item);
-        if (result.ok) out.push(result.address);
-        else {
-          failed = true;
-          addIssue(Array.isArray(input) ? { message: result.problem, path: [pathItem(input, index)] } : { message: result.problem });
-        }
-      });
-      return failed ? NEVER : out;
+    });
+    return failed ? NEVER : out;
   });
 }
 

@@ -4,6 +4,14 @@ import { describeType } from './characters.js';
 import { composedJobSchema, fallbackMessage, MAX_RECIPIENTS, rawJobSchema } from './jobSchema.js';
 import type { MailJob } from './types.js';
 
+/** Jobs this module returned: {@link composeMail} trusts these and parses anything else. */
+const parsedJobs = new WeakSet<MailJob>();
+
+/** Whether `job` came out of {@link parseMailJob} (a look-alike object built elsewhere does not count). */
+export function isParsedMailJob(job: unknown): job is MailJob {
+  return typeof job === 'object' && job !== null && parsedJobs.has(job as MailJob);
+}
+
 /** Keys that could reach an object's prototype if some code copied them naively. */
 const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'];
 /** A job is shallow; anything deeper is refused before it is walked. */
@@ -33,7 +41,12 @@ export function parseMailJob(input: unknown): MailJob {
   for (const issue of result.issues ?? []) issues.push({ path: formatPath(issue.path), message: issue.input === undefined ? 'is required' : issue.message });
   if (!isRaw) issues.push(...crossFieldIssues(record));
   if (issues.length > 0 || !result.success) throw new InvalidJobError(issues);
-  const out = result.output;
+  const job = normalise(result.output);
+  parsedJobs.add(job);
+  return job;
+}
+
+function normalise(out: v.InferOutput<typeof rawJobSchema> | v.InferOutput<typeof composedJobSchema>): MailJob {
   if ('raw' in out) {
     return { kind: 'raw', v: 1, ...(out.id === undefined ? {} : { id: out.id }), envelope: { from: out.raw.envelope.from, to: out.raw.envelope.to.map((a) => a.address) }, message: out.raw.message };
   }

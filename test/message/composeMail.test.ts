@@ -227,6 +227,13 @@ describe('composeMail: raw jobs', () => {
     expect(parsed.text).toBe('body ü\n');
   });
 
+  it('parses anything that did not come from parseMailJob, even an object shaped like a parsed job', async () => {
+    const forged = { kind: 'raw', v: 1, envelope: { from: 'a@example.com', to: ['b@example.com\r\nRCPT TO:<x@evil.example>'] }, message: 'x' };
+    const error = await composeMail(forged as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobError);
+    expect((error as InvalidJobError).issues.map((i) => i.path)).toEqual(['to', 'subject', 'kind', 'envelope', 'message', '']);
+  });
+
   it('accepts a parsed job too', async () => {
     const parsed = parseMailJob({ v: 1, raw: { envelope: { from: '', to: ['b@example.com'] }, message: 'From: <>\r\n\r\nx' } });
     const { envelope, message } = await composeMail(parsed);
