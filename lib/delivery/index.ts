@@ -4,8 +4,9 @@
  */
 export { createSendMailHandler } from './sendMailHandler.js';
 export type { InvocationContext, SendMailHandler, SendMailHandlerDeps } from './sendMailHandler.js';
-export { deliverBatch, connectOptions } from './deliverBatch.js';
-export type { BatchReport, Delivery, DeliveryOptions, MailSession, Placement, RecordResult } from './deliverBatch.js';
+export { deliverBatch } from './deliverBatch.js';
+export { connectOptions } from './openSession.js';
+export type { BatchReport, Delivery, DeliveryOptions, MailSession, Placement, RecordResult } from './types.js';
 export { buildBatchResponse } from './batchResponse.js';
 export { outcomeOfConnectError, outcomeOfResult, outcomeOfSendError, needsRetry } from './outcome.js';
 export type { FailureReason, NotAttemptedCause, Outcome, OutcomeKind } from './outcome.js';

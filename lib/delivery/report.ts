@@ -4,7 +4,7 @@
  * for alarms when the relay cannot be reached, and CloudWatch metrics.
  * @module
  */
-import type { BatchReport, RecordResult } from './deliverBatch.js';
+import type { BatchReport, RecordResult } from './types.js';
 import type { RefusedRecipient } from '../smtp/types.js';
 import type { FailureReason } from './outcome.js';
 

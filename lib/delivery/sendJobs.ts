@@ -87,6 +87,21 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     void task.finally(() => running.delete(task));
   };
 
+  // Messages are built ahead of their turn (up to `window` of them), so that building one never
+  // holds up the pipeline: the client must find the next message queued when it writes a dot.
+  const building = new Map<number, Promise<ComposedMessage>>();
+  const build = (index: number): Promise<ComposedMessage> | undefined => {
+    const job = jobs[index];
+    if (job === undefined || 'outcome' in job) return undefined;
+    let pending = building.get(index);
+    if (pending === undefined) {
+      pending = job.compose();
+      pending.catch(() => undefined); // observed when its turn comes
+      building.set(index, pending);
+    }
+    return pending;
+  };
+
   for (let index = 0; index < jobs.length; index += 1) {
     while (running.size >= window) await Promise.race(running);
     if (stop !== undefined) break;
@@ -103,12 +118,18 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
       stop = 'outOfTime';
       break;
     }
+    const pending = build(index)!;
+    for (let ahead = index + 1, count = 0; ahead < jobs.length && count < window && started + count + 1 < plan.limit; ahead += 1) {
+      if (build(ahead) !== undefined) count += 1;
+    }
     let mail: ComposedMessage;
     try {
-      mail = await job.compose();
+      mail = await pending;
     } catch (error) {
       track(finish(index, { kind: 'permanent', reason: { phase: 'compose', message: error instanceof Error ? error.message : String(error) } }));
       continue;
+    } finally {
+      building.delete(index);
     }
     if (stop !== undefined) break; // the connection went while the message was being built
     started += 1;

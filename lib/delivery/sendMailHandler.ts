@@ -12,7 +12,7 @@ import { SmtpClient } from '../smtp/index.js';
 import type { SmtpConnectOptions } from '../smtp/types.js';
 import { buildBatchResponse } from './batchResponse.js';
 import { deliverBatch } from './deliverBatch.js';
-import type { DeliveryOptions, MailSession } from './deliverBatch.js';
+import type { DeliveryOptions, MailSession } from './types.js';
 import { QueueActions, isFifoUrl } from './QueueActions.js';
 import { reportBatch } from './report.js';
 import type { DeliveryLog, DeliveryMetrics } from './report.js';

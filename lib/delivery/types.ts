@@ -1,0 +1,93 @@
+/**
+ * Types shared by the delivery's parts: what a batch produces (one {@link RecordResult} per
+ * record, a {@link BatchReport}) and what it works with ({@link Delivery}).
+ * @module
+ */
+import type { SQSBatchResponse } from 'aws-lambda';
+import type { SmtpConnectOptions } from '../smtp/types.js';
+import type { BackoffPolicy } from './backoff.js';
+import type { FailureReason, Outcome } from './outcome.js';
+import type { QueueActions } from './QueueActions.js';
+import type { PreparedRecord } from './mailRecord.js';
+import type { ComposedMessage, MailSender } from './sendJobs.js';
+import type { SmtpSettingsSource } from './SmtpSettingsSource.js';
+
+/** An open SMTP connection, as the delivery uses it (the SMTP client satisfies it). */
+export interface MailSession extends MailSender {
+  quit(): Promise<void>;
+  close(): void;
+  /** Writes and reply round trips so far, when the client counts them. */
+  readonly stats?: { writes: number; roundTrips: number };
+}
+
+/** Where a record ended up. */
+export type Placement =
+  /** Sent (perhaps not to every recipient); nothing more to do. */
+  | 'done'
+  /** In the dead-letter queue. */
+  | 'deadLettered'
+  /** In `batchItemFailures`: SQS hands it out again. */
+  | 'retry';
+
+/** What became of one record. */
+export interface RecordResult {
+  messageId: string;
+  jobId?: string;
+  receiveCount: number;
+  outcome: Outcome;
+  placement: Placement;
+  /** Recipients refused for now that were put back on the queue as a new job. */
+  requeued?: number;
+  /** The visibility timeout given for the backoff, in seconds. */
+  backoffSeconds?: number;
+  /** Something went wrong while acting on the outcome (e.g. the DLQ send failed, so the record is retried). */
+  problem?: string;
+}
+
+/** Everything about one batch, for the answer, the logs and the metrics. */
+export interface BatchReport {
+  response: SQSBatchResponse;
+  /** One per record, in event order. */
+  results: RecordResult[];
+  /** Set when the connection could not be set up: every job was retried. */
+  systemic?: FailureReason;
+  /** Round trips the SMTP session took, when the client counts them. */
+  roundTrips?: number;
+  durationMs: number;
+}
+
+/** Settings of the delivery. */
+export interface DeliveryOptions {
+  /** `MAIL_PER_CONNECTION`. */
+  mailPerConnection: number;
+  /** The records come from a FIFO queue: one message at a time, stop at the first failure. */
+  fifo: boolean;
+  /** PEM authorities to trust for the relay. */
+  tlsCa?: string;
+  /** No new message starts when less than this remains of the invocation. @default 5000 */
+  startMarginMs?: number;
+  /** The SMTP session is aborted this long before the invocation ends, to leave time to act and answer. @default 1500 */
+  reserveMs?: number;
+  /** Messages handed to the client ahead of replies (see `SessionPlan.window`). @default 3 */
+  window?: number;
+  backoff?: BackoffPolicy;
+  /** After this many re-enqueues, recipients still refused for now go to the DLQ instead. @default 5 */
+  maxRequeues?: number;
+}
+
+/** What the delivery works with. */
+export interface Delivery {
+  settings: SmtpSettingsSource;
+  connect(options: SmtpConnectOptions): Promise<MailSession>;
+  actions: QueueActions;
+  options: DeliveryOptions;
+}
+
+/** One record while its batch is handled. */
+export interface BatchSlot {
+  prepared: PreparedRecord;
+  /** The message being built (started early so that building never holds up the pipeline). */
+  composing?: Promise<ComposedMessage>;
+  /** The message as sent, kept only until its outcome is known (needed to re-enqueue part of it). */
+  mail?: ComposedMessage;
+}
