@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSendMailBundle } from '../../bench/lambdaBundle.js';
 import { PROJECT_ROOT } from '../../infra/sendMailBundle.js';
 import { cdkEnvironmentNames, withStableAssetHashes } from '../support/cdkApp.js';
 
@@ -157,6 +158,12 @@ describe('npm run synth (every environment)', () => {
     const report = JSON.parse(loaded.stdout) as { node: string; handler: string; notBuiltin: string[]; builtins: number };
     expect(report).toMatchObject({ node: '24', handler: 'function', notBuiltin: [] });
     expect(report.builtins).toBeGreaterThan(0);
+  });
+
+  it('is byte for byte the bundle the bench measures (bench/lambdaBundle.ts)', async () => {
+    const benchBundle = await buildSendMailBundle();
+    temporary.push(benchBundle.dir);
+    expect((await readFile(benchBundle.file)).equals(await readFile(path.join(bundleDir, 'index.mjs')))).toBe(true);
   });
 
   it('needs no context lookups (no AWS account at synth)', async () => {
