@@ -27,7 +27,7 @@ export interface InvocationContext {
 export interface SendMailHandlerDeps {
   log: DeliveryLog;
   metrics: DeliveryMetrics;
-  /** @default a new `SQSClient` (region and endpoint from the environment, e.g. `AWS_ENDPOINT_URL_SQS`) */
+  /** @default a new `SQSClient` (region and endpoint from the environment, e.g. `AWS_ENDPOINT_URL_SQS`; queue URLs never pick the host) */
   sqs?: Pick<SQSClient, 'send'>;
   /** @default a new `SecretsManagerClient`, created on first use */
   secrets?: () => Pick<SecretsManagerClientType, 'send'>;
@@ -55,7 +55,9 @@ export type SendMailHandler = (event: SQSEvent, context: InvocationContext) => P
  * const { batchItemFailures } = await handler(event, context);
  */
 export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps): SendMailHandler {
-  const sqs = deps.sqs ?? new SQSClient({});
+  // The client's endpoint (regional, or AWS_ENDPOINT_URL_SQS for a local SQS) serves every call,
+  // never the host written inside a queue URL.
+  const sqs = deps.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false });
   let secretsClient: Pick<SecretsManagerClientType, 'send'> | undefined;
   const secrets = deps.secrets ?? ((): Pick<SecretsManagerClientType, 'send'> => (secretsClient ??= new SecretsManagerClient({})));
   const settings = new SmtpSettingsSource(config.smtp, {
