@@ -4,7 +4,7 @@
  * @module
  */
 import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -18,6 +18,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC } from '../lib/delivery/report.js';
 import {
   DEAD_LETTER_RETENTION,
   MAX_MESSAGE_SIZE_BYTES,
@@ -112,18 +113,14 @@ export interface OutboundMailProps {
    */
   readonly alarmTopic?: ITopic;
   /**
-   * Service name in the function's logs and metrics (`POWERTOOLS_SERVICE_NAME`).
-   * @default 'outbound-mail'
-   */
-  readonly serviceName?: string;
-  /**
-   * CloudWatch namespace of the function's metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   * CloudWatch namespace of the function's metrics (`POWERTOOLS_METRICS_NAMESPACE`); the
+   * systemic-failure alarm watches it.
    * @default 'OutboundMail'
    */
   readonly metricsNamespace?: string;
 }
 
-/** The alarms an {@link OutboundMail} creates. */
+/** The alarms an {@link OutboundMail} creates; each notifies `alarmTopic` when there is one. */
 export interface OutboundMailAlarms {
   /** Jobs are waiting in the dead-letter queue. */
   readonly deadLetterQueueNotEmpty: Alarm;
@@ -131,7 +128,18 @@ export interface OutboundMailAlarms {
   readonly oldestMessageAge: Alarm;
   /** The function failed (threw, timed out, or ran out of memory). */
   readonly functionErrors: Alarm;
+  /**
+   * A batch could not be sent at all: the relay could not be reached, or TLS or AUTH failed
+   * (every job of the batch is retried; the function does not fail, so `functionErrors` stays quiet).
+   */
+  readonly systemicFailures: Alarm;
 }
+
+/**
+ * The `service` dimension the send-mail function's Powertools metrics carry: the service name
+ * `functions/send-mail.ts` gives its `Metrics`.
+ */
+export const SEND_MAIL_METRICS_SERVICE = 'send-mail';
 
 /**
  * Outbound mail as a construct: producers send mail jobs to {@link OutboundMail.queue}; the
@@ -169,6 +177,7 @@ export class OutboundMail extends Construct {
     super(scope, id);
     const settings = resolveOutboundMailSettings(props);
     const stack = Stack.of(this);
+    const metricsNamespace = props.metricsNamespace ?? 'OutboundMail';
 
     const queueName = settings.queueName ?? defaultQueueName(this, settings.fifo);
     const deadLetterQueueName = settings.fifo
@@ -230,8 +239,7 @@ export class OutboundMail extends Construct {
         QUEUE_URL: this.queue.queueUrl,
         DLQ_URL: this.deadLetterQueue.queueUrl,
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'outbound-mail',
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'OutboundMail',
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -282,6 +290,18 @@ export class OutboundMail extends Construct {
         metric: this.sendMailFunction.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
         threshold: 0,
         description: 'The send-mail function failed (threw, timed out or ran out of memory); its batch is retried.',
+      }),
+      systemicFailures: this.alarm('SystemicFailures', {
+        metric: new Metric({
+          namespace: metricsNamespace,
+          metricName: METRIC.systemicFailures,
+          dimensionsMap: { service: SEND_MAIL_METRICS_SERVICE },
+          period: Duration.minutes(5),
+          statistic: Stats.SUM,
+        }),
+        threshold: 0,
+        description:
+          'The relay could not be reached, or STARTTLS or AUTH failed: whole batches are being retried. Check the relay and the secret.',
       }),
     };
     if (props.alarmTopic !== undefined) {

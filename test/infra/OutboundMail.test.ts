@@ -76,7 +76,7 @@ describe('OutboundMail defaults', () => {
     expect(mail.queue.fifo).toBe(false);
     expect(mail.deadLetterQueue.node.path).toBe('TeamStack/Mail/DeadLetterQueue');
     expect(mail.sendMailFunction.runtime.name).toBe('nodejs24.x');
-    expect(Object.keys(mail.alarms).sort()).toEqual(['deadLetterQueueNotEmpty', 'functionErrors', 'oldestMessageAge']);
+    expect(Object.keys(mail.alarms).sort()).toEqual(['deadLetterQueueNotEmpty', 'functionErrors', 'oldestMessageAge', 'systemicFailures']);
   });
 });
 
@@ -137,7 +137,7 @@ describe('OutboundMail options', () => {
     const template = Template.fromStack(stack);
     const topicRef = { Ref: stack.getLogicalId(topic.node.defaultChild as never) };
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(4);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({ Properties: { AlarmActions: [topicRef], OKActions: [topicRef] } });
     }

@@ -170,7 +170,6 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           QUEUE_URL: ref(mail.queue),
           DLQ_URL: ref(mail.deadLetterQueue),
           NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'outbound-mail',
           POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
         }),
       },
@@ -232,7 +231,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     );
   });
 
-  it('alarms when the DLQ has a job, when the oldest job is too old, and when the function fails', () => {
+  it('alarms when the DLQ has a job, the oldest job is too old, the function fails, or the relay cannot be used', () => {
     const { stack, template } = get();
     const { mail } = stack;
     const actions = environment.alarmTopicArn !== undefined
@@ -250,7 +249,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
       TreatMissingData: 'notBreaching',
       ...notify,
     };
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
       Namespace: 'AWS/SQS',
@@ -272,6 +271,15 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: ref(mail.sendMailFunction) }],
+      Statistic: 'Sum',
+      Threshold: 0,
+    });
+    // The function's own EMF metric (Powertools, service "send-mail"): batches it could not send at all.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'OutboundMail',
+      MetricName: 'SystemicFailures',
+      Dimensions: [{ Name: 'service', Value: 'send-mail' }],
       Statistic: 'Sum',
       Threshold: 0,
     });
