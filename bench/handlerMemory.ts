@@ -1,0 +1,285 @@
+/**
+ * The send-mail handler's peak memory and time per batch, for demanding batches of 10 jobs with
+ * large attachments, beside a minimal handler built on nodemailer (`bench/nodemailerHandler.ts`)
+ * sending the same messages. Two sizes: the largest batch of 10 Lambda can deliver (the
+ * invocation payload is capped at 6 MB, so ~590 KB per job), and a stress batch of 10 jobs near
+ * the 1 MiB SQS message limit (~900 KB each, ~9 MB of event: more than one Lambda event can hold,
+ * measured to show the headroom). Both are bundled with the Lambda's esbuild settings and each run is a fresh Node
+ * process (a cold start) that imports the bundle, parses the event as the Lambda runtime does and
+ * calls the handler once; its peak resident memory (`process.resourceUsage().maxRSS`) is what a
+ * 128 MB function must hold. The SMTP server (smtp-server, STARTTLS + AUTH) and an optional
+ * latency proxy run in this process, so the child's figures are the handler's alone.
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { PROJECT_ROOT, SEND_MAIL_BUNDLE } from '../infra/sendMailBundle.js';
+import { startSmtpServer } from '../test/support/smtpServer.js';
+import { startLatencyProxy } from './latencyProxy.js';
+import { buildSendMailBundle } from './lambdaBundle.js';
+import { fixed, markdownTable, median } from './report.js';
+import type { BenchSection } from './report.js';
+
+/** One row of the result table. */
+export interface HandlerMemoryRow {
+  handler: 'send-mail (ours)' | 'nodemailer, minimal';
+  /** Size of the event JSON, in bytes. */
+  eventBytes: number;
+  /** Largest job (SQS message body), in bytes. */
+  jobBytes: number;
+  rttMs: number;
+  runs: number;
+  /** Median time of the handler call (the batch), in milliseconds. */
+  batchMs: number;
+  /** Median peak resident memory of the whole process, in MiB. */
+  peakRssMiB: number;
+  /** Highest peak seen over the runs, in MiB. */
+  worstRssMiB: number;
+  /** Median resident memory after importing the bundle, before the event was read, in MiB. */
+  importedRssMiB: number;
+  /** Messages the server received per batch (10 when everything went). */
+  delivered: number;
+  /** Records the handler reported failed, per batch (0 when everything went). */
+  failed: number;
+}
+
+/** Options of {@link measureHandlerMemory}. */
+export interface HandlerMemoryOptions {
+  /** Fresh processes per handler and latency. @default 3 */
+  runs?: number;
+  /** Round-trip times to add with the latency proxy. @default [0, 10] */
+  rttsMs?: number[];
+  /** Jobs in the batch. @default 10 */
+  jobs?: number;
+  /**
+   * Attachment sizes per job to measure, in bytes, one batch each.
+   * @default [440_000, 655_360]: ~590 KB jobs (a 5.9 MB event, under Lambda's 6 MB payload cap) and ~900 KB jobs (near the 1 MiB SQS limit)
+   */
+  attachmentBytes?: number[];
+  /** Heap cap of the child, as a 128 MB function would have it. @default 96 */
+  maxOldSpaceMiB?: number;
+  log?: (line: string) => void;
+}
+
+interface ChildReport {
+  ms: number;
+  maxRssKb: number;
+  importedRss: number;
+  failed: number;
+}
+
+/** Builds an SQS event of `count` jobs, each with an attachment of `attachmentBytes` random bytes. */
+function buildEvent(count: number, attachmentBytes: number): { Records: unknown[] } {
+  return {
+    Records: Array.from({ length: count }, (_, index) => {
+      const body = JSON.stringify({
+        v: 1,
+        id: `bench-${index + 1}`,
+        from: 'Bench <bench@example.com>',
+        to: [`rcpt${index + 1}@example.com`],
+        subject: `Memory bench ${index + 1}`,
+        text: 'A large report is attached.\n'.repeat(200),
+        attachments: [{ filename: 'report.bin', contentType: 'application/octet-stream', content: randomBytes(attachmentBytes).toString('base64') }],
+      });
+      if (Buffer.byteLength(body) > 1_048_576) throw new Error(`job ${index + 1} is ${Buffer.byteLength(body)} bytes, over the SQS limit`);
+      return {
+        messageId: randomUUID(),
+        receiptHandle: `bench-${index}`,
+        body,
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'bench', ApproximateFirstReceiveTimestamp: '0' },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:eu-west-1:000000000000:mail',
+        awsRegion: 'eu-west-1',
+      };
+    }),
+  };
+}
+
+/** The child's program: import the bundle, read the event, call the handler once, report. */
+function childProgram(bundleFile: string, eventFile: string): string {
+  return `
+import { readFileSync } from 'node:fs';
+const { handler } = await import(${JSON.stringify(pathToFileURL(bundleFile).href)});
+const importedRss = process.memoryUsage().rss;
+const event = JSON.parse(readFileSync(${JSON.stringify(eventFile)}, 'utf8'));
+const context = {
+  functionName: 'send-mail', functionVersion: '$LATEST', memoryLimitInMB: '128', awsRequestId: 'bench',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:send-mail', logGroupName: 'bench', logStreamName: 'bench',
+  callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => 60000,
+};
+const started = performance.now();
+const result = await handler(event, context);
+const ms = performance.now() - started;
+process.stderr.write('@@' + JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS, importedRss, failed: result.batchItemFailures.length }) + '\\n');
+process.exit(0);
+`;
+}
+
+function runChild(program: string, env: NodeJS.ProcessEnv, maxOldSpaceMiB: number): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`--max-old-space-size=${maxOldSpaceMiB}`, '--input-type=module', '-e', program], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stderr.split('\n').find((l) => l.startsWith('@@'));
+      if (code === 0 && line !== undefined) resolve(JSON.parse(line.slice(2)) as ChildReport);
+      else reject(new Error(`handler process exited with ${code}: ${stderr.trim().slice(-2000)}`));
+    });
+  });
+}
+
+async function buildNodemailerBundle(): Promise<{ dir: string; file: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nodemailer-handler-'));
+  const file = path.join(dir, 'index.mjs');
+  await build({
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: [path.join(PROJECT_ROOT, 'bench', 'nodemailerHandler.ts')],
+    bundle: true,
+    platform: 'node',
+    target: SEND_MAIL_BUNDLE.target,
+    format: SEND_MAIL_BUNDLE.format,
+    minify: SEND_MAIL_BUNDLE.minify,
+    mainFields: [...SEND_MAIL_BUNDLE.mainFields],
+    banner: { js: SEND_MAIL_BUNDLE.banner },
+    outfile: file,
+    logLevel: 'silent',
+  });
+  return { dir, file };
+}
+
+/**
+ * Measures both handlers. Runs alternate between them so that load on the machine hits both alike.
+ *
+ * @throws when a bundle does not build or a handler process fails
+ * @example
+ * const rows = await measureHandlerMemory({ runs: 3 });
+ * console.log(markdownTable(HANDLER_MEMORY_HEADERS, rows.map(handlerMemoryCells)));
+ */
+export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): Promise<HandlerMemoryRow[]> {
+  const runs = options.runs ?? 3;
+  const rtts = options.rttsMs ?? [0, 10];
+  const sizes = options.attachmentBytes ?? [440_000, 655_360];
+  const log = options.log ?? (() => {});
+  const maxOldSpace = options.maxOldSpaceMiB ?? 96;
+  const jobs = options.jobs ?? 10;
+  const server = await startSmtpServer();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'handler-memory-'));
+  const ours = await buildSendMailBundle();
+  const theirs = await buildNodemailerBundle();
+  try {
+    const caFile = path.join(work, 'ca.pem');
+    await writeFile(caFile, server.ca);
+    const handlers = [
+      { name: 'send-mail (ours)' as const, file: ours.file },
+      { name: 'nodemailer, minimal' as const, file: theirs.file },
+    ];
+    const rows: HandlerMemoryRow[] = [];
+    for (const attachmentBytes of sizes) {
+      const event = buildEvent(jobs, attachmentBytes);
+      const eventJson = JSON.stringify(event);
+      const eventFile = path.join(work, `event-${attachmentBytes}.json`);
+      await writeFile(eventFile, eventJson);
+      const eventBytes = Buffer.byteLength(eventJson);
+      const jobBytes = Math.max(...event.Records.map((record) => Buffer.byteLength((record as { body: string }).body)));
+      for (const rttMs of rtts) {
+        const proxy = rttMs > 0 ? await startLatencyProxy({ target: { host: server.host, port: server.port }, rttMs }) : undefined;
+        const port = proxy?.port ?? server.port;
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env['PATH'],
+          SMTP_URL: `smtp://${encodeURIComponent(server.user)}:${encodeURIComponent(server.pass)}@127.0.0.1:${port}`,
+          SMTP_CA_FILE: caFile,
+          MAIL_PER_CONNECTION: String(jobs),
+          QUEUE_URL: 'http://127.0.0.1:9/000000000000/mail',
+          DLQ_URL: 'http://127.0.0.1:9/000000000000/mail-dlq',
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'bench',
+          AWS_SECRET_ACCESS_KEY: 'bench',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          POWERTOOLS_LOG_LEVEL: 'WARN',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        };
+        const samples = new Map(handlers.map((h) => [h.name, [] as (ChildReport & { delivered: number })[]]));
+        try {
+          for (let run = 0; run < runs; run += 1) {
+            for (const h of run % 2 === 0 ? handlers : [...handlers].reverse()) {
+              server.messages.splice(0);
+              const report = await runChild(childProgram(h.file, eventFile), env, maxOldSpace);
+              samples.get(h.name)!.push({ ...report, delivered: server.messages.length });
+              log(`${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`);
+            }
+          }
+        } finally {
+          await proxy?.stop();
+        }
+        for (const h of handlers) {
+          const taken = samples.get(h.name)!;
+          rows.push({
+            handler: h.name,
+            eventBytes,
+            jobBytes,
+            rttMs,
+            runs,
+            batchMs: median(taken.map((s) => s.ms)),
+            peakRssMiB: median(taken.map((s) => s.maxRssKb / 1024)),
+            worstRssMiB: Math.max(...taken.map((s) => s.maxRssKb / 1024)),
+            importedRssMiB: median(taken.map((s) => s.importedRss / 1024 / 1024)),
+            delivered: median(taken.map((s) => s.delivered)),
+            failed: median(taken.map((s) => s.failed)),
+          });
+        }
+      }
+    }
+    return rows;
+  } finally {
+    await server.stop();
+    await Promise.all([work, ours.dir, theirs.dir].map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+/** Lambda's invocation payload cap: an SQS event source mapping never hands a function more. */
+export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** Column headers of the table {@link handlerMemoryCells} fills. */
+export const HANDLER_MEMORY_HEADERS = ['handler', 'event (largest job)', 'added RTT', 'batch time (median)', 'peak RSS (median / worst)', 'RSS after import', 'delivered / failed', 'fits 128 MB'];
+
+/** One table row's cells. */
+export function handlerMemoryCells(row: HandlerMemoryRow): string[] {
+  return [
+    row.handler,
+    `${fixed(row.eventBytes / 1e6, 1)} MB (${fixed(row.jobBytes / 1e3, 0)} KB)${row.eventBytes > LAMBDA_PAYLOAD_BYTES ? ', over the 6 MB cap' : ''}`,
+    `${row.rttMs} ms`,
+    `${fixed(row.batchMs, 0)} ms`,
+    `${fixed(row.peakRssMiB, 1)} / ${fixed(row.worstRssMiB, 1)} MiB`,
+    `${fixed(row.importedRssMiB, 1)} MiB`,
+    `${row.delivered} / ${row.failed}`,
+    row.worstRssMiB < 128 ? 'yes' : 'no',
+  ];
+}
+
+/** The bench section for `npm run bench -- memory`. */
+export const handlerMemorySection: BenchSection = {
+  name: 'memory',
+  title: 'send-mail handler: peak memory and time for a batch of 10 large jobs',
+  async run(log) {
+    const rows = await measureHandlerMemory({ log });
+    return [
+      'Batches of 10 jobs, each with one large attachment: ~590 KB per job (5.9 MB of event, the most Lambda passes in one invocation) and ' +
+        '~900 KB per job (near the 1 MiB SQS message limit; 9 MB of event, more than Lambda can pass: a stress figure). Each run is a fresh Node ' +
+        `${process.versions.node} process with \`--max-old-space-size=96\` that imports the esbuild bundle, parses the event and calls the handler once, ` +
+        'against smtp-server (STARTTLS + AUTH) on loopback, optionally through the latency proxy. Peak RSS is `process.resourceUsage().maxRSS` of the whole process.',
+      '',
+      markdownTable(HANDLER_MEMORY_HEADERS, rows.map(handlerMemoryCells)),
+    ].join('\n');
+  },
+};
