@@ -54,14 +54,15 @@ export class SmtpSettingsSource {
 
   /**
    * The settings, from the cache while it is young enough.
+   * @param signal aborts the Secrets Manager request (the invocation's deadline)
    * @throws {ConfigError} when the secret is missing, empty or malformed (naming the secret and field)
    * @throws the Secrets Manager client's error when the secret cannot be read
    */
-  async get(): Promise<CurrentSettings> {
+  async get(signal?: AbortSignal): Promise<CurrentSettings> {
     if (this.#source.kind === 'url') return { settings: this.#source.settings, fresh: false };
     const cached = this.#cached;
     if (cached !== undefined && this.#now() - cached.at < this.#maxAgeMs) return { settings: cached.settings, fresh: false };
-    const settings = await this.#fetch(this.#source.secretId);
+    const settings = await this.#fetch(this.#source.secretId, signal);
     this.#cached = { settings, at: this.#now() };
     return { settings, fresh: true };
   }
@@ -71,9 +72,9 @@ export class SmtpSettingsSource {
     this.#cached = undefined;
   }
 
-  async #fetch(secretId: string): Promise<SmtpSettings> {
+  async #fetch(secretId: string, signal?: AbortSignal): Promise<SmtpSettings> {
     if (this.#secrets === undefined) throw new ConfigError('SMTP_SECRET_ID', 'no Secrets Manager client to read the secret with');
-    const reply = await this.#secrets().send(new GetSecretValueCommand({ SecretId: secretId }));
+    const reply = await this.#secrets().send(new GetSecretValueCommand({ SecretId: secretId }), signal === undefined ? {} : { abortSignal: signal });
     if (typeof reply.SecretString !== 'string' || reply.SecretString === '') {
       throw new ConfigError(`secret ${secretId}`, 'has no string value; store the relay settings as JSON text');
     }

@@ -106,7 +106,7 @@ async function runSession(
   };
   let current;
   try {
-    current = await delivery.settings.get();
+    current = await delivery.settings.get(deadline);
   } catch (error) {
     return systemic({ phase: 'secret', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error ? { error: error.name } : {}) });
   }

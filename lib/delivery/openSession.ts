@@ -35,7 +35,7 @@ export async function openSession(delivery: Pick<Delivery, 'settings' | 'connect
   if (!('failure' in first) || !isAuthenticationFailure(first.error) || current.fresh) return strip(first);
   let again: CurrentSettings;
   try {
-    again = await delivery.settings.get();
+    again = await delivery.settings.get(signal);
   } catch {
     return strip(first);
   }

@@ -133,7 +133,12 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     }
     if (stop !== undefined) break; // the connection went while the message was being built
     started += 1;
-    const sending = sender.send(mail.envelope, mail.message);
+    let sending: Promise<SendResult>;
+    try {
+      sending = sender.send(mail.envelope, mail.message);
+    } catch (error) {
+      sending = Promise.reject(error); // the client promises never to throw synchronously; be sure
+    }
     track(
       sending.then(
         (result) => finish(index, outcomeOfResult(result)),

@@ -73,10 +73,11 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     const fifo = isFifoUrl(config.queueUrl) || records.some((record) => record.eventSourceARN?.endsWith('.fifo'));
     const options: DeliveryOptions = { ...deps.tuning, mailPerConnection: config.mailPerConnection, fifo };
     if (config.tlsCa !== undefined) options.tlsCa = config.tlsCa;
+    // A context without a clock (a local run) gets the longest Lambda timeout.
+    const remaining = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => 900_000;
+    let report;
     try {
-      const report = await deliverBatch(records, () => context.getRemainingTimeInMillis(), { settings, connect, actions, options });
-      reportBatch(report, deps.log, deps.metrics);
-      return report.response;
+      report = await deliverBatch(records, remaining, { settings, connect, actions, options });
     } catch (error) {
       deps.log.error('the batch could not be handled; every record is retried', {
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -84,5 +85,11 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
       });
       return buildBatchResponse(records, []);
     }
+    try {
+      reportBatch(report, deps.log, deps.metrics);
+    } catch {
+      // Logging must never turn delivered mail into retries.
+    }
+    return report.response;
   };
 }

@@ -272,4 +272,24 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(smtp.messages[1]!.raw.equals(smtp.messages[0]!.raw)).toBe(true);
     expect(smtp.messages[1]!.raw.toString('latin1')).toMatch(/^Cc: later1@example\.com/m);
   });
+
+  it('an unexpected failure of the delivery itself: every record of the batch is retried, and an error logged', async () => {
+    // Prepare: a broken invocation clock makes the delivery throw before anything is sent.
+    const { rig, smtp } = await rigWith();
+    // Act
+    const { records, response } = await rig.run([mailJob(1), mailJob(2)], () => {
+      throw new Error('clock broken');
+    });
+    // Assess
+    await expectPlaces(rig, records, response, ['failed', 'failed'], smtp.messages.map((m) => m.raw));
+    expect(rig.log.lines).toEqual([
+      { level: 'error', message: 'the batch could not be handled; every record is retried', attributes: { error: 'Error: clock broken', records: 2 } },
+    ]);
+  });
+
+  it('an event without records gets an empty answer and opens no connection', async () => {
+    const { rig, smtp } = await rigWith();
+    expect(await rig.handler(sqsEvent([]), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(smtp.authAttempts).toEqual([]);
+  });
 });
