@@ -292,4 +292,24 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(await rig.handler(sqsEvent([]), lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(smtp.authAttempts).toEqual([]);
   });
+
+  it('transient: the backoff grows with the receive count (third receive: 60 s without jitter)', async () => {
+    // Prepare: the job has been handed out twice before.
+    const { rig } = await rigWith({ onRcptTo: () => ({ code: 451, message: 'Greylisted' }) });
+    await rig.queues.publish([JSON.stringify(mailJob(1))]);
+    for (let receive = 0; receive < 2; receive += 1) {
+      await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: rig.queues.queueUrl, VisibilityTimeout: 0 }));
+    }
+    const records = await rig.queues.receiveRecords();
+    expect(records[0]!.attributes.ApproximateReceiveCount).toBe('3');
+    const started = Date.now();
+    // Act
+    const response = await rig.handler(sqsEvent(records), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[0]!.messageId }] });
+    const held = (await rig.queues.contents(rig.queues.queueName)).inflight[0]!;
+    expect(held.visibilityDeadline).toBeGreaterThanOrEqual(started + 60_000);
+    expect(held.visibilityDeadline).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(rig.log.records().get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'transient', receiveCount: 3, backoffSeconds: 60 });
+  });
 });
