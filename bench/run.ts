@@ -7,10 +7,12 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BenchSection } from './report.js';
+import { handlerMemorySection } from './handlerMemory.js';
+import { lambdaBundleSection } from './lambdaBundle.js';
 import { smtpSection } from './smtp/section.js';
 
 /** Every section, in the order they run. Add new sections here. */
-const SECTIONS: BenchSection[] = [smtpSection];
+const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, lambdaBundleSection];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
