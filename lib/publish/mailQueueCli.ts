@@ -2,6 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { formatIssue, InvalidJobError } from '../message/InvalidJobError.js';
 import type { MailJobInput } from '../message/types.js';
 import { publishNdjson, type BulkSummary, type Refusal } from './bulkPublish.js';
@@ -9,6 +10,7 @@ import { createMailQueue } from './createMailQueue.js';
 import { jobFromFlags, UsageError, type JobFlags } from './jobFromFlags.js';
 import { PublishError } from './PublishError.js';
 import { toQueueMessage } from './queueMessage.js';
+import { LOCAL_RUN_DIR, readLocalRunState } from './localRun.js';
 
 /** Exit status: every job published. */
 export const EXIT_OK = 0;
@@ -23,6 +25,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
+  /** Where `.local/state.json` of a local run (`npm start`) is looked for. @default process.cwd() */
+  cwd?: string;
 }
 
 interface QueueFlags {
@@ -33,7 +37,9 @@ interface QueueFlags {
 
 const ENVIRONMENT_HELP = `
 Environment:
-  MAIL_QUEUE_URL          queue URL when --queue-url is not given (QUEUE_URL works too)
+  MAIL_QUEUE_URL          queue URL when --queue-url is not given (QUEUE_URL works too);
+                          with neither, the queue of a local run (npm start) found in
+                          ./.local/state.json, with its endpoint, region and credentials
   AWS_ENDPOINT_URL_SQS    SQS endpoint, e.g. a local emulator (same as --endpoint)
   AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...  the usual AWS settings and credentials
 
@@ -145,7 +151,7 @@ async function send(flags: QueueFlags & Partial<JobFlags> & { file?: string; dry
     io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
     return EXIT_OK;
   }
-  const queue = openQueue(flags, io);
+  const queue = await openQueue(flags, io);
   if (typeof queue === 'number') return queue;
   try {
     const sent = await queue.send(job);
@@ -171,7 +177,7 @@ async function bulk(file: string | undefined, flags: QueueFlags & { progress: bo
   } catch (error) {
     return usage(io, error);
   }
-  const queue = openQueue(flags, io);
+  const queue = await openQueue(flags, io);
   if (typeof queue === 'number') return queue;
   const bar = flags.progress && io.stdout.isTTY === true
     ? new SingleBar({ stream: io.stdout, format: 'publishing [{bar}] {value}/{total} jobs', hideCursor: true, clearOnComplete: true })
@@ -227,10 +233,16 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-function openQueue(flags: QueueFlags, io: CliIo): ReturnType<typeof createMailQueue> | number {
-  const queueUrl = flags.queueUrl ?? io.env.MAIL_QUEUE_URL ?? io.env.QUEUE_URL;
+async function openQueue(flags: QueueFlags, io: CliIo): Promise<ReturnType<typeof createMailQueue> | number> {
+  const queueUrl = flags.queueUrl || io.env.MAIL_QUEUE_URL || io.env.QUEUE_URL;
   if (queueUrl === undefined || queueUrl === '') {
-    return usage(io, new UsageError('no queue URL: give --queue-url or set MAIL_QUEUE_URL'));
+    const local = await readLocalRunState(path.resolve(io.cwd ?? process.cwd(), LOCAL_RUN_DIR));
+    if (local === undefined) {
+      return usage(io, new UsageError('no queue URL: give --queue-url or set MAIL_QUEUE_URL (or start the local run with npm start)'));
+    }
+    io.stderr.write(`mail-queue: no queue URL given: using the local run's queue (npm start, pid ${local.pid}) ${local.queueUrl}\n`);
+    const client = new SQSClient({ endpoint: flags.endpoint ?? local.sqsEndpoint, region: flags.region ?? local.region, credentials: local.credentials });
+    return createMailQueue({ queueUrl: local.queueUrl, client });
   }
   const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
   // Given explicitly, the endpoint wins over the queue URL's host (which for a local emulator

@@ -1,0 +1,246 @@
+/**
+ * The whole product on this machine, on 127.0.0.1 only: the SQS emulator with the mail queue and
+ * its dead-letter queue, the SMTP server (STARTTLS and AUTH required) that keeps what it receives,
+ * the real send-mail bundle called by a local event source mapping, and the web page.
+ * `lib/local/main.ts` (`npm start`) runs it from the command line; tests start it as a process.
+ * @module
+ */
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import type { LocalRunState } from '../publish/localRun.js';
+import { buildHandlerBundle } from './buildHandlerBundle.js';
+import { localTls } from './certificate.js';
+import { publishDemoJobs } from './demoJobs.js';
+import type { PublishedDemoJob } from './demoJobs.js';
+import { EventSourceMapping } from './EventSourceMapping.js';
+import { startLocalSmtpServer } from './LocalSmtpServer.js';
+import type { LocalSmtpServer } from './LocalSmtpServer.js';
+import { LOCAL_CREDENTIALS, startLocalSqs } from './LocalSqs.js';
+import type { LocalSqs } from './LocalSqs.js';
+import { Mailbox } from './Mailbox.js';
+import { readPipelineSettings } from './pipelineSettings.js';
+import type { PipelineSettings } from './pipelineSettings.js';
+import { LOOPBACK } from './ports.js';
+import { RunActivity } from './RunActivity.js';
+import type { ActivityStats } from './RunActivity.js';
+import { claimStateDir, smtpCredentials, stateLayout } from './stateDir.js';
+import type { StateLayout } from './stateDir.js';
+import { startWebPage } from './WebPage.js';
+import type { WebPage } from './WebPage.js';
+
+/** Default ports (each one can be changed; 0 takes any free port). */
+export const DEFAULT_PORTS = { sqs: 9324, smtp: 2587, web: 8025 } as const;
+
+/** The sender of jobs without `from` in the local run. */
+export const LOCAL_DEFAULT_SENDER = 'noreply@outbound-mail.test';
+
+/** The function's name in the local run's contexts and logs. */
+export const LOCAL_FUNCTION_NAME = 'send-mail-local';
+
+/** Options of {@link startLocalRun}. */
+export interface LocalRunOptions {
+  stateDir: string;
+  ports: { sqs: number; smtp: number; web: number };
+  /** The `cdk.json` environment whose pipeline settings are copied. */
+  environment: string;
+  /** Empty the mailbox first. */
+  clean?: boolean;
+  /** Told of each stage while starting. */
+  progress?: (line: string) => void;
+}
+
+/** A running local run. */
+export interface LocalRun {
+  settings: PipelineSettings;
+  layout: StateLayout;
+  state: LocalRunState;
+  activity: RunActivity;
+  mailbox: Mailbox;
+  /** The environment the handler runs with, without the SMTP password. */
+  handlerEnvironment: Record<string, string>;
+  /** The SQS emulator (for the demo and the tests). */
+  sqs: LocalSqs;
+  /** Publishes the sample jobs of `--demo`. */
+  publishDemo(): Promise<PublishedDemoJob[]>;
+  /** Stops everything it started and removes `state.json`; resolves with the final counts and what was left in the queues. */
+  stop(): Promise<LocalRunSummary>;
+}
+
+/** What a run leaves behind. */
+export interface LocalRunSummary extends ActivityStats {
+  /** Messages still in the mail queue and the dead-letter queue when it stopped (the emulator keeps nothing). */
+  leftInQueue: number;
+  leftInDlq: number;
+  mailbox: number;
+}
+
+/** A path as the user should see it: relative to the working folder when inside it. */
+export function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+/** Stops what was started, last first, ignoring errors (the first error is what matters). */
+class Teardown {
+  readonly #steps: (() => Promise<unknown>)[] = [];
+  add(step: () => Promise<unknown>): void {
+    this.#steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) await step().catch(() => undefined);
+  }
+}
+
+/**
+ * Starts everything; the ports first, so that a second run fails at once, naming the port.
+ *
+ * @throws {PortInUseError} when a port is taken (the message names the flag to change it)
+ * @throws {StateDirBusyError} when another local run uses the same state folder
+ * @throws {FunctionInitError} when the send-mail bundle fails its cold start
+ * @example
+ * const run = await startLocalRun({ stateDir: '.local', ports: DEFAULT_PORTS, environment: 'dev' });
+ * // ... npm run mail-queue -- send ...
+ * const summary = await run.stop();
+ */
+export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun> {
+  const progress = options.progress ?? ((): void => undefined);
+  const settings = await readPipelineSettings(options.environment);
+  const layout = stateLayout(options.stateDir);
+  const teardown = new Teardown();
+  let handlerLog: WriteStream | undefined;
+  try {
+    const sqs = await startLocalSqs(options.ports.sqs, settings);
+    teardown.add(() => sqs.stop());
+    await claimStateDir(layout);
+    progress(`state folder ${layout.root}`);
+    const tls = await localTls(layout.tlsDir);
+    if (tls.made) progress(`made the local certificate authority ${tls.caFile}`);
+    const credentials = await smtpCredentials(layout);
+    const mailbox = await Mailbox.open(layout.mailDir);
+    if (options.clean === true) await mailbox.clear();
+    const activity = new RunActivity();
+
+    const smtp: LocalSmtpServer = await startLocalSmtpServer({
+      port: options.ports.smtp,
+      tls,
+      credentials,
+      mailbox,
+      onMessage: (entry) => activity.stored(entry, shownPath(layout.mailDir)),
+    });
+    teardown.add(() => smtp.stop());
+    const web: WebPage = await startWebPage({ port: options.ports.web, mailbox, activity });
+    teardown.add(() => web.stop());
+
+    progress('building the send-mail bundle (esbuild, as cdk synth does)');
+    const bundle = await buildHandlerBundle(layout.bundleDir);
+    const log = createWriteStream(layout.handlerLog, { flags: 'a' });
+    handlerLog = log;
+    const smtpUrl = new URL(`smtp://${LOOPBACK}:${smtp.port}`);
+    smtpUrl.username = credentials.user;
+    smtpUrl.password = credentials.pass;
+    smtpUrl.searchParams.set('from', LOCAL_DEFAULT_SENDER);
+    const environment: Record<string, string> = {
+      SMTP_URL: smtpUrl.href,
+      SMTP_CA_FILE: tls.caFile,
+      MAIL_PER_CONNECTION: String(settings.batchSize),
+      QUEUE_URL: sqs.queueUrl,
+      DLQ_URL: sqs.dlqUrl,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_REGION: settings.region,
+      AWS_DEFAULT_REGION: settings.region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_LAMBDA_FUNCTION_NAME: LOCAL_FUNCTION_NAME,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySize),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
+      TZ: 'UTC',
+    };
+    progress(`starting ${settings.maxConcurrency} execution environment(s) of the function`);
+    const mapping = await EventSourceMapping.start({
+      sqs: sqs.client,
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      region: settings.region,
+      batchSize: settings.batchSize,
+      maxConcurrency: settings.maxConcurrency,
+      batchingWindowSeconds: settings.batchingWindowSeconds,
+      function: {
+        bundle,
+        environment,
+        functionName: LOCAL_FUNCTION_NAME,
+        region: settings.region,
+        memoryLimitInMB: settings.memorySize,
+        timeoutSeconds: settings.timeoutSeconds,
+      },
+      onInvocation: (report) => {
+        for (const line of report.result.logs) log.write(`${line}\n`);
+        activity.invocation(report);
+      },
+      onPollError: (poller, error) => log.write(`${JSON.stringify({ localRun: 'poll error', poller, error: String(error) })}\n`),
+    });
+    teardown.add(() => mapping.stop());
+    for (const line of mapping.initLogs) log.write(`${line}\n`);
+
+    const watch = setInterval(() => {
+      void Promise.all([sqs.depth('queue'), sqs.peek('dlq')])
+        .then(([queue, dlq]) => activity.queues(queue, dlq))
+        .catch(() => undefined);
+    }, 1000);
+    teardown.add(async () => clearInterval(watch));
+
+    const state: LocalRunState = {
+      pid: process.pid,
+      sqsEndpoint: sqs.endpoint,
+      region: settings.region,
+      queueUrl: sqs.queueUrl,
+      dlqUrl: sqs.dlqUrl,
+      smtpPort: smtp.port,
+      webUrl: web.url,
+      mailDir: layout.mailDir,
+      credentials: { ...LOCAL_CREDENTIALS },
+    };
+    await writeFile(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    teardown.add(() => rm(layout.stateFile, { force: true }));
+
+    let stopping: Promise<LocalRunSummary> | undefined;
+    const stop = async (): Promise<LocalRunSummary> => {
+      clearInterval(watch);
+      await mapping.stop();
+      try {
+        activity.queues(await sqs.depth('queue'), await sqs.peek('dlq'));
+      } catch {
+        // the counts stay as last seen
+      }
+      const stats = activity.stats();
+      const summary: LocalRunSummary = {
+        ...stats,
+        leftInQueue: stats.queue.ready + stats.queue.inFlight + stats.queue.delayed,
+        leftInDlq: stats.dlq,
+        mailbox: mailbox.entries().length,
+      };
+      await teardown.run();
+      await new Promise((resolve) => log.end(resolve));
+      return summary;
+    };
+
+    return {
+      settings,
+      layout,
+      state,
+      activity,
+      mailbox,
+      handlerEnvironment: { ...environment, SMTP_URL: environment['SMTP_URL']!.replace(`:${encodeURIComponent(credentials.pass)}@`, ':***@') },
+      sqs,
+      publishDemo: () => publishDemoJobs(sqs.client, sqs.queueUrl),
+      stop: () => (stopping ??= stop()),
+    };
+  } catch (error) {
+    await teardown.run();
+    handlerLog?.end();
+    throw error;
+  }
+}
