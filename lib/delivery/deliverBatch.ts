@@ -110,11 +110,11 @@ async function runSession(
   } catch (error) {
     return systemic({ phase: 'secret', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error ? { error: error.name } : {}) });
   }
-  const window = options.fifo ? 1 : (options.window ?? 3);
+  const ahead = options.fifo ? 1 : (options.window ?? 3);
   let jobs = slots.map((slot) => sessionJob(slot, current.settings));
   let head = 0;
   for (const job of jobs) {
-    if (head >= Math.min(window, options.mailPerConnection)) break;
+    if (head >= Math.min(ahead, options.mailPerConnection)) break;
     if ('compose' in job) {
       void job.compose().catch(() => undefined); // observed when its turn comes
       head += 1;
@@ -127,6 +127,14 @@ async function runSession(
     // The secret was read again (rotation): build with what is current now.
     for (const slot of slots) delete slot.composing;
     jobs = slots.map((slot) => sessionJob(slot, opened.settings));
+  }
+  const streams = !options.fifo && opened.session.capabilities?.chunking === true && opened.session.capabilities.pipelining;
+  const window = options.fifo ? 1 : (options.window ?? (streams ? options.mailPerConnection : 3));
+  if (streams) {
+    // BDAT streams whatever is queued in one write: have every message of the connection built,
+    // so that they are all handed to the client together.
+    const toSend = jobs.filter((job) => 'compose' in job).slice(0, options.mailPerConnection);
+    await Promise.allSettled(toSend.map((job) => job.compose()));
   }
   const outcomes = await sendJobs(opened.session, jobs, {
     limit: options.mailPerConnection,

@@ -18,6 +18,8 @@ export interface MailSession extends MailSender {
   close(): void;
   /** Writes and reply round trips so far, when the client counts them. */
   readonly stats?: { writes: number; roundTrips: number };
+  /** What the server offers; with CHUNKING and PIPELINING a whole batch is handed over at once. */
+  readonly capabilities?: { pipelining: boolean; chunking: boolean };
 }
 
 /** Where a record ended up. */
@@ -68,7 +70,11 @@ export interface DeliveryOptions {
   startMarginMs?: number;
   /** The SMTP session is aborted this long before the invocation ends, to leave time to act and answer. @default 1500 */
   reserveMs?: number;
-  /** Messages handed to the client ahead of replies (see `SessionPlan.window`). @default 3 */
+  /**
+   * Messages handed to the client ahead of replies (see `SessionPlan.window`).
+   * @default the per-connection count when the server offers CHUNKING and PIPELINING (the client
+   *   streams them all as BDAT in one write), else 3
+   */
   window?: number;
   backoff?: BackoffPolicy;
   /** After this many re-enqueues, recipients still refused for now go to the DLQ instead. @default 5 */

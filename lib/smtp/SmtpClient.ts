@@ -189,8 +189,9 @@ export class SmtpClient {
   #kick(): void {
     if (this.#running) return;
     this.#running = true;
-    // Let every send() of the current tick join the queue before the first write.
-    queueMicrotask(() => void this.#drain());
+    // Let every send() made in this turn of the event loop (including those made after awaiting
+    // already-settled promises) join the queue before the first write, so they share it.
+    setImmediate(() => void this.#drain());
   }
 
   async #drain(): Promise<void> {
