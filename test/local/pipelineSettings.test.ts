@@ -1,0 +1,40 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InvalidEnvironmentConfigError } from '../../infra/errors.js';
+import { PipelineSettingsError, readPipelineSettings } from '../../lib/local/pipelineSettings.js';
+
+describe('readPipelineSettings', () => {
+  it('copies the dev environment of cdk.json with the construct\'s defaults (redrive after 5, visibility 6 x timeout)', async () => {
+    expect(await readPipelineSettings('dev')).toEqual({
+      environment: 'dev',
+      region: 'eu-west-1',
+      batchSize: 10,
+      maxConcurrency: 2,
+      memorySize: 256,
+      timeoutSeconds: 60,
+      batchingWindowSeconds: 0,
+      visibilityTimeoutSeconds: 360,
+      maxReceiveCount: 5,
+      fifo: false,
+    });
+  });
+
+  it('adds the batching window to the visibility timeout and takes an explicit maxReceiveCount (prod)', async () => {
+    expect(await readPipelineSettings('prod')).toMatchObject({ batchSize: 50, maxConcurrency: 20, batchingWindowSeconds: 5, visibilityTimeoutSeconds: 725, maxReceiveCount: 8 });
+  });
+
+  it('names the environments there are when asked for another, and the key of a malformed one', async () => {
+    await expect(readPipelineSettings('qa')).rejects.toThrow(new PipelineSettingsError('--env: cdk.json has no environment "qa" (it has dev, staging, prod)'));
+    const dir = await mkdtemp(path.join(tmpdir(), 'pipeline-'));
+    try {
+      const file = path.join(dir, 'cdk.json');
+      await writeFile(file, JSON.stringify({ context: { environments: { dev: { account: '1' } } } }));
+      await expect(readPipelineSettings('dev', file)).rejects.toBeInstanceOf(InvalidEnvironmentConfigError);
+      await expect(readPipelineSettings('dev', path.join(dir, 'missing.json'))).rejects.toBeInstanceOf(PipelineSettingsError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
