@@ -32,7 +32,7 @@ export function countsLine(stats: ActivityStats): string {
     `received ${stats.received} · delivered ${stats.delivered} · retried ${stats.retried} · ` +
     `dead-lettered ${stats.deadLettered} · re-enqueued ${stats.reEnqueued} │ queue ${queued}` +
     (queued === 0 ? '' : ` (${stats.queue.inFlight} in flight, ${stats.queue.delayed} delayed)`) +
-    ` · DLQ ${stats.dlq} · mailbox +${stats.stored}`
+    ` · DLQ ${stats.dlq} · stored ${stats.stored}`
   );
 }
 

@@ -135,7 +135,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
 
     progress('building the send-mail bundle (esbuild, as cdk synth does)');
     const bundle = await buildHandlerBundle(layout.bundleDir);
-    const log = createWriteStream(layout.handlerLog, { flags: 'a' });
+    const log = createWriteStream(layout.handlerLog, { flags: 'w' });
     handlerLog = log;
     const smtpUrl = new URL(`smtp://${LOOPBACK}:${smtp.port}`);
     smtpUrl.username = credentials.user;

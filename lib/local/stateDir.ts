@@ -12,7 +12,7 @@
  *   mail/*.eml        every message the SMTP server accepted, as received
  *   mail/index.ndjson one line per message: envelope, subject, refused recipients
  *   bundle/index.mjs  the send-mail bundle, rebuilt at every start
- *   send-mail.log     the handler's own log lines (Powertools JSON, EMF metrics)
+ *   send-mail.log     the handler's own log lines of the last run (Powertools JSON, EMF metrics)
  * ```
  * @module
  */
