@@ -69,24 +69,20 @@ export class EventSourceMapping {
   readonly #instances: (FunctionInstance | undefined)[];
   #loops: Promise<void>[] = [];
 
-  private constructor(options: EventSourceMappingOptions, instances: FunctionInstance[]) {
+  private constructor(options: EventSourceMappingOptions, instances: (FunctionInstance | undefined)[]) {
     this.#options = options;
     this.#instances = instances;
   }
 
   /**
-   * Starts one execution environment per poller (so a function that cannot start fails here,
-   * before any job is taken), then the pollers.
+   * Starts the first execution environment (so a function that cannot start fails here, before
+   * any job is taken), then the pollers. The other pollers' environments start when they first
+   * get a batch (a cold start, as on Lambda).
    * @throws {FunctionInitError} when the function fails its cold start
    */
   static async start(options: EventSourceMappingOptions): Promise<EventSourceMapping> {
-    const instances: FunctionInstance[] = [];
-    try {
-      for (let i = 0; i < options.maxConcurrency; i += 1) instances.push(await FunctionInstance.start(options.function));
-    } catch (error) {
-      await Promise.all(instances.map((instance) => instance.stop()));
-      throw error;
-    }
+    const first = await FunctionInstance.start(options.function);
+    const instances: (FunctionInstance | undefined)[] = Array.from({ length: Math.max(1, options.maxConcurrency) }, (_, i) => (i === 0 ? first : undefined));
     const mapping = new EventSourceMapping(options, instances);
     mapping.#loops = instances.map((_, index) => mapping.#poll(index));
     return mapping;

@@ -159,7 +159,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
       TZ: 'UTC',
     };
-    progress(`starting ${settings.maxConcurrency} execution environment(s) of the function`);
+    progress(`starting the function (${settings.maxConcurrency} pollers; each starts its own execution environment when it first gets a batch)`);
     const mapping = await EventSourceMapping.start({
       sqs: sqs.client,
       queueUrl: sqs.queueUrl,
