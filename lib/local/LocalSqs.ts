@@ -13,8 +13,9 @@ import { LOOPBACK, portError } from './ports.js';
 /** Credentials for the emulator, which checks none. Never real ones. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
-/** Queue names of the local run. */
+/** Name of the local mail queue (`.fifo` added for a FIFO environment). */
 export const LOCAL_QUEUE_NAME = 'mail';
+/** Name of the local dead-letter queue (`.fifo` added for a FIFO environment). */
 export const LOCAL_DLQ_NAME = 'mail-dlq';
 
 /** A message as the emulator's inspection endpoint shows it. */

@@ -156,6 +156,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       AWS_LAMBDA_FUNCTION_NAME: LOCAL_FUNCTION_NAME,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySize),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
       TZ: 'UTC',
     };
