@@ -61,9 +61,10 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
     const job = parseMailJob(input);
     return jobId === undefined ? { record, job } : { record, job, jobId };
   } catch (error) {
+    // InvalidJobError's message already starts with "invalid mail job".
     const message =
       error instanceof InvalidJobError
-        ? `invalid mail job: ${error.message}`
+        ? error.message
         : `invalid mail job: ${error instanceof Error ? error.message : String(error)}`;
     const invalid: FailureReason = { phase: 'job', message };
     return jobId === undefined ? { record, invalid } : { record, invalid, jobId };

@@ -212,6 +212,7 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(bySource.get(records[1]!.messageId)?.Body).toBe('this is not JSON');
     expect(bySource.get(records[1]!.messageId)?.MessageAttributes?.['FailureMessage']?.StringValue).toBe('the message body is not JSON');
     const invalid = bySource.get(records[2]!.messageId)?.MessageAttributes?.['FailureMessage']?.StringValue ?? '';
+    expect(invalid).toMatch(/^invalid mail job \(2 problems\): /); // said once, not twice
     expect(invalid).toContain('v:'); // every problem at once
     expect(invalid).toContain('cc[0]');
     expect(rig.log.records().get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'permanent', placement: 'deadLettered', jobId: 'job-3' });
