@@ -60,24 +60,53 @@ function usable(caPem: string, certPem: string): boolean {
 }
 
 async function makeTls(): Promise<{ ca: string; caKey: string; cert: string; key: string }> {
-  const notBeforeDate = new Date(Date.now() - DAY_MS);
-  const notAfterDate = new Date(Date.now() + VALID_DAYS * DAY_MS);
-  const authority = await generate([{ name: 'commonName', value: 'outbound-mail local run CA' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
+  const validity = { notBefore: new Date(Date.now() - DAY_MS), notAfter: new Date(Date.now() + VALID_DAYS * DAY_MS) };
+  const authority = await makeAuthority('outbound-mail local run CA', validity);
+  const leaf = await makeLocalhostCertificate(authority, validity);
+  return { ca: authority.cert, caKey: authority.key, cert: leaf.cert, key: leaf.key };
+}
+
+/** A key pair and its certificate, PEM. */
+export interface KeyAndCertificate {
+  key: string;
+  cert: string;
+}
+
+/** How long a certificate is valid, and its key type (EC is much faster to make than RSA 2048). */
+export interface CertificateValidity {
+  notBefore: Date;
+  notAfter: Date;
+  /** @default 'rsa' (2048 bits) */
+  keyType?: 'rsa' | 'ec';
+}
+
+/**
+ * Makes a certificate authority (self-signed, may sign certificates). Used by the local run and
+ * by the test servers, so every TLS peer here is verified the normal way: `tls: { ca }`.
+ * @example
+ * const ca = await makeAuthority('my test CA', { notBefore: new Date(), notAfter: new Date(Date.now() + 86_400_000) });
+ */
+export async function makeAuthority(commonName: string, validity: CertificateValidity): Promise<KeyAndCertificate> {
+  const made = await generate([{ name: 'commonName', value: commonName }], {
+    ...keyOptions(validity),
     extensions: [
       { name: 'basicConstraints', cA: true, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     ],
   });
-  const leaf = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    ca: { key: authority.private, cert: authority.cert },
+  return { key: made.private, cert: made.cert };
+}
+
+/**
+ * Makes a server certificate for DNS `localhost` and IP `127.0.0.1`, signed by `authority`.
+ * @example
+ * const server = await makeLocalhostCertificate(ca, validity);
+ * new SMTPServer({ key: server.key, cert: server.cert });
+ */
+export async function makeLocalhostCertificate(authority: KeyAndCertificate, validity: CertificateValidity): Promise<KeyAndCertificate> {
+  const made = await generate([{ name: 'commonName', value: 'localhost' }], {
+    ...keyOptions(validity),
+    ca: authority,
     extensions: [
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -91,5 +120,14 @@ async function makeTls(): Promise<{ ca: string; caKey: string; cert: string; key
       },
     ],
   });
-  return { ca: authority.cert, caKey: authority.private, cert: leaf.cert, key: leaf.private };
+  return { key: made.private, cert: made.cert };
+}
+
+function keyOptions(validity: CertificateValidity) {
+  return {
+    ...(validity.keyType === 'ec' ? { keyType: 'ec' as const } : { keySize: 2048 }),
+    algorithm: 'sha256' as const,
+    notBeforeDate: validity.notBefore,
+    notAfterDate: validity.notAfter,
+  };
 }

@@ -4,7 +4,7 @@
  * can be given to check that a certificate it does not trust is refused.
  * @module
  */
-import { generate } from 'selfsigned';
+import { makeAuthority, makeLocalhostCertificate } from '../../lib/local/certificate.js';
 
 /** PEM-encoded TLS material made at test time. */
 export interface TestCertificates {
@@ -37,43 +37,12 @@ export function testCertificates(): Promise<TestCertificates> {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-async function makeAuthority(commonName: string): Promise<{ key: string; cert: string }> {
-  const made = await generate([{ name: 'commonName', value: commonName }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - DAY_MS),
-    notAfterDate: new Date(Date.now() + DAY_MS),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    ],
-  });
-  return { key: made.private, cert: made.cert };
-}
-
 async function makeCertificates(): Promise<TestCertificates> {
+  const validity = { notBefore: new Date(Date.now() - DAY_MS), notAfter: new Date(Date.now() + DAY_MS) };
   const [authority, other] = await Promise.all([
-    makeAuthority('outbound-mail test CA'),
-    makeAuthority('outbound-mail unrelated CA'),
+    makeAuthority('outbound-mail test CA', validity),
+    makeAuthority('outbound-mail unrelated CA', validity),
   ]);
-  const leaf = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notBeforeDate: new Date(Date.now() - DAY_MS),
-    notAfterDate: new Date(Date.now() + DAY_MS),
-    ca: authority,
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  return { ca: authority.cert, key: leaf.private, cert: leaf.cert, otherCa: other.cert };
+  const leaf = await makeLocalhostCertificate(authority, validity);
+  return { ca: authority.cert, key: leaf.key, cert: leaf.cert, otherCa: other.cert };
 }

@@ -1,4 +1,4 @@
-import { generate } from 'selfsigned';
+import { makeAuthority, makeLocalhostCertificate } from '../../../lib/local/certificate.js';
 
 /** A throwaway CA and a server certificate it signed, all PEM. */
 export interface ServerCertificate {
@@ -21,36 +21,8 @@ export interface ServerCertificate {
  * const { caPem, certPem, keyPem } = await makeServerCertificate();
  */
 export async function makeServerCertificate(): Promise<ServerCertificate> {
-  const notBeforeDate = new Date(Date.now() - 60_000);
-  const notAfterDate = new Date(Date.now() + 24 * 3_600_000);
-  const ca = await generate([{ name: 'commonName', value: 'outbound-mail throwaway test CA' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    ],
-  });
-  const server = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    ca: { key: ca.private, cert: ca.cert },
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  return { caPem: ca.cert, certPem: server.cert, keyPem: server.private };
+  const validity = { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 24 * 3_600_000), keyType: 'ec' as const };
+  const ca = await makeAuthority('outbound-mail throwaway test CA', validity);
+  const server = await makeLocalhostCertificate(ca, validity);
+  return { caPem: ca.cert, certPem: server.cert, keyPem: server.key };
 }
