@@ -11,8 +11,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY } from '../infra/sendMailBundle.js';
+import { buildHandlerBundle } from '../lib/local/buildHandlerBundle.js';
 import type { BenchSection } from './report.js';
 import { fixed, markdownTable, median } from './report.js';
 
@@ -38,23 +37,7 @@ export interface SendMailBundle {
  */
 export async function buildSendMailBundle(): Promise<SendMailBundle> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'send-mail-bundle-'));
-  const file = path.join(dir, SEND_MAIL_BUNDLE.outputFile);
-  await build({
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: [SEND_MAIL_ENTRY],
-    bundle: true,
-    platform: 'node',
-    target: SEND_MAIL_BUNDLE.target,
-    format: SEND_MAIL_BUNDLE.format,
-    minify: SEND_MAIL_BUNDLE.minify,
-    sourcemap: SEND_MAIL_BUNDLE.sourceMap,
-    sourcesContent: SEND_MAIL_BUNDLE.sourcesContent,
-    mainFields: [...SEND_MAIL_BUNDLE.mainFields],
-    banner: { js: SEND_MAIL_BUNDLE.banner },
-    external: [...SEND_MAIL_BUNDLE.externalModules],
-    outfile: file,
-    logLevel: 'silent',
-  });
+  const { file } = await buildHandlerBundle(dir);
   return { dir, file };
 }
 
