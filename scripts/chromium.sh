@@ -14,17 +14,9 @@ usage() {
   exit 2
 }
 
-# Runs a command as root: directly when we are root, through sudo otherwise.
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo --preserve-env=DEBIAN_FRONTEND "$@"
-  else
-    echo "chromium.sh: installing Chromium needs root, and sudo is not available" >&2
-    exit 1
-  fi
-}
+AS_ROOT_WHAT="chromium.sh: installing Chromium"
+# shellcheck source=scripts/as-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
 
 install() {
   if [ -x "$BROWSER" ]; then

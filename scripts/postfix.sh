@@ -26,17 +26,9 @@ installed() {
   [ -x /usr/lib/dovecot/lmtp ] || return 1
 }
 
-# Runs a command as root: directly when we are root, through sudo otherwise.
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo --preserve-env=DEBIAN_FRONTEND "$@"
-  else
-    echo "postfix.sh: installing Postfix needs root, and sudo is not available" >&2
-    exit 1
-  fi
-}
+AS_ROOT_WHAT="postfix.sh: installing Postfix"
+# shellcheck source=scripts/as-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
 
 # Stops and disables a system-wide service if the package started it.
 stop_system_service() {
