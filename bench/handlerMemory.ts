@@ -13,12 +13,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { PROJECT_ROOT, SEND_MAIL_BUNDLE } from '../infra/sendMailBundle.js';
+import { startScriptedServer } from '../test/support/scriptedServer.js';
 import { startSmtpServer } from '../test/support/smtpServer.js';
 import { startLatencyProxy } from './latencyProxy.js';
 import { buildSendMailBundle } from './lambdaBundle.js';
@@ -27,7 +28,7 @@ import type { BenchSection } from './report.js';
 
 /** One row of the result table. */
 export interface HandlerMemoryRow {
-  handler: 'send-mail (ours)' | 'nodemailer, minimal';
+  handler: 'send-mail (ours)' | 'nodemailer, minimal' | 'send-mail (ours), CHUNKING relay';
   /** Size of the event JSON, in bytes. */
   eventBytes: number;
   /** Largest job (SQS message body), in bytes. */
@@ -196,18 +197,8 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
         const proxy = rttMs > 0 ? await startLatencyProxy({ target: { host: server.host, port: server.port }, rttMs }) : undefined;
         const port = proxy?.port ?? server.port;
         const env: NodeJS.ProcessEnv = {
-          PATH: process.env['PATH'],
+          ...baseEnv(caFile, jobs),
           SMTP_URL: `smtp://${encodeURIComponent(server.user)}:${encodeURIComponent(server.pass)}@127.0.0.1:${port}`,
-          SMTP_CA_FILE: caFile,
-          MAIL_PER_CONNECTION: String(jobs),
-          QUEUE_URL: 'http://127.0.0.1:9/000000000000/mail',
-          DLQ_URL: 'http://127.0.0.1:9/000000000000/mail-dlq',
-          AWS_REGION: 'eu-west-1',
-          AWS_ACCESS_KEY_ID: 'bench',
-          AWS_SECRET_ACCESS_KEY: 'bench',
-          AWS_EC2_METADATA_DISABLED: 'true',
-          POWERTOOLS_LOG_LEVEL: 'WARN',
-          POWERTOOLS_METRICS_DISABLED: 'true',
         };
         const samples = new Map(handlers.map((h) => [h.name, [] as (ChildReport & { delivered: number })[]]));
         try {
@@ -240,11 +231,61 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
         }
       }
     }
+    // With a relay that offers CHUNKING the handler builds every message of the batch before
+    // streaming them all in one write: its peak, on our scripted relay (STARTTLS, AUTH, BDAT).
+    const relay = await startScriptedServer();
+    try {
+      await writeFile(caFile, relay.ca);
+      for (const attachmentBytes of sizes) {
+        const eventFile = path.join(work, `event-${attachmentBytes}.json`);
+        const event = JSON.parse(await readFile(eventFile, 'utf8')) as { Records: { body: string }[] };
+        const env: NodeJS.ProcessEnv = { ...baseEnv(caFile, jobs), SMTP_URL: `smtp://mailer:secret@127.0.0.1:${relay.port}` };
+        const taken: (ChildReport & { delivered: number })[] = [];
+        for (let run = 0; run < runs; run += 1) {
+          const before = relay.connections.reduce((sum, c) => sum + c.messages.length, 0);
+          const report = await runChild(childProgram(ours.file, eventFile), env, maxOldSpace);
+          taken.push({ ...report, delivered: relay.connections.reduce((sum, c) => sum + c.messages.length, 0) - before });
+          log(`send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`);
+        }
+        rows.push({
+          handler: 'send-mail (ours), CHUNKING relay',
+          eventBytes: Buffer.byteLength(JSON.stringify(event)),
+          jobBytes: Math.max(...event.Records.map((record) => Buffer.byteLength(record.body))),
+          rttMs: 0,
+          runs,
+          batchMs: median(taken.map((t) => t.ms)),
+          peakRssMiB: median(taken.map((t) => t.maxRssKb / 1024)),
+          worstRssMiB: Math.max(...taken.map((t) => t.maxRssKb / 1024)),
+          importedRssMiB: median(taken.map((t) => t.importedRss / 1024 / 1024)),
+          delivered: median(taken.map((t) => t.delivered)),
+          failed: median(taken.map((t) => t.failed)),
+        });
+      }
+    } finally {
+      await relay.stop();
+    }
     return rows;
   } finally {
     await server.stop();
     await Promise.all([work, ours.dir, theirs.dir].map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** The handler's environment, but for `SMTP_URL`. */
+function baseEnv(caFile: string, jobs: number): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'],
+    SMTP_CA_FILE: caFile,
+    MAIL_PER_CONNECTION: String(jobs),
+    QUEUE_URL: 'http://127.0.0.1:9/000000000000/mail',
+    DLQ_URL: 'http://127.0.0.1:9/000000000000/mail-dlq',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
 }
 
 /** Lambda's invocation payload cap: an SQS event source mapping never hands a function more. */
@@ -277,7 +318,7 @@ export const handlerMemorySection: BenchSection = {
       'Batches of 10 jobs, each with one large attachment: ~590 KB per job (5.9 MB of event, the most Lambda passes in one invocation) and ' +
         '~900 KB per job (near the 1 MiB SQS message limit; 9 MB of event, more than Lambda can pass: a stress figure). Each run is a fresh Node ' +
         `${process.versions.node} process with \`--max-old-space-size=96\` that imports the esbuild bundle, parses the event and calls the handler once, ` +
-        'against smtp-server (STARTTLS + AUTH) on loopback, optionally through the latency proxy. Peak RSS is `process.resourceUsage().maxRSS` of the whole process.',
+        'against smtp-server (STARTTLS + AUTH, no CHUNKING) on loopback, optionally through the latency proxy, and against our scripted relay with CHUNKING (where the whole batch is built first and streamed as BDAT). Peak RSS is `process.resourceUsage().maxRSS` of the whole process.',
       '',
       markdownTable(HANDLER_MEMORY_HEADERS, rows.map(handlerMemoryCells)),
     ].join('\n');

@@ -129,11 +129,11 @@ async function runSession(
     jobs = slots.map((slot) => sessionJob(slot, opened.settings));
   }
   const streams = !options.fifo && opened.session.capabilities?.chunking === true && opened.session.capabilities.pipelining;
-  const window = options.fifo ? 1 : (options.window ?? (streams ? options.mailPerConnection : 3));
+  const window = options.fifo ? 1 : (options.window ?? (streams ? streamWindow(slots, options.mailPerConnection) : 3));
   if (streams) {
-    // BDAT streams whatever is queued in one write: have every message of the connection built,
-    // so that they are all handed to the client together.
-    const toSend = jobs.filter((job) => 'compose' in job).slice(0, options.mailPerConnection);
+    // BDAT streams whatever is queued in one write: have the window's messages built, so that
+    // they are handed to the client together.
+    const toSend = jobs.filter((job) => 'compose' in job).slice(0, window);
     await Promise.allSettled(toSend.map((job) => job.compose()));
   }
   const outcomes = await sendJobs(opened.session, jobs, {
@@ -152,6 +152,26 @@ async function runSession(
   if (opened.session.stats !== undefined) report.roundTrips = opened.session.stats.roundTrips;
   await closePolitely(opened.session);
   return report;
+}
+
+/** Bytes of job bodies whose messages may be built and in flight at once when streaming with BDAT (a 128 MB function holds the event, the jobs and the messages). */
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
+
+/**
+ * How many messages to hand the client at once on a CHUNKING relay: every one of the connection's
+ * when they are small (one write, one round trip for the batch), fewer when large, so that the
+ * messages built and waiting stay within {@link STREAM_WINDOW_BYTES} (always at least one).
+ */
+export function streamWindow(slots: readonly BatchSlot[], limit: number, budgetBytes = STREAM_WINDOW_BYTES): number {
+  let count = 0;
+  let bytes = 0;
+  for (const slot of slots) {
+    if (!('job' in slot.prepared)) continue;
+    bytes += slot.prepared.record.body.length;
+    if (count >= limit || (count > 0 && bytes > budgetBytes)) break;
+    count += 1;
+  }
+  return Math.max(1, count);
 }
 
 function hasJob(slot: BatchSlot): boolean {
