@@ -9,6 +9,10 @@ import type { FailureReason } from './outcome.js';
 import type { MailRecord } from './mailRecord.js';
 import { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
 
+/** SQS's limit for one message: the body and the attributes together. */
+const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/** Dead-letter attributes, most useful first: with a job near the size limit the last ones go first. */
+const ATTRIBUTE_PRIORITY = ['FailurePhase', 'FailureCode', 'FailureEnhancedCode', 'FailureError', 'SourceMessageId', 'SourceReceiveCount', 'JobId', 'FailureMessage'];
 /** Longest server text kept in a dead-letter attribute. */
 const MAX_REASON_TEXT = 1024;
 /** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
@@ -62,11 +66,12 @@ export class QueueActions {
     if (reason.enhancedCode !== undefined) attributes['FailureEnhancedCode'] = text(reason.enhancedCode);
     if (reason.error !== undefined) attributes['FailureError'] = text(reason.error);
     if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
+    const body = options.body ?? record.body;
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.#urls.dlqUrl,
-        MessageBody: options.body ?? record.body,
-        MessageAttributes: attributes,
+        MessageBody: body,
+        MessageAttributes: fitAttributes(attributes, SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body, 'utf8')),
         ...fifoFields(this.#urls.dlqUrl, record, 'dead'),
       }),
     );
@@ -137,6 +142,33 @@ function fifoFields(url: string, record: MailRecord, purpose: string): { Message
     MessageGroupId: record.messageGroupId ?? 'mail',
     MessageDeduplicationId: `${record.messageId}-${purpose}`.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_').slice(0, 128),
   };
+}
+
+/**
+ * Keeps the attributes within `budget` bytes (SQS counts each one's name, data type and value
+ * in the 1 MiB message limit): a job near the limit keeps its place in the DLQ and loses the
+ * least useful attributes (the server text is cut first, then dropped), never the other way round.
+ */
+export function fitAttributes(attributes: Record<string, MessageAttributeValue>, budget: number): Record<string, MessageAttributeValue> {
+  const size = (name: string, value: MessageAttributeValue): number => Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
+  const kept: Record<string, MessageAttributeValue> = {};
+  let left = budget;
+  for (const name of ATTRIBUTE_PRIORITY) {
+    const value = attributes[name];
+    if (value === undefined) continue;
+    const needed = size(name, value);
+    if (needed <= left) {
+      kept[name] = value;
+      left -= needed;
+    } else if (name === 'FailureMessage') {
+      const room = left - size(name, { ...value, StringValue: '' });
+      if (room >= 16) {
+        kept[name] = { ...value, StringValue: Buffer.from(value.StringValue ?? '', 'utf8').subarray(0, room).toString('utf8').replace(/\uFFFD$/u, '') };
+        left -= size(name, kept[name]);
+      }
+    }
+  }
+  return kept;
 }
 
 function text(value: string): MessageAttributeValue {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffSeconds } from '../../lib/delivery/backoff.js';
 import { buildBatchResponse } from '../../lib/delivery/batchResponse.js';
+import { fitAttributes } from '../../lib/delivery/QueueActions.js';
 
 describe('buildBatchResponse', () => {
   it('lists the records to retry in event order, nothing else', () => {
@@ -51,5 +52,30 @@ describe('backoffSeconds', () => {
   it('spreads records that failed together', () => {
     const values = new Set([0, 0.25, 0.5, 0.75].map((r) => backoffSeconds(3, { random: () => r })));
     expect(values.size).toBe(4);
+  });
+});
+
+describe('fitAttributes', () => {
+  const attributes = {
+    FailurePhase: { DataType: 'String', StringValue: 'data' },
+    FailureCode: { DataType: 'Number', StringValue: '552' },
+    FailureMessage: { DataType: 'String', StringValue: 'message too big for this mailbox' },
+    SourceMessageId: { DataType: 'String', StringValue: 'm-1' },
+  };
+  const size = (a: Record<string, { DataType?: string; StringValue?: string }>) =>
+    Object.entries(a).reduce((sum, [name, v]) => sum + name.length + (v.DataType ?? '').length + (v.StringValue ?? '').length, 0);
+
+  it('keeps every attribute when there is room', () => {
+    expect(fitAttributes(attributes, 10_000)).toEqual(attributes);
+  });
+
+  it('cuts the server text first, then drops it, and keeps the rest in priority order', () => {
+    const full = size(attributes);
+    const cut = fitAttributes(attributes, full - 10);
+    expect(cut['FailureMessage']?.StringValue).toBe('message too big for this m'.slice(0, 'message too big for this mailbox'.length - 10));
+    expect(size(cut)).toBeLessThanOrEqual(full - 10);
+    const none = fitAttributes(attributes, size(attributes) - 'FailureMessage'.length - 'String'.length - 20);
+    expect(Object.keys(none)).toEqual(['FailurePhase', 'FailureCode', 'SourceMessageId']);
+    expect(fitAttributes(attributes, 0)).toEqual({});
   });
 });

@@ -313,4 +313,24 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(held.visibilityDeadline).toBeLessThanOrEqual(Date.now() + 60_000);
     expect(rig.log.records().get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'transient', receiveCount: 3, backoffSeconds: 60 });
   });
+
+  it('permanent, with a job at the SQS size limit: it still reaches the DLQ, keeping the attributes that fit', async () => {
+    // Prepare: an invalid job (unknown field) whose body is a few bytes under 1 MiB.
+    const { rig } = await rigWith();
+    const base = JSON.stringify({ ...mailJob(1), oops: true, text: '' });
+    const body = JSON.stringify({ ...mailJob(1), oops: true, text: 'x'.repeat(1_048_576 - 40 - base.length) });
+    expect(Buffer.byteLength(body)).toBe(1_048_576 - 40);
+    // Act
+    const { records, response } = await rig.run([body]);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const dead = await rig.queues.receiveAll(rig.queues.dlqUrl);
+    expect(dead.map((m) => m.Body)).toEqual([body]);
+    // 40 bytes of room: the phase (21 bytes) and the job id (16) fit; the rest, by priority, does not.
+    const attributes = dead[0]!.MessageAttributes ?? {};
+    expect(Object.keys(attributes).sort()).toEqual(['FailurePhase', 'JobId']);
+    expect(attributes['FailurePhase']?.StringValue).toBe('job');
+    expect(attributes['JobId']?.StringValue).toBe('job-1');
+    expect(rig.log.records().get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'permanent', placement: 'deadLettered' });
+  });
 });
