@@ -19,6 +19,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { parseAddress } from './message/address.js';
 import type { SecurityMode } from './smtp/types.js';
 
 /** How to reach and log in to the relay: one secret's or one URL's worth of settings. */
@@ -280,8 +281,11 @@ function checkClientName(name: string, setting: string): string {
   return name;
 }
 
+/** The default sender must be an address the job format accepts, else every job without `from` would fail to build. */
 function checkFrom(from: string, setting: string): string {
   if (CONTROL.test(from)) throw new ConfigError(setting, 'from must not contain control characters');
+  const parsed = parseAddress(from);
+  if (!parsed.ok) throw new ConfigError(setting, `from ${JSON.stringify(from)} is not a sender address: ${parsed.problem}`);
   return from;
 }
 

@@ -103,6 +103,7 @@ describe('parseSmtpUrl', () => {
     ['smtp://user@relay', 'give both user name and password, or neither'],
     ['smtp://user:hunter2@relay?clientName=bad%20name', 'clientName must be a domain name or an address literal'],
     ['smtp://user:%E0%A4%A@relay', 'password is not valid percent-encoding'],
+    ['smtp://user:hunter2@relay?from=noreply', 'from "noreply" is not a sender address: "noreply" has no \'@\''],
   ])('refuses %s without repeating the password', (url, problem) => {
     const error = failure(() => parseSmtpUrl(url));
     expect(error.message).toBe(`SMTP_URL: ${problem}`);
@@ -128,6 +129,7 @@ describe('parseSmtpSecret', () => {
     ['{"host":"relay","security":"ssl","password":"hunter2","username":"u"}', 'secret relay: "security": security must be one of starttls, opportunistic, implicit, none'],
     ['{"host":"relay","pass":"hunter2"}', 'secret relay: "pass": unknown field (known: host, port, username, password, security, clientName, from)'],
     ['{"host":"relay host"}', 'secret relay: "host": host must be a host name or an address literal'],
+    ['{"host":"relay","from":"a@b.example, c@d.example"}', 'secret relay: "from": from "a@b.example, c@d.example" is not a sender address: "a@b.example, c@d.example" contains several addresses: give them as a list'],
   ])('refuses %s', (text, message) => {
     const error = failure(() => parseSmtpSecret(text, 'relay'));
     expect(error.message).toBe(message);
