@@ -2,12 +2,12 @@
  * The SMTP client: one session, many messages, pipelined.
  * @module
  */
-import { checkAddress, checkCommandLine } from './arguments.js';
+import { checkCommandLine } from './arguments.js';
 import type { ConnectionStats, SmtpConnection } from './connection.js';
-import { ConnectionError, SmtpError } from './errors.js';
+import { ConnectionError, ProtocolError, SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import { openSession, type Session } from './session.js';
-import { judgeContent, judgeEnvelope, prepareTransaction, type ContentMode, type Transaction } from './transaction.js';
+import { contentRefused, judgeContent, judgeEnvelope, prepareTransaction, type ContentMode, type Transaction } from './transaction.js';
 import type { Capabilities, Envelope, SendResult, SmtpConnectOptions, SmtpPhase, SmtpReply } from './types.js';
 
 /** Most content bytes written ahead of replies in one BDAT window. */
@@ -42,6 +42,7 @@ export class SmtpClient {
   #queue: Job[] = [];
   #running = false;
   #closing = false;
+  #quitting: Promise<void> | undefined;
   #needsReset = false;
   #noPipeliningAfterEnd = false;
 
@@ -93,7 +94,7 @@ export class SmtpClient {
 
   /** VRFY: resolves with whatever complete reply came (like smtplib), rejects only on connection or protocol errors. */
   verify(address: string): Promise<SmtpReply> {
-    return this.#command(() => `VRFY ${checkAddress(address, 'rcpt')}`, 'rcpt');
+    return this.#command(() => checkCommandLine(`VRFY ${address}`), 'rcpt');
   }
 
   /**
@@ -121,12 +122,13 @@ export class SmtpClient {
    * for the reply, and never rejects: a session that is already gone is simply closed.
    */
   quit(): Promise<void> {
+    if (this.#quitting) return this.#quitting;
     if (this.#closing || this.#connection.closed) {
       this.#connection.close();
       return Promise.resolve();
     }
     this.#closing = true;
-    return new Promise((resolve) => {
+    this.#quitting = new Promise((resolve) => {
       this.#queue.push({
         kind: 'command',
         run: async () => {
@@ -146,6 +148,7 @@ export class SmtpClient {
       });
       this.#kick();
     });
+    return this.#quitting;
   }
 
   /** Closes at once. What is queued fails with ConnectionError; a message whose end was written is ambiguous. */
@@ -258,7 +261,23 @@ export class SmtpClient {
       if (open) pushContent(open, chunks, lines);
       const reset = next ? this.#takeReset() : false;
       if (next) pushEnvelope(next, reset, 'DATA', chunks, lines);
-      await this.#write(chunks, lines, open ? 'data' : 'mail', [open, next]);
+      const unusable = this.#connection.failureFor(open ? 'data' : 'mail');
+      if (unusable) {
+        open?.reject(unusable);
+        next?.reject(notAttempted(unusable));
+        throw unusable;
+      }
+      try {
+        await this.#connection.write(chunks, lines, open ? 'data' : 'mail');
+      } catch (error) {
+        // Cut while waiting for the socket to drain: the end of data left unless it was among the
+        // bytes still in this process.
+        const envelopeBytes = next ? Buffer.byteLength(chunks.at(-1) as string) : 0;
+        const endLeft = this.#connection.unflushedBytes <= envelopeBytes;
+        open?.reject(endLeft ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+        next?.reject(notAttempted(error as SmtpError));
+        throw error;
+      }
       if (open) {
         const finished = open;
         open = undefined;
@@ -278,25 +297,52 @@ export class SmtpClient {
       // Only the first message's state is known at write time; RSET before each later one keeps a
       // refused transaction from leaking its recipients into the next one.
       const resets = window.map((tx, index) => (index === 0 ? this.#takeReset() : true));
+      // Where each message's last byte lies in the write, to tell after a cut write which ones left.
+      const ends: number[] = [];
+      let offset = 0;
       window.forEach((tx, index) => {
         pushEnvelope(tx, resets[index]!, `BDAT ${tx.content.bytes.byteLength} LAST`, chunks, lines);
         chunks.push(tx.content.bytes);
         lines.push(contentSummary(tx));
+        offset += Buffer.byteLength(chunks.at(-2) as string) + tx.content.bytes.byteLength;
+        ends.push(offset);
       });
-      await this.#write(chunks, lines, 'mail', window);
+      const unusable = this.#connection.failureFor('mail');
+      if (unusable) {
+        for (const tx of window) tx.reject(notAttempted(unusable));
+        throw unusable;
+      }
+      try {
+        await this.#connection.write(chunks, lines, 'mail');
+      } catch {
+        // Cut while waiting for the socket to drain: part of the window left. The replies the
+        // server sent before that are still read below; the rest fail as ambiguous there.
+      }
       const requeue: Transaction[] = [];
       for (const [index, tx] of window.entries()) {
-        let replies: { reset?: SmtpReply; mail: SmtpReply; rcpts: SmtpReply[] };
-        let finals: SmtpReply[];
+        let replies: { reset?: SmtpReply; mail: SmtpReply; rcpts: SmtpReply[] } | undefined;
+        const finals: SmtpReply[] = [];
         try {
           replies = await this.#readEnvelopeReplies(tx, resets[index]!);
           const expected = replies.rcpts.some(isPositive) && isPositive(replies.mail) && this.#session.lmtp ? replies.rcpts.filter(isPositive).length : 1;
-          finals = await this.#readReplies('data', expected, this.#session.timeouts.dataMs);
+          await this.#readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
         } catch (error) {
-          for (const lost of window.slice(index)) lost.reject(ambiguousUnlessAnswered(error));
+          const verdict = replies && judgeEnvelope(tx, replies.mail, replies.rcpts);
+          if (verdict?.ok) {
+            tx.accepted = verdict.accepted;
+            tx.rejected = verdict.rejected;
+            this.#settleCut(tx, finals, error);
+          } else {
+            tx.reject(ends[index]! <= offset - this.#connection.unflushedBytes ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+          }
+          const left = offset - this.#connection.unflushedBytes;
+          window.forEach((lost, at) => {
+            if (at > index) lost.reject(ends[at]! <= left ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+          });
+          for (const refused of requeue) refused.reject(notAttempted(error as SmtpError));
           throw error;
         }
-        if (index > 0 && !tx.retried && (replies.reset?.code === 503 || replies.mail.code === 503)) {
+        if (index > 0 && !tx.retried && replies.mail.code === 503 && !finals.some(isPositive)) {
           this.#noPipeliningAfterEnd = true;
           tx.retried = true;
           requeue.push(tx);
@@ -346,8 +392,7 @@ export class SmtpClient {
     }
     const data = await step('DATA', 'data');
     if (data.code !== 354) {
-      const outcome = judgeContent(tx.accepted, tx.rejected, [data], false);
-      if (outcome instanceof SmtpError) tx.reject(outcome);
+      tx.reject(dataNotAccepted(data));
       this.#needsReset = true;
       return;
     }
@@ -374,7 +419,7 @@ export class SmtpClient {
       await this.#write([DOT_LINE], ['.'], 'data', [tx]);
       await this.#readFor(tx, 'data', this.#session.timeouts.dataMs);
     }
-    if (afterEnd && !tx.retried && (replies.reset?.code === 503 || replies.mail.code === 503)) {
+    if (afterEnd && !tx.retried && replies.mail.code === 503) {
       this.#noPipeliningAfterEnd = true;
       tx.retried = true;
       this.#requeue([tx]);
@@ -389,8 +434,7 @@ export class SmtpClient {
     tx.accepted = verdict.accepted;
     tx.rejected = verdict.rejected;
     if (data.code !== 354) {
-      const outcome = judgeContent(tx.accepted, tx.rejected, [data], false);
-      if (outcome instanceof SmtpError) tx.reject(outcome);
+      tx.reject(dataNotAccepted(data));
       this.#needsReset = true;
       return undefined;
     }
@@ -408,12 +452,12 @@ export class SmtpClient {
   /** Reads the reply (or LMTP replies) after the end of data and settles the transaction. */
   async #readFinal(tx: Transaction, alsoWritten: Transaction[]): Promise<void> {
     const expected = this.#session.lmtp ? tx.accepted.length : 1;
-    let finals: SmtpReply[];
+    const finals: SmtpReply[] = [];
     try {
-      finals = await this.#readReplies('data', expected, this.#session.timeouts.dataMs);
+      await this.#readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
     } catch (error) {
-      tx.reject(ambiguousUnlessAnswered(error));
-      for (const other of alsoWritten) other.reject(error as SmtpError);
+      this.#settleCut(tx, finals, error);
+      for (const other of alsoWritten) other.reject(notAttempted(error as SmtpError));
       throw error;
     }
     const outcome = judgeContent(tx.accepted, tx.rejected, finals, this.#session.lmtp);
@@ -421,10 +465,36 @@ export class SmtpClient {
     else tx.resolve(outcome);
   }
 
+  /**
+   * Settles a transaction whose replies after the data were cut off. In LMTP, recipients that
+   * already got a 2xx keep it (the message is theirs): the result lists the others as refused for
+   * now. Otherwise the whole message failed, ambiguous unless the server answered (421).
+   */
+  #settleCut(tx: Transaction, finals: SmtpReply[], error: unknown): void {
+    if (this.#session.lmtp && finals.some(isPositive)) {
+      const cause = error as SmtpError;
+      const answered = finals.map((reply, index) => ({ reply, recipient: tx.accepted[index]! }));
+      const missing = tx.accepted.slice(finals.length).map((recipient) => ({
+        recipient, code: cause.code ?? 0, message: `no reply after the data: ${cause.message}`, transient: true,
+      }));
+      const outcome = judgeContent(answered.map((a) => a.recipient), [...tx.rejected, ...missing], finals, true);
+      if (!(outcome instanceof SmtpError)) {
+        tx.resolve(outcome);
+        return;
+      }
+    }
+    tx.reject(ambiguousUnlessAnswered(error));
+  }
+
   async #readReplies(phase: SmtpPhase, count: number, timeoutMs: number): Promise<SmtpReply[]> {
     const replies: SmtpReply[] = [];
-    for (let i = 0; i < count; i += 1) replies.push(await this.#connection.readReply(phase, timeoutMs));
+    await this.#readRepliesInto(replies, phase, count, timeoutMs);
     return replies;
+  }
+
+  /** Reads `count` replies into `replies`, so that the caller keeps those read before a failure. */
+  async #readRepliesInto(replies: SmtpReply[], phase: SmtpPhase, count: number, timeoutMs: number): Promise<void> {
+    for (let i = 0; i < count; i += 1) replies.push(await this.#connection.readReply(phase, timeoutMs));
   }
 
   async #readFor(tx: Transaction, phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
@@ -484,10 +554,17 @@ function ambiguousUnlessAnswered(error: unknown): SmtpError {
   });
 }
 
-function notAttempted(error: SmtpError): SmtpError {
+/** DATA answered with anything but 354: a refusal (4xx/5xx), or a server that does not speak SMTP. */
+function dataNotAccepted(reply: SmtpReply): SmtpError {
+  if (reply.code >= 400) return contentRefused(reply);
+  return ProtocolError.fromReply('The server answered DATA without asking for the message', 'data', reply);
+}
+
+/** The error of a message that never (completely) left: transient, never ambiguous. */
+function notAttempted(error: SmtpError, phase: SmtpPhase = 'mail'): SmtpError {
   const Class = error.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
   return new Class(`Not sent: ${error.message}`, {
-    phase: 'mail', transient: true, cause: error,
+    phase, transient: true, cause: error,
     ...(error.code === undefined ? {} : { code: error.code }),
     ...(error.enhancedCode === undefined ? {} : { enhancedCode: error.enhancedCode }),
   });

@@ -44,6 +44,8 @@ export interface OpenOptions {
   /** Connect with TLS from the first byte (implicit TLS, port 465). */
   implicitTls?: tls.ConnectionOptions;
   connectMs: number;
+  /** Longest wait for the socket to take more of a write (the server stopped reading). @default connectMs */
+  writeMs?: number;
   signal?: AbortSignal;
   transcript?: (entry: TranscriptEntry) => void;
 }
@@ -57,9 +59,11 @@ export class SmtpConnection {
   #replies: SmtpReply[] = [];
   #waiters: Waiter[] = [];
   #failure: Failure | undefined;
+  #unflushed = 0;
   #wroteSinceRead = true;
   #transcript: ((entry: TranscriptEntry) => void) | undefined;
   #signal: AbortSignal | undefined;
+  #writeMs: number;
   #onAbort = (): void => this.fail({ kind: 'aborted', message: 'The deadline passed (the abort signal fired)' });
   #onData = (chunk: Buffer): void => this.#receive(chunk);
   #onClose = (): void => this.fail({ kind: 'closed', message: 'The server closed the connection' });
@@ -70,6 +74,7 @@ export class SmtpConnection {
     this.#socket = socket;
     this.#transcript = options.transcript;
     this.#signal = options.signal;
+    this.#writeMs = options.writeMs ?? options.connectMs;
     this.#attach(socket);
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -106,8 +111,7 @@ export class SmtpConnection {
       };
       const onReady = (): void => settle();
       const onError = (error: NodeJS.ErrnoException): void => {
-        const tlsFailure = options.implicitTls && (error.code?.startsWith('ERR_TLS') || error.code?.includes('CERT') || /certificate|SSL|TLS/i.test(error.message));
-        settle(tlsFailure
+        settle(options.implicitTls && isTlsFailure(error)
           ? new TlsRequiredError(`TLS handshake with ${where} failed: ${error.message}`, { phase: 'connect', transient: false, cause: error })
           : new ConnectionError(`Cannot connect to ${where}: ${error.message}`, { phase: 'connect', transient: true, cause: error }));
       };
@@ -132,6 +136,14 @@ export class SmtpConnection {
   /** This end's IP address (undefined for unix sockets). */
   get localAddress(): string | undefined {
     return this.#socket.localAddress;
+  }
+
+  /**
+   * Bytes of the last writes that were still in this process when the connection failed: they
+   * never reached the network, so a message whose end was among them was certainly not delivered.
+   */
+  get unflushedBytes(): number {
+    return this.#unflushed;
   }
 
   /** True once the connection failed or was closed. */
@@ -170,7 +182,7 @@ export class SmtpConnection {
    */
   async write(chunks: readonly (string | Uint8Array)[], lines: readonly string[], phase: SmtpPhase): Promise<void> {
     if (this.#failure) throw errorFor(this.#failure, phase);
-    for (const line of lines) this.#transcript?.({ dir: 'C', line });
+    for (const line of lines) this.#log('C', line);
     this.stats.writes += 1;
     this.#wroteSinceRead = true;
     const socket = this.#socket;
@@ -217,8 +229,10 @@ export class SmtpConnection {
       plain.destroy();
       this.#socket = secure;
       const message = `TLS handshake failed: ${(error as Error).message}`;
-      this.fail({ kind: 'tls', message, cause: error });
-      throw new TlsRequiredError(message, { phase: 'starttls', transient: false, cause: error });
+      // Certificates and TLS protocol failures are permanent; a timeout or a lost connection is not.
+      const kind = isTlsFailure(error) ? 'tls' : (error as Error).message.startsWith('no handshake') || (error as Error).message.includes('deadline') ? 'timeout' : 'closed';
+      this.fail({ kind, message, cause: error });
+      throw errorFor(this.#failure!, 'starttls');
     }
     this.#socket = secure;
     this.#attach(secure);
@@ -242,6 +256,7 @@ export class SmtpConnection {
   fail(failure: Failure): void {
     if (this.#failure) return;
     this.#failure = failure;
+    this.#unflushed = this.#socket.writableLength;
     this.#cleanup();
     this.#socket.destroy();
     this.#rejectAll();
@@ -274,17 +289,34 @@ export class SmtpConnection {
     socket.off('error', this.#onError);
   }
 
+  /** Hands a line to the transcript hook; a hook that throws must not break the session. */
+  #log(dir: 'C' | 'S', line: string): void {
+    try {
+      this.#transcript?.({ dir, line });
+    } catch {
+      // The hook is the caller's; its failure is not the connection's.
+    }
+  }
+
   #receive(chunk: Buffer): void {
     if (this.#failure) return;
     let replies: SmtpReply[];
+    let garbage: Error | undefined;
     try {
       replies = this.#parser.push(chunk);
     } catch (error) {
-      this.fail({ kind: 'protocol', message: (error as Error).message, cause: error });
-      return;
+      // Replies complete before the bad line still answer their commands.
+      replies = (error as { replies?: SmtpReply[] }).replies ?? [];
+      garbage = error as Error;
     }
+    this.#deliver(replies);
+    if (garbage) this.fail({ kind: 'protocol', message: garbage.message, cause: garbage });
+  }
+
+  #deliver(replies: SmtpReply[]): void {
     for (const reply of replies) {
-      if (this.#transcript) for (const line of renderReply(reply)) this.#transcript({ dir: 'S', line });
+      if (this.#failure) return;
+      if (this.#transcript) for (const line of renderReply(reply)) this.#log('S', line);
       if (reply.code === 421) {
         this.fail({ kind: 'closed', message: `The server is closing the connection: ${reply.code} ${reply.lines.join(' ')}`, code: 421, ...(reply.enhancedCode ? { enhancedCode: reply.enhancedCode } : {}) });
         return;
@@ -301,7 +333,12 @@ export class SmtpConnection {
 
   #drained(socket: net.Socket, phase: SmtpPhase): Promise<void> {
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail({ kind: 'timeout', message: `The server took no more of the message for ${this.#writeMs} ms` });
+        finish();
+      }, this.#writeMs);
       const finish = (): void => {
+        clearTimeout(timer);
         socket.off('drain', finish);
         socket.off('close', finish);
         if (this.#failure) reject(errorFor(this.#failure, phase));
@@ -311,6 +348,15 @@ export class SmtpConnection {
       socket.once('close', finish);
     });
   }
+}
+
+/**
+ * A TLS failure that trying again will not mend: the certificate (untrusted, expired, another
+ * name) or the TLS protocol itself; not a reset or a timeout during the handshake.
+ */
+function isTlsFailure(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/.test(code);
 }
 
 /** The lines of a reply as the server wrote them, for the transcript. */

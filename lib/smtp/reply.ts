@@ -41,7 +41,8 @@ export class ReplyParser {
 
   /**
    * Parses one chunk.
-   * @throws {ProtocolError} when the server sends something that is not an SMTP reply.
+   * @throws {ProtocolError} when the server sends something that is not an SMTP reply; its
+   *   `replies` property holds the replies that were complete before the bad line.
    */
   push(chunk: Uint8Array | string): SmtpReply[] {
     let text = this.#partial + (typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1'));
@@ -49,12 +50,18 @@ export class ReplyParser {
     let start = 0;
     for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', start)) {
       const end = lf > start && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
-      const reply = this.#line(text.slice(start, end));
+      let reply: SmtpReply | undefined;
+      try {
+        reply = this.#line(text.slice(start, end));
+      } catch (error) {
+        // The replies completed before the bad line travel with the error.
+        throw Object.assign(error as ProtocolError, { replies });
+      }
       if (reply) replies.push(reply);
       start = lf + 1;
     }
     text = text.slice(start);
-    if (text.length > MAX_REPLY_LINE) throw overlong(text.length);
+    if (text.length > MAX_REPLY_LINE) throw Object.assign(overlong(text.length), { replies });
     this.#partial = text;
     return replies;
   }

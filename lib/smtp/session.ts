@@ -52,6 +52,9 @@ export async function openSession(options: SmtpConnectOptions): Promise<Session>
   if (options.auth) checkCredentials(options.auth);
   const clientName = options.clientName === undefined ? undefined : checkClientName(options.clientName);
   const targets = parseTargets(options.host, options.port ?? defaultPort(security, options.protocol ?? 'smtp'));
+  if (security === 'implicit' && targets.some((target) => target.kind === 'unix')) {
+    throw new SmtpError('security "implicit" needs a TCP host; a unix socket path is local (use security "none")', { phase: 'connect', transient: false });
+  }
 
   const failures: string[] = [];
   let lastError: SmtpError | undefined;
@@ -60,6 +63,7 @@ export async function openSession(options: SmtpConnectOptions): Promise<Session>
     try {
       connection = await SmtpConnection.open(target, {
         connectMs: timeouts.connectMs,
+        writeMs: timeouts.dataMs,
         ...(security === 'implicit' ? { implicitTls: tlsOptions(options, target.kind === 'tcp' ? target.host : undefined) } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.transcript ? { transcript: options.transcript } : {}),
