@@ -365,3 +365,100 @@ describe('LMTP and AUTH over the scripted server', () => {
     expect(SenderRefusedError).toBeDefined();
   });
 });
+
+describe('regressions found in review', () => {
+  it('BDAT: a message refused with 503 in a window settles when a later one loses the connection', async () => {
+    const server = await serve({
+      extensions: ['PIPELINING', 'CHUNKING'],
+      onCommand: (c, conn) => (c.verb === 'MAIL' && conn.commands.filter((x) => x.verb === 'MAIL').length === 2 ? ['503 5.5.1 Error: nested MAIL command'] : undefined),
+      // The second message gets no transaction, so the third is the second recorded: drop there.
+      onData: (_m, conn) => (conn.messages.length === 2 ? 'drop' : undefined),
+    });
+    const client = await connect(server);
+    const outcomes = await Promise.allSettled([1, 2, 3].map((n) => client.send(envelope(n), body(n))));
+    expect(outcomes[0]).toMatchObject({ status: 'fulfilled' });
+    expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { name: 'ConnectionError', transient: true, ambiguous: false } });
+    expect(outcomes[2]).toMatchObject({ status: 'rejected', reason: { name: 'ConnectionError', ambiguous: true } });
+  });
+
+  it('DATA answered with 250 instead of 354 fails the message instead of hanging', async () => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING, onCommand: (c) => (c.verb === 'DATA' ? ['250 2.0.0 whatever'] : undefined) });
+    const client = await connect(server);
+    await expect(client.send(envelope(1), body(1))).rejects.toMatchObject({ name: 'ProtocolError', phase: 'data', code: 250 });
+    await expect(client.noop()).resolves.toMatchObject({ code: 250 });
+  });
+
+  it('quit() twice says QUIT once and lets what is in flight finish', async () => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING });
+    const client = await connect(server);
+    const sent = client.send(envelope(1), body(1));
+    await Promise.all([client.quit(), client.quit()]);
+    await expect(sent).resolves.toMatchObject({ accepted: ['r1@example.com'] });
+    expect(server.connections[0]!.lines.filter((line) => line === 'QUIT')).toHaveLength(1);
+  });
+
+  it('a server that stops reading times out; the end of data never left, so it is not ambiguous', async () => {
+    const sockets: net.Socket[] = [];
+    const stalling = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.write('220 stall.test ESMTP\r\n');
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        for (let lf = buffered.indexOf('\n'); lf !== -1; lf = buffered.indexOf('\n')) {
+          const verb = buffered.slice(0, 4).toUpperCase();
+          buffered = buffered.slice(lf + 1);
+          if (verb === 'EHLO') socket.write('250-stall.test\r\n250 PIPELINING\r\n');
+          else if (verb === 'DATA') {
+            socket.write('354 go ahead\r\n');
+            socket.pause(); // and never read again
+            return;
+          } else socket.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (stalling.address() as net.AddressInfo).port;
+      const client = await SmtpClient.connect({ host: '127.0.0.1', port, security: 'none', timeouts: { dataMs: 300 } });
+      clients.push(client);
+      const big = `Subject: big\r\n\r\n${'x'.repeat(990)}\r\n`.repeat(20_000); // ~20 MB: more than the socket buffers hold
+      const error = await client.send(envelope(1), big).catch((e) => e);
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(error).toMatchObject({ transient: true, ambiguous: false, message: expect.stringContaining('took no more of the message') });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+    }
+  });
+
+  it('LMTP: recipients answered 250 before a 421 keep the message; the rest are refused for now', async () => {
+    const server = await serve({ lmtp: true, extensions: ['PIPELINING', 'ENHANCEDSTATUSCODES'], onData: () => ['250 2.0.0 <a> delivered', '421 4.3.2 shutting down'] });
+    const client = await connect(server, { protocol: 'lmtp' });
+    const result = await client.send({ from: 'x@example.com', to: ['a@example.com', 'b@example.com'] }, body(1));
+    expect(result.accepted).toEqual(['a@example.com']);
+    expect(result.rejected).toEqual([{ recipient: 'b@example.com', code: 421, message: expect.stringContaining('no reply after the data'), transient: true }]);
+  });
+
+  it('a reply that arrived before garbage still answers its command', async () => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING, onData: () => ({ raw: '250 2.0.0 queued\r\n\x00\x01garbage\r\n' }) });
+    const client = await connect(server);
+    await expect(client.send(envelope(1), body(1))).resolves.toMatchObject({ reply: { code: 250 } });
+    expect(client.closed).toBe(true);
+  });
+
+  it('a transcript hook that throws does not break the session', async () => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING });
+    const client = await connect(server, { transcript: () => { throw new Error('hook bug'); } });
+    await expect(client.send(envelope(1), body(1))).resolves.toMatchObject({ accepted: ['r1@example.com'] });
+  });
+
+  it('VRFY takes any argument, like smtplib, but no CR or LF', async () => {
+    const server = await serve({ onCommand: (c) => (c.verb === 'VRFY' ? ['252 2.1.5 Cannot VRFY user'] : undefined) });
+    const client = await connect(server);
+    await expect(client.verify('postmaster')).resolves.toEqual({ code: 252, enhancedCode: '2.1.5', lines: ['Cannot VRFY user'] });
+    await expect(client.verify('x\r\nRSET')).rejects.toBeInstanceOf(ProtocolError);
+    expect(server.connections[0]!.lines).toContain('VRFY postmaster');
+  });
+});
+
