@@ -12,6 +12,8 @@ import type { NotAttemptedCause, Outcome } from './outcome.js';
 /** The part of the SMTP client a session needs. */
 export interface MailSender {
   send(envelope: Envelope, message: string | Uint8Array): Promise<SendResult>;
+  /** True once the connection is gone (whatever the error said: a garbage reply ends it too). */
+  readonly closed?: boolean;
 }
 
 /** A message ready for the client. */
@@ -144,7 +146,7 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
         (result) => finish(index, outcomeOfResult(result)),
         (error: unknown) => {
           errors[index] = error;
-          if (isConnectionGone(error)) stop ??= 'connectionLost';
+          if (isConnectionGone(error) || sender.closed === true) stop ??= 'connectionLost';
           return finish(index, outcomeOfSendError(error));
         },
       ),
@@ -152,7 +154,7 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
   }
   await Promise.all(running);
 
-  const firstLoss = errors.findIndex((error) => error !== undefined && isConnectionGone(error));
+  const firstLoss = errors.findIndex((error) => error !== undefined && (isConnectionGone(error) || (sender.closed === true && error instanceof SmtpError && error.code === undefined)));
   return outcomes.map((outcome, index): Outcome => {
     if (outcome === undefined) return { kind: 'notAttempted', cause: stop ?? 'connectionLost' };
     if (firstLoss >= 0 && index > firstLoss && outcome.kind === 'transient' && lostWith(errors[index])) {

@@ -189,4 +189,19 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
     // Setup (greeting, EHLO, STARTTLS, EHLO, AUTH) + 1 for ten messages.
     expect(rig.metrics.get('RoundTrips')).toBe(5 + 1);
   });
+
+  it('garbage from the relay ends the session: the job it hit is transient, the ones behind it not attempted', async () => {
+    // Prepare: the reply to the second MAIL is not SMTP.
+    const { rig, confirmed } = await faultRig({ onCommand: (command, connection) => (command.verb === 'MAIL' && connection.messages.length === 1 ? { raw: 'HTTP/1.1 400 Bad Request\r\n' } : undefined) });
+    // Act
+    const { records, response } = await rig.run(five());
+    // Assess
+    await expectPlaces(rig, records, response, ['delivered', 'failed', 'failed', 'failed', 'failed'], confirmed);
+    const lines = rig.log.records();
+    expect(lines.get(records[1]!.messageId)?.attributes).toMatchObject({ outcome: 'transient', reason: { error: 'ProtocolError' } });
+    for (const record of records.slice(2)) {
+      expect(lines.get(record.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'connectionLost' });
+    }
+  });
 });
+
