@@ -75,6 +75,7 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   );
   const done = results as RecordResult[];
   await applyBackoff(done, slots, delivery, options.backoff);
+  await session.closing;
 
   return {
     response: buildBatchResponse(records, done),
@@ -87,6 +88,8 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
 
 interface SessionReport {
   outcomes: Outcome[];
+  /** The polite end of the session, still under way. */
+  closing?: Promise<void>;
   systemic?: FailureReason;
   roundTrips?: number;
 }
@@ -150,7 +153,9 @@ async function runSession(
   for (const slot of slots) delete slot.composing;
   const report: SessionReport = { outcomes };
   if (opened.session.stats !== undefined) report.roundTrips = opened.session.stats.roundTrips;
-  await closePolitely(opened.session);
+  // QUIT goes on while the outcomes are acted on: a slow QUIT must not eat the time the DLQ sends,
+  // re-enqueues and visibility changes need.
+  report.closing = closePolitely(opened.session);
   return report;
 }
 

@@ -13,6 +13,8 @@ import type { Capabilities, Envelope, SendResult, SmtpConnectOptions, SmtpPhase,
 /** Most content bytes written ahead of replies in one BDAT window. */
 const WINDOW_BYTES = 4 * 1024 * 1024;
 const DOT_LINE = '.\r\n';
+/** Longest wait for the reply to QUIT: the session is over either way. */
+const QUIT_TIMEOUT_MS = 5_000;
 
 type Job =
   | { kind: 'send'; tx: Transaction }
@@ -118,8 +120,8 @@ export class SmtpClient {
   }
 
   /**
-   * Waits for what is queued, says QUIT, and closes. Never waits longer than the command timeout
-   * for the reply, and never rejects: a session that is already gone is simply closed.
+   * Waits for what is queued, says QUIT, and closes. Waits at most 5 s (or the command timeout, if
+   * shorter) for the reply, and never rejects: a session that is already gone is simply closed.
    */
   quit(): Promise<void> {
     if (this.#quitting) return this.#quitting;
@@ -134,7 +136,7 @@ export class SmtpClient {
         run: async () => {
           try {
             await this.#connection.write(['QUIT\r\n'], ['QUIT'], 'quit');
-            await this.#connection.readReply('quit', this.#session.timeouts.commandMs);
+            await this.#connection.readReply('quit', Math.min(this.#session.timeouts.commandMs, QUIT_TIMEOUT_MS));
           } catch {
             // The session ends either way.
           }
