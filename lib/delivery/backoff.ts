@@ -11,12 +11,14 @@ export interface BackoffPolicy {
   baseSeconds?: number;
   /** Never longer than this (SQS allows up to 43 200 for visibility, 900 for a message delay). @default 900 */
   capSeconds?: number;
+  /** How much longer each receive waits than the one before. @default 2 */
+  factor?: number;
   /** Returns a number in [0, 1). @default Math.random */
   random?: () => number;
 }
 
 /**
- * The delay, in whole seconds, before receive number `receiveCount + 1`: `base · 2^(receiveCount-1)`
+ * The delay, in whole seconds, before receive number `receiveCount + 1`: `base · factor^(receiveCount-1)`
  * capped at `cap`, then "equal jitter": half of it fixed, the other half random, so the delay
  * still grows with every receive.
  *
@@ -30,8 +32,18 @@ export function backoffSeconds(receiveCount: number, policy: BackoffPolicy = {})
   const base = policy.baseSeconds ?? 30;
   const cap = policy.capSeconds ?? 900;
   const random = policy.random ?? Math.random;
+  const factor = policy.factor ?? 2;
   const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
-  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt - 1, 30));
+  const ceiling = Math.min(cap, base * factor ** Math.min(attempt - 1, 30));
   const half = ceiling / 2;
   return Math.min(cap, Math.round(half + random() * half));
 }
+
+/**
+ * The backoff of a systemic failure (the relay unreachable, TLS or AUTH failing): not the job's
+ * fault, so it must not use up the job's receives in minutes and land in the DLQ during an outage.
+ * 1.5-3 min, 6-12 min, 24-48 min, 1.6-3.2 h, then 6-12 h (SQS's visibility cap): with the default
+ * 5 receives a job rides out an outage of roughly 8 to 16 hours before SQS moves it to the DLQ.
+ */
+export const SYSTEMIC_BACKOFF: BackoffPolicy = { baseSeconds: 180, factor: 4, capSeconds: 43_200 };
+

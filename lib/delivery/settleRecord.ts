@@ -4,7 +4,7 @@
  * the record into a retry, so nothing is lost.
  * @module
  */
-import { backoffSeconds } from './backoff.js';
+import { SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { MailRecord } from './mailRecord.js';
 import type { FailureReason, Outcome } from './outcome.js';
@@ -48,7 +48,7 @@ export async function applyBackoff(results: readonly RecordResult[], slots: read
   results.forEach((result, index) => {
     const kind = result.outcome.kind;
     if (result.placement !== 'retry' || !(kind === 'transient' || kind === 'ambiguous' || kind === 'systemic')) return;
-    const seconds = backoffSeconds(result.receiveCount, policy);
+    const seconds = backoffSeconds(result.receiveCount, kind === 'systemic' ? { ...SYSTEMIC_BACKOFF, ...(policy?.random ? { random: policy.random } : {}) } : policy);
     changes.push({ record: slots[index]!.prepared.record, seconds });
     byId.set(result.messageId, result);
     result.backoffSeconds = seconds;

@@ -2,7 +2,7 @@
  * Building `{ batchItemFailures }` and the backoff: pure, apart from record handling.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffSeconds } from '../../lib/delivery/backoff.js';
+import { SYSTEMIC_BACKOFF, backoffSeconds } from '../../lib/delivery/backoff.js';
 import { buildBatchResponse } from '../../lib/delivery/batchResponse.js';
 import { fitAttributes } from '../../lib/delivery/QueueActions.js';
 
@@ -77,5 +77,13 @@ describe('fitAttributes', () => {
     const none = fitAttributes(attributes, size(attributes) - 'FailureMessage'.length - 'String'.length - 20);
     expect(Object.keys(none)).toEqual(['FailurePhase', 'FailureCode', 'SourceMessageId']);
     expect(fitAttributes(attributes, 0)).toEqual({});
+  });
+});
+
+describe('SYSTEMIC_BACKOFF', () => {
+  it('stretches over hours so an outage does not use up a job\'s receives', () => {
+    const ceilings = [1, 2, 3, 4, 5, 6].map((n) => backoffSeconds(n, { ...SYSTEMIC_BACKOFF, random: () => 0.999999 }));
+    expect(ceilings).toEqual([180, 720, 2880, 11520, 43200, 43200]);
+    expect(backoffSeconds(1, { ...SYSTEMIC_BACKOFF, random: () => 0 })).toBe(90);
   });
 });

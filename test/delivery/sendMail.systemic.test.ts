@@ -57,13 +57,15 @@ describe('send-mail handler, systemic failures', () => {
     expect(alarm?.attributes['reason']).toMatchObject({ phase: 'connect', error: 'ConnectionError' });
     expect(rig.metrics.get('SystemicFailures')).toBe(1);
     const lines = rig.log.records();
-    expect(lines.get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'systemic', placement: 'retry', backoffSeconds: 15 });
-    // The retried ones come back after their backoff (15 s); the dead-lettered one keeps the queue's 60 s (Lambda deletes it).
+    // A systemic failure is not the job's: its backoff is the long one (90 s at the first receive, not 15 s).
+    expect(lines.get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'systemic', placement: 'retry', backoffSeconds: 90 });
+    // The retried ones come back after their backoff (90 s); the dead-lettered one keeps the queue's 60 s (Lambda deletes it).
     const queue = await rig.queues.contents(rig.queues.queueName);
     const deadline = (index: number): number | undefined => queue.inflight.find((entry) => entry.message.messageId === records[index]!.messageId)?.visibilityDeadline;
-    expect(deadline(0)).toBeLessThanOrEqual(Date.now() + 15_000);
-    expect(deadline(2)).toBeLessThanOrEqual(Date.now() + 15_000);
-    expect(deadline(1)).toBeGreaterThan(Date.now() + 15_000);
+    expect(deadline(0)).toBeGreaterThan(Date.now() + 80_000);
+    expect(deadline(0)).toBeLessThanOrEqual(Date.now() + 90_000);
+    expect(deadline(2)).toBeGreaterThan(Date.now() + 80_000);
+    expect(deadline(1)).toBeLessThanOrEqual(Date.now() + 60_000);
   });
 
   it('TLS fails (certificate not trusted): systemic, and the credentials never leave', async () => {
