@@ -9,7 +9,6 @@ import { composeMail } from '../message/index.js';
 import type { SmtpSettings } from '../config.js';
 import { buildBatchResponse } from './batchResponse.js';
 import { prepareRecord, readRecord } from './mailRecord.js';
-import { needsRetry } from './outcome.js';
 import type { FailureReason, Outcome } from './outcome.js';
 import { openSession } from './openSession.js';
 import { sendJobs } from './sendJobs.js';
@@ -53,26 +52,23 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
 
   const outcomes = session.outcomes;
   if (options.fifo) {
-    const firstRetry = slots.findIndex((_, index) => {
-      const result = results[index];
-      return result === undefined ? needsRetry(outcomes[index]!) : result.placement === 'retry';
-    });
-    if (firstRetry >= 0) {
-      for (let index = firstRetry + 1; index < slots.length; index += 1) {
-        if (results[index] === undefined) outcomes[index] = { kind: 'notAttempted', cause: 'fifoStopped' };
+    // In order, one after another: the first record that must come back (its outcome, or a failed
+    // DLQ send or re-enqueue) stops the rest, which come back too, so the group's order holds.
+    let stopped = false;
+    for (const [index, slot] of slots.entries()) {
+      if (results[index] === undefined) {
+        results[index] = await settleRecord(slot, stopped ? { kind: 'notAttempted', cause: 'fifoStopped' } : outcomes[index]!, delivery);
       }
+      stopped ||= results[index]!.placement === 'retry';
     }
   } else {
     // An invalid job is dead-lettered whatever happened to the session.
-    slots.forEach((slot, index) => {
-      outcomes[index] = ownOutcome(slot, outcomes[index]!);
-    });
+    await Promise.all(
+      slots.map(async (slot, index) => {
+        results[index] ??= await settleRecord(slot, ownOutcome(slot, outcomes[index]!), delivery);
+      }),
+    );
   }
-  await Promise.all(
-    slots.map(async (slot, index) => {
-      results[index] ??= await settleRecord(slot, outcomes[index]!, delivery);
-    }),
-  );
   const done = results as RecordResult[];
   await applyBackoff(done, slots, delivery, options.backoff);
   await session.closing;

@@ -81,4 +81,18 @@ describe('send-mail handler on a FIFO queue', () => {
     await expectPlaces(rig, records, response, ['delivered', 'failed', 'failed', 'failed'], smtp.messages.map((m) => m.raw));
     expect(String(rig.log.records().get(records[1]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
   });
+
+  it('with no session at all (every job invalid) a failed DLQ send still stops the records after it', async () => {
+    // Prepare
+    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator.endpoint}/000000000000/missing-dlq.fifo` });
+    // Act
+    const { records, response } = await rig.run(['not JSON', 'still not JSON', '{"v":2}']);
+    // Assess: the first cannot be dead-lettered, so it and the two after it come back, in order.
+    expect(response).toEqual({ batchItemFailures: records.map((record) => ({ itemIdentifier: record.messageId })) });
+    expect(smtp.messages).toEqual([]);
+    const lines = rig.log.records();
+    expect(lines.get(records[1]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped' });
+    expect(lines.get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped' });
+  });
 });
+
