@@ -66,7 +66,7 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
       error instanceof InvalidJobError
         ? error.message
         : `invalid mail job: ${error instanceof Error ? error.message : String(error)}`;
-    const invalid: FailureReason = { phase: 'job', message };
+    const invalid: FailureReason = { phase: 'job', message, paths: error instanceof InvalidJobError ? error.issues.map((issue) => issue.path || '(job)') : [] };
     return jobId === undefined ? { record, invalid } : { record, invalid, jobId };
   }
 }

@@ -28,6 +28,8 @@ export interface FailureReason {
   error?: string;
   /** When every recipient was refused: each refusal. */
   refused?: RefusedRecipient[];
+  /** For an invalid job: where its problems are (`to[1]`, `attachments[0].content`): logged instead of the text, which quotes the job. */
+  paths?: string[];
 }
 
 /** Why a job was not tried on this connection. */

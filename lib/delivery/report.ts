@@ -33,7 +33,9 @@ export const METRIC = {
   roundTrips: 'RoundTrips',
 } as const;
 
-const ADDRESS = /[^\s<>"'(),;:[\]]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)/g;
+// A local part (plain, with quotes or apostrophes, or quoted with spaces), then the domain: a name
+// (any script) or an address literal.
+const ADDRESS = /(?:"[^"\r\n]*"|[^\s<>"(),;:[\]]+)@(\[[^\]\s]*\]|[^\s<>"'(),;:[\]]+)/gu;
 
 /**
  * Replaces every address in a text by `…@domain`, so that server replies such as
@@ -101,7 +103,7 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
     sqsMessageId: result.messageId,
     receiveCount: result.receiveCount,
   };
-  if (result.jobId !== undefined) line['jobId'] = result.jobId;
+  if (result.jobId !== undefined) line['jobId'] = redactAddresses(result.jobId);
   switch (outcome.kind) {
     case 'delivered':
       line['accepted'] = outcome.accepted;
@@ -139,7 +141,8 @@ function loggedReason(reason: FailureReason): Record<string, unknown> {
     ...(reason.code === undefined ? {} : { code: reason.code }),
     ...(reason.enhancedCode === undefined ? {} : { enhancedCode: reason.enhancedCode }),
     ...(reason.error === undefined ? {} : { error: reason.error }),
-    text: redactAddresses(reason.message).slice(0, 500),
+    // An invalid job's text quotes the job (names, addresses cut anywhere): its paths go instead.
+    ...(reason.phase === 'job' ? { paths: reason.paths ?? [] } : { text: redactAddresses(reason.message).slice(0, 500) }),
     ...(reason.refused === undefined ? {} : { refused: loggedRefusals(reason.refused) }),
   };
 }

@@ -14,7 +14,7 @@ import { buildBatchResponse } from './batchResponse.js';
 import { deliverBatch } from './deliverBatch.js';
 import type { DeliveryOptions, MailSession } from './types.js';
 import { QueueActions, isFifoUrl } from './QueueActions.js';
-import { reportBatch } from './report.js';
+import { redactAddresses, reportBatch } from './report.js';
 import type { DeliveryLog, DeliveryMetrics } from './report.js';
 import { SmtpSettingsSource } from './SmtpSettingsSource.js';
 
@@ -80,7 +80,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
       report = await deliverBatch(records, remaining, { settings, connect, actions, options });
     } catch (error) {
       deps.log.error('the batch could not be handled; every record is retried', {
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        error: redactAddresses(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
         records: records.length,
       });
       return buildBatchResponse(records, []);

@@ -9,6 +9,30 @@ describe('redactAddresses', () => {
     expect(redactAddresses('550 5.1.1 <bob.smith+tag@example.com>: Recipient address rejected; also ann@mail.example.org'))
       .toBe('550 5.1.1 <…@example.com>: Recipient address rejected; also …@mail.example.org');
   });
+
+  it.each([
+    ['a quoted local part with a space', '550 <"john doe"@example.com> unknown', '550 <…@example.com> unknown'],
+    ['an address literal', 'refused bob@[192.0.2.1] now', 'refused …@[192.0.2.1] now'],
+    ['an apostrophe', "550 <o'brien@example.ie>", '550 <…@example.ie>'],
+    ['a non-ASCII address', '550 <用户@例子.广告> unknown', '550 <…@例子.广告> unknown'],
+  ])('hides %s', (_name, text, expected) => {
+    expect(redactAddresses(text)).toBe(expected);
+  });
+});
+
+describe('log lines of invalid jobs', () => {
+  it('name the paths of the problems, never the text that quotes the job', () => {
+    const line = recordLogAttributes({
+      messageId: 'm-9',
+      jobId: 'welcome-bob@example.com',
+      receiveCount: 1,
+      placement: 'deadLettered',
+      outcome: { kind: 'permanent', reason: { phase: 'job', message: 'invalid mail job: to[0]: "Robert Secretname <robert.secret" is cut', paths: ['to[0]'] } },
+    });
+    expect(line['reason']).toEqual({ phase: 'job', paths: ['to[0]'] });
+    expect(line['jobId']).toBe('…@example.com');
+    expect(JSON.stringify(line)).not.toMatch(/Secretname|robert|bob/);
+  });
 });
 
 describe('domainOf', () => {
