@@ -135,17 +135,29 @@ async function runSession(
     const toSend = jobs.filter((job) => 'compose' in job).slice(0, window);
     await Promise.allSettled(toSend.map((job) => job.compose()));
   }
-  const outcomes = await sendJobs(opened.session, jobs, {
-    limit: options.mailPerConnection,
-    window,
-    canStart,
-    onOutcome: (index, outcome) => {
-      const slot = slots[index]!;
-      delete slot.composing;
-      if (outcome.kind !== 'partlyRefused') delete slot.mail;
-      return onOutcome === undefined ? true : onOutcome(index, outcome);
-    },
-  });
+  let outcomes: Outcome[];
+  try {
+    outcomes = await sendJobs(opened.session, jobs, {
+      limit: options.mailPerConnection,
+      window,
+      canStart: () => {
+        try {
+          return canStart();
+        } catch {
+          return false; // a clock that fails means no time to count on
+        }
+      },
+      onOutcome: (index, outcome) => {
+        const slot = slots[index]!;
+        delete slot.composing;
+        if (outcome.kind !== 'partlyRefused') delete slot.mail;
+        return onOutcome === undefined ? true : onOutcome(index, outcome);
+      },
+    });
+  } catch (error) {
+    opened.session.close(); // never leave the socket open behind a failure
+    throw error;
+  }
   for (const slot of slots) delete slot.composing;
   const report: SessionReport = { outcomes };
   if (opened.session.stats !== undefined) report.roundTrips = opened.session.stats.roundTrips;
