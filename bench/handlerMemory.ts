@@ -214,20 +214,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
           await proxy?.stop();
         }
         for (const h of handlers) {
-          const taken = samples.get(h.name)!;
-          rows.push({
-            handler: h.name,
-            eventBytes,
-            jobBytes,
-            rttMs,
-            runs,
-            batchMs: median(taken.map((s) => s.ms)),
-            peakRssMiB: median(taken.map((s) => s.maxRssKb / 1024)),
-            worstRssMiB: Math.max(...taken.map((s) => s.maxRssKb / 1024)),
-            importedRssMiB: median(taken.map((s) => s.importedRss / 1024 / 1024)),
-            delivered: median(taken.map((s) => s.delivered)),
-            failed: median(taken.map((s) => s.failed)),
-          });
+          rows.push(summarise(h.name, { eventBytes, jobBytes, rttMs }, samples.get(h.name)!));
         }
       }
     }
@@ -247,19 +234,8 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
           taken.push({ ...report, delivered: relay.connections.reduce((sum, c) => sum + c.messages.length, 0) - before });
           log(`send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`);
         }
-        rows.push({
-          handler: 'send-mail (ours), CHUNKING relay',
-          eventBytes: Buffer.byteLength(JSON.stringify(event)),
-          jobBytes: Math.max(...event.Records.map((record) => Buffer.byteLength(record.body))),
-          rttMs: 0,
-          runs,
-          batchMs: median(taken.map((t) => t.ms)),
-          peakRssMiB: median(taken.map((t) => t.maxRssKb / 1024)),
-          worstRssMiB: Math.max(...taken.map((t) => t.maxRssKb / 1024)),
-          importedRssMiB: median(taken.map((t) => t.importedRss / 1024 / 1024)),
-          delivered: median(taken.map((t) => t.delivered)),
-          failed: median(taken.map((t) => t.failed)),
-        });
+        const shape = { eventBytes: Buffer.byteLength(JSON.stringify(event)), jobBytes: Math.max(...event.Records.map((record) => Buffer.byteLength(record.body))), rttMs: 0 };
+        rows.push(summarise('send-mail (ours), CHUNKING relay', shape, taken));
       }
     } finally {
       await relay.stop();
@@ -269,6 +245,25 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
     await server.stop();
     await Promise.all([work, ours.dir, theirs.dir].map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** One table row: the medians (and the worst peak) of a handler's runs on one batch. */
+function summarise(
+  handler: HandlerMemoryRow['handler'],
+  batch: Pick<HandlerMemoryRow, 'eventBytes' | 'jobBytes' | 'rttMs'>,
+  taken: (ChildReport & { delivered: number })[],
+): HandlerMemoryRow {
+  return {
+    handler,
+    ...batch,
+    runs: taken.length,
+    batchMs: median(taken.map((s) => s.ms)),
+    peakRssMiB: median(taken.map((s) => s.maxRssKb / 1024)),
+    worstRssMiB: Math.max(...taken.map((s) => s.maxRssKb / 1024)),
+    importedRssMiB: median(taken.map((s) => s.importedRss / 1024 / 1024)),
+    delivered: median(taken.map((s) => s.delivered)),
+    failed: median(taken.map((s) => s.failed)),
+  };
 }
 
 /** The handler's environment, but for `SMTP_URL`. */

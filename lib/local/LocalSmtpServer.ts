@@ -36,13 +36,9 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
   return Object.assign(new Error(message), { responseCode: code });
 }
 
-function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (part: Buffer) => parts.push(part));
-    stream.on('end', () => resolve(Buffer.concat(parts)));
-    stream.on('error', reject);
-  });
+/** The whole message as received. */
+async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
+  return Buffer.concat((await stream.toArray()) as Buffer[]);
 }
 
 /**

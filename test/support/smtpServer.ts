@@ -108,13 +108,9 @@ function answerWith(hook: () => Awaitable<SmtpServerReply | void>, callback: (er
     );
 }
 
-function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (part: Buffer) => parts.push(part));
-    stream.on('end', () => resolve(Buffer.concat(parts)));
-    stream.on('error', reject);
-  });
+/** The whole message as received. */
+async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
+  return Buffer.concat((await stream.toArray()) as Buffer[]);
 }
 
 /**
