@@ -79,8 +79,9 @@ export interface OutboundMailProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * How long the mail queue keeps a job; longer than `maxReceiveCount` x `visibilityTimeout` and
-   * shorter than the dead-letter queue's 14 days.
+   * How long the mail queue keeps a job; longer than the worst case of `maxReceiveCount` receives
+   * each followed by the function's own backoff (up to 12 h per receive during a relay outage:
+   * see `worstCaseRetrySeconds`), and shorter than the dead-letter queue's 14 days.
    * @default Duration.days(4)
    */
   readonly retentionPeriod?: Duration;

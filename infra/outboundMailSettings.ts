@@ -6,6 +6,7 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { SYSTEMIC_BACKOFF, backoffSeconds } from '../lib/delivery/backoff.js';
 import type { OutboundMailProps } from './OutboundMail.js';
 import { InvalidOutboundMailPropsError } from './errors.js';
 
@@ -56,6 +57,72 @@ const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Room left for the dead-letter queue's `-dlq` suffix within SQS's 80-character limit. */
 const MAX_QUEUE_NAME_LENGTH = 76;
 
+/** Longest a message can stay in flight after one receive: SQS refuses to extend it past 12 hours. */
+const MAX_IN_FLIGHT_SECONDS = 43_200;
+
+/** What bounds how long one receive keeps a job hidden. */
+export interface RetryTiming {
+  /** The mail queue's visibility timeout: the least a receive hides a job for. */
+  readonly visibilitySeconds: number;
+  /** The function timeout: the longest the function works on a batch before it sets the backoff. */
+  readonly timeoutSeconds: number;
+  /** The event source's batching window: a received job may wait this long before the function starts. */
+  readonly windowSeconds: number;
+}
+
+/**
+ * The longest a job can spend on the mail queue, hidden, before SQS moves it to the dead-letter
+ * queue: the sum over `maxReceiveCount` receives of the longest each receive can hide it. A receive
+ * hides a job for the visibility timeout, or, when the function fails it for now, for the batching
+ * window and the function's run plus the function's own backoff for that receive (the longer of
+ * the transient and the systemic policy of lib/delivery/backoff.ts, at its upper bound), never
+ * past SQS's 12 hours in flight.
+ *
+ * @example
+ * worstCaseRetrySeconds(5, { visibilitySeconds: 360, timeoutSeconds: 60, windowSeconds: 0 }); // 58860 (16.4 h)
+ */
+export function worstCaseRetrySeconds(maxReceiveCount: number, timing: RetryTiming): number {
+  let total = 0;
+  for (let receive = 1; receive <= maxReceiveCount; receive += 1) total += longestHiddenSeconds(receive, timing);
+  return total;
+}
+
+function longestHiddenSeconds(receive: number, timing: RetryTiming): number {
+  // random() = 1 gives each policy's upper bound (its jitter only ever shortens the delay).
+  const backoff = Math.max(backoffSeconds(receive, { random: () => 1 }), backoffSeconds(receive, { ...SYSTEMIC_BACKOFF, random: () => 1 }));
+  const afterRun = Math.min(MAX_IN_FLIGHT_SECONDS, timing.windowSeconds + timing.timeoutSeconds + backoff);
+  return Math.max(timing.visibilitySeconds, afterRun);
+}
+
+/** The error text of a retention the retries outlast: the figures, and what to change. */
+function retentionProblem(maxReceiveCount: number, worstCase: number, retentionSeconds: number, timing: RetryTiming): string {
+  let fits = 0;
+  for (let total = 0; fits < maxReceiveCount; fits += 1) {
+    total += longestHiddenSeconds(fits + 1, timing);
+    if (total >= retentionSeconds) break;
+  }
+  const longestRetention = DEAD_LETTER_RETENTION.toSeconds() - 1;
+  const fixes = [
+    ...(worstCase < longestRetention ? [`raise retentionPeriod above ${worstCase} s`] : []),
+    ...(fits >= 1 ? [`lower maxReceiveCount to ${fits}`] : []),
+  ];
+  const { baseSeconds, factor, capSeconds } = SYSTEMIC_BACKOFF;
+  return (
+    `must be longer than the longest a job can be retried before it reaches the dead-letter queue: ` +
+    `${maxReceiveCount} receives (maxReceiveCount), each hiding the job for the batching window, the function timeout ` +
+    `and the function's own backoff (during a relay outage: ${baseSeconds} s x${factor} per receive, up to ${capSeconds} s), ` +
+    `and at least the visibility timeout, add up to ${worstCase} s (${humanDuration(worstCase)}) in the worst case; ` +
+    `got ${retentionSeconds} s (${humanDuration(retentionSeconds)}): jobs would expire during an outage without reaching the dead-letter queue. ` +
+    `To fix it, ${fixes.join(' or ')}`
+  );
+}
+
+function humanDuration(seconds: number): string {
+  if (seconds < 3600) return `${Math.round(seconds / 6) / 10} min`;
+  if (seconds < 86_400) return `${Math.round(seconds / 360) / 10} h`;
+  return `${Math.round(seconds / 8640) / 10} days`;
+}
+
 function fail(prop: string, problem: string): never {
   throw new InvalidOutboundMailPropsError(prop, problem);
 }
@@ -81,7 +148,8 @@ function seconds(prop: string, value: Duration, min: number, max: number, what: 
  * @throws {@link InvalidOutboundMailPropsError} naming the first prop at fault, for example a
  *   visibility timeout under six function timeouts, a batching window on a FIFO queue, more than
  *   10 messages per batch on a FIFO queue, more than 10 on a standard queue without a batching
- *   window, a `maxReceiveCount` under 1, or a retention too short for the retries to finish.
+ *   window, a `maxReceiveCount` under 1, or a retention too short for the retries to finish
+ *   (see {@link worstCaseRetrySeconds}).
  */
 export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundMailSettings {
   const fifo = props.fifo ?? false;
@@ -141,13 +209,8 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
 
   const retentionPeriod = props.retentionPeriod ?? OUTBOUND_MAIL_DEFAULTS.retentionPeriod;
   const retentionSeconds = seconds('retentionPeriod', retentionPeriod, 60, DEAD_LETTER_RETENTION.toSeconds() - 1, "shorter than the dead-letter queue's 14 days, which keep a job's first enqueue time");
-  if (retentionSeconds <= maxReceiveCount * visibilitySeconds) {
-    fail(
-      'retentionPeriod',
-      `must be longer than maxReceiveCount x visibilityTimeout (${maxReceiveCount} x ${visibilitySeconds} s = ` +
-        `${maxReceiveCount * visibilitySeconds} s), got ${retentionSeconds} s: jobs would expire before reaching the dead-letter queue`,
-    );
-  }
+  const worstCase = worstCaseRetrySeconds(maxReceiveCount, { visibilitySeconds, timeoutSeconds, windowSeconds });
+  if (retentionSeconds <= worstCase) fail('retentionPeriod', retentionProblem(maxReceiveCount, worstCase, retentionSeconds, { visibilitySeconds, timeoutSeconds, windowSeconds }));
 
   const oldestMessageAgeAlarm = props.oldestMessageAgeAlarm ?? OUTBOUND_MAIL_DEFAULTS.oldestMessageAgeAlarm;
   const alarmSeconds = seconds('oldestMessageAgeAlarm', oldestMessageAgeAlarm, 60, retentionSeconds - 1, 'shorter than retentionPeriod, or jobs expire before it fires');
