@@ -14,6 +14,9 @@
  * - `QUEUE_URL`: the mail queue itself, where refused-for-now recipients are re-enqueued;
  * - `SMTP_CA_FILE` (optional): a PEM file of certificate authorities to trust for the relay's
  *   certificate, for relays with a private CA.
+ * - `BACKOFF_SCALE` (optional, local and test runs only): a number in (0, 1] that multiplies every
+ *   backoff delay (visibility changes and re-enqueue delays), so that a fault-injection run
+ *   (`npm run chaos`) settles in minutes; never set in a deployed stack (default 1).
  *
  * Errors name the setting and never repeat a password.
  * @module
@@ -48,6 +51,8 @@ export interface Config {
   queueUrl: string;
   /** PEM certificate authorities to trust for the relay (contents of `SMTP_CA_FILE`). */
   tlsCa?: string;
+  /** `BACKOFF_SCALE`: multiplies every backoff delay; absent means 1 (local and test runs only). */
+  backoffScale?: number;
 }
 
 /** A missing or malformed setting. `setting` names it (an environment variable, or `secret <id>: <field>`). */
@@ -98,6 +103,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
     dlqUrl: queueUrl(env, 'DLQ_URL'),
     queueUrl: queueUrl(env, 'QUEUE_URL'),
   };
+  const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
+  if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale);
   const caFile = nonEmpty(env, 'SMTP_CA_FILE');
   if (caFile !== undefined) {
     let pem: string;
@@ -244,6 +251,13 @@ function parseMailPerConnection(raw: string | undefined): number {
   if (n < 1 || n > MAX_MAIL_PER_CONNECTION) {
     throw new ConfigError('MAIL_PER_CONNECTION', `must be a whole number from 1 to ${MAX_MAIL_PER_CONNECTION}, not ${n}`);
   }
+  return n;
+}
+
+/** `BACKOFF_SCALE`: a plain decimal in (0, 1]. */
+function parseBackoffScale(value: string): number {
+  const n = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n > 0 && n <= 1)) throw new ConfigError('BACKOFF_SCALE', `must be a number above 0 and at most 1 (e.g. 0.05), not "${value}"`);
   return n;
 }
 

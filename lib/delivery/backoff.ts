@@ -15,6 +15,11 @@ export interface BackoffPolicy {
   factor?: number;
   /** Returns a number in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * Multiplies every delay, cap included (`BACKOFF_SCALE`): below 1 only for local and test runs
+   * that compress time (the fault-injection run, `npm run chaos`). @default 1
+   */
+  scale?: number;
 }
 
 /**
@@ -33,10 +38,11 @@ export function backoffSeconds(receiveCount: number, policy: BackoffPolicy = {})
   const cap = policy.capSeconds ?? 900;
   const random = policy.random ?? Math.random;
   const factor = policy.factor ?? 2;
+  const scale = policy.scale ?? 1;
   const attempt = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
   const ceiling = Math.min(cap, base * factor ** Math.min(attempt - 1, 30));
   const half = ceiling / 2;
-  return Math.min(cap, Math.round(half + random() * half));
+  return Math.min(Math.round(cap * scale), Math.round((half + random() * half) * scale));
 }
 
 /**

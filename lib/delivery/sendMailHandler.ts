@@ -73,6 +73,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     if (records.length === 0) return { batchItemFailures: [] };
     const fifo = isFifoUrl(config.queueUrl) || records.some((record) => record.eventSourceARN?.endsWith('.fifo'));
     const options: DeliveryOptions = { ...deps.tuning, mailPerConnection: config.mailPerConnection, fifo };
+    if (config.backoffScale !== undefined) options.backoff = { ...options.backoff, scale: config.backoffScale };
     if (config.tlsCa !== undefined) options.tlsCa = config.tlsCa;
     // A context without a clock (a local run) gets the longest Lambda timeout.
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => 900_000;

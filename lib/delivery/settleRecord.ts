@@ -48,7 +48,8 @@ export async function applyBackoff(results: readonly RecordResult[], slots: read
   results.forEach((result, index) => {
     const kind = result.outcome.kind;
     if (result.placement !== 'retry' || !(kind === 'transient' || kind === 'ambiguous' || kind === 'systemic')) return;
-    const seconds = backoffSeconds(result.receiveCount, kind === 'systemic' ? { ...SYSTEMIC_BACKOFF, ...(policy?.random ? { random: policy.random } : {}) } : policy);
+    const systemic = { ...SYSTEMIC_BACKOFF, ...(policy?.random ? { random: policy.random } : {}), ...(policy?.scale === undefined ? {} : { scale: policy.scale }) };
+    const seconds = backoffSeconds(result.receiveCount, kind === 'systemic' ? systemic : policy);
     changes.push({ record: slots[index]!.prepared.record, seconds });
     byId.set(result.messageId, result);
     result.backoffSeconds = seconds;
