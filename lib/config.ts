@@ -23,6 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAddress } from './message/address.js';
+import { checkClientName as clientAcceptsName } from './smtp/arguments.js';
 import type { SecurityMode } from './smtp/types.js';
 
 /** How to reach and log in to the relay: one secret's or one URL's worth of settings. */
@@ -290,9 +291,17 @@ function checkPort(port: number, setting: string): number {
   return port;
 }
 
+/**
+ * The EHLO name, checked with the SMTP client's own rule (lib/smtp/arguments.ts), so that a name
+ * the client would refuse at every connection (an underscore, over 253 characters) fails the cold
+ * start, or the secret's read, naming the setting, instead of making every batch systemic.
+ */
 function checkClientName(name: string, setting: string): string {
-  if (!HOST_NAME.test(name)) throw new ConfigError(setting, 'clientName must be a domain name or an address literal');
-  return name;
+  try {
+    return clientAcceptsName(name);
+  } catch {
+    throw new ConfigError(setting, "clientName must be a domain name (letters, digits, '-' and '.', at most 253 characters) or an address literal, as the SMTP client requires");
+  }
 }
 
 /** The default sender must be an address the job format accepts, else every job without `from` would fail to build. */

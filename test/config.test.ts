@@ -1,13 +1,22 @@
 /**
  * The send-mail configuration: every setting checked once, errors that name the setting, never a password.
  */
-import { describe, expect, it } from 'vitest';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseSmtpSecret, parseSmtpUrl } from '../lib/config.js';
+import { SmtpSettingsSource } from '../lib/delivery/SmtpSettingsSource.js';
+import { SmtpClient } from '../lib/smtp/index.js';
+import { mailJob, sendMailRig } from './support/sendMailHarness.js';
+import { startSmtpServer } from './support/smtpServer.js';
+import { startSqsEmulator } from './support/sqsQueues.js';
+import type { SqsEmulator } from './support/sqsQueues.js';
 
 const QUEUES = {
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/mail-dlq',
   QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/mail',
 };
+const CLIENT_NAME_PROBLEM = "clientName must be a domain name (letters, digits, '-' and '.', at most 253 characters) or an address literal, as the SMTP client requires";
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 function failure(run: () => unknown): ConfigError {
@@ -101,7 +110,7 @@ describe('parseSmtpUrl', () => {
     ['smtps://user:hunter2@relay?security=none', 'smtps: means implicit TLS; use smtp: with security=none'],
     ['smtp://user:hunter2@relay?secure=1', 'unknown parameter "secure" (known: security, clientName, from)'],
     ['smtp://user@relay', 'give both user name and password, or neither'],
-    ['smtp://user:hunter2@relay?clientName=bad%20name', 'clientName must be a domain name or an address literal'],
+    ['smtp://user:hunter2@relay?clientName=bad%20name', CLIENT_NAME_PROBLEM],
     ['smtp://user:%E0%A4%A@relay', 'password is not valid percent-encoding'],
     ['smtp://user:hunter2@relay?from=noreply', 'from "noreply" is not a sender address: "noreply" has no \'@\''],
   ])('refuses %s without repeating the password', (url, problem) => {
@@ -134,5 +143,85 @@ describe('parseSmtpSecret', () => {
     const error = failure(() => parseSmtpSecret(text, 'relay'));
     expect(error.message).toBe(message);
     expect(error.message).not.toContain('hunter2');
+  });
+});
+
+/** A 254-character domain name: four 63-letter labels and "ab", dots between. */
+const LONG_NAME = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`.slice(0, 250) + '.xyz';
+
+describe('clientName: the SMTP client\'s own rule, at cold start', () => {
+  it.each([
+    ['an underscore', 'mail_out.example.com'],
+    ['over 253 characters', LONG_NAME],
+    ['a leading hyphen', '-mailer.example.com'],
+    ['a space', 'mailer example.com'],
+  ])('refuses a name with %s in SMTP_URL, naming the setting', (_what, name) => {
+    expect(LONG_NAME).toHaveLength(254);
+    const error = failure(() => loadConfig({ SMTP_URL: `smtp://u:hunter2@relay.example.com:587?clientName=${encodeURIComponent(name)}`, ...QUEUES }));
+    expect(error.setting).toBe('SMTP_URL');
+    expect(error.message).toBe(`SMTP_URL: ${CLIENT_NAME_PROBLEM}`);
+  });
+
+  it('refuses it in the secret, naming the secret and the field', () => {
+    const error = failure(() => parseSmtpSecret(JSON.stringify({ host: 'relay.example.com', clientName: 'mail_out.example.com' }), 'relay'));
+    expect(error.setting).toBe('secret relay: "clientName"');
+    expect(error.message).toBe(`secret relay: "clientName": ${CLIENT_NAME_PROBLEM}`);
+  });
+
+  it.each(['mailer.example.com', 'a', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, '[127.0.0.1]', '[IPv6:::1]', 'mail_out.example.com', LONG_NAME, 'bad-.example.com', 'a b'])(
+    'accepts %s exactly when the SMTP client does',
+    async (name) => {
+      // The client refuses a bad name in connect(), before it opens a socket.
+      const client = await SmtpClient.connect({ host: '127.0.0.1', port: 9, security: 'none', clientName: name, timeouts: { connectMs: 200 } }).then(
+        (connected) => {
+          connected.close();
+          return true;
+        },
+        (error: unknown) => (error as Error).name !== 'ProtocolError',
+      );
+      const config = (() => {
+        try {
+          parseSmtpSecret(JSON.stringify({ host: 'relay.example.com', clientName: name }), 'relay');
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(config).toBe(client);
+    },
+  );
+});
+
+describe('clientName in the secret, read at run time', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  let emulator: SqsEmulator;
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+  });
+  afterAll(async () => {
+    secrets.restore();
+    await emulator.stop();
+  });
+
+  it('a bad one is a ConfigError naming the secret field, and the batch\'s systemic reason says so', async () => {
+    // Prepare: a working relay, but a secret whose clientName the client would refuse at EHLO.
+    const server = await startSmtpServer();
+    try {
+      const secret = JSON.stringify({ host: server.host, port: server.port, username: server.user, password: server.pass, clientName: 'mail_out.example.com' });
+      secrets.on(GetSecretValueCommand, { SecretId: 'relay' }).resolves({ SecretString: secret });
+      const source = new SmtpSettingsSource({ kind: 'secret', secretId: 'relay' }, { secrets: () => new SecretsManagerClient({ region: 'eu-west-1' }) });
+      await expect(source.get()).rejects.toThrow(new ConfigError('secret relay: "clientName"', CLIENT_NAME_PROBLEM));
+      const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
+      // Act
+      const { response, records } = await rig.run([mailJob(1)]);
+      // Assess: retried, never sent; the alarm line names the setting, and no EHLO reached the relay.
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.messageId }]);
+      const alarm = rig.log.lines.find((line) => line.message.startsWith('systemic failure'));
+      expect(alarm?.attributes['reason']).toMatchObject({ phase: 'secret', error: 'ConfigError' });
+      expect(String((alarm?.attributes['reason'] as { text: string }).text)).toContain(`secret relay: "clientName": ${CLIENT_NAME_PROBLEM}`);
+      expect(server.messages).toEqual([]);
+    } finally {
+      await server.stop();
+    }
   });
 });
