@@ -38,6 +38,20 @@ export interface InvocationReport {
   coldStart: boolean;
 }
 
+/** An invocation about to run, for {@link EventSourceMappingOptions.onInvocationStart}. */
+export interface InvocationStart {
+  /** Which poller (1..maxConcurrency) runs it. */
+  poller: number;
+  records: SQSRecord[];
+  /**
+   * Ends the execution environment running this invocation at once (its worker thread is
+   * terminated), as Lambda does on a crash or a timeout: the invocation fails, no record is
+   * deleted, and the records come back after their visibility timeout. Does nothing once the
+   * invocation has ended.
+   */
+  kill(): void;
+}
+
 /** Options of {@link EventSourceMapping}. */
 export interface EventSourceMappingOptions {
   sqs: SQSClient;
@@ -50,6 +64,8 @@ export interface EventSourceMappingOptions {
   function: FunctionSettings;
   /** Told about every invocation. */
   onInvocation: (report: InvocationReport) => void;
+  /** Told when an invocation starts (after a cold start, if any); the fault-injection run kills some. */
+  onInvocationStart?: (start: InvocationStart) => void;
   /** Told about a poller's own trouble (SQS unreachable...); the poller waits a second and goes on. */
   onPollError?: (poller: number, error: unknown) => void;
   /** @default 20 */
@@ -148,7 +164,7 @@ export class EventSourceMapping {
   async #invoke(index: number, records: SQSRecord[]): Promise<void> {
     let instance = this.#instances[index];
     let coldStart = false;
-    let result: InvocationResult;
+    let result: InvocationResult | undefined;
     if (instance === undefined || !instance.alive) {
       coldStart = true;
       try {
@@ -161,7 +177,19 @@ export class EventSourceMapping {
         result = { kind: 'error', error: (error as Error).message, logs };
       }
     }
-    result ??= await instance!.invoke({ Records: records });
+    if (result === undefined) {
+      const running = instance!;
+      let ended = false;
+      this.#options.onInvocationStart?.({
+        poller: index + 1,
+        records,
+        kill: () => {
+          if (!ended) void running.stop();
+        },
+      });
+      result = await running.invoke({ Records: records });
+      ended = true;
+    }
 
     const ids = new Set(records.map((record) => record.messageId));
     let failed: string[];

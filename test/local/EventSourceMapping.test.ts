@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventSourceMapping } from '../../lib/local/EventSourceMapping.js';
-import type { InvocationReport } from '../../lib/local/EventSourceMapping.js';
+import type { EventSourceMappingOptions, InvocationReport, InvocationStart } from '../../lib/local/EventSourceMapping.js';
 import { FunctionInitError } from '../../lib/local/FunctionInstance.js';
 import { startLocalSqs } from '../../lib/local/LocalSqs.js';
 import type { LocalSqs } from '../../lib/local/LocalSqs.js';
@@ -73,7 +73,13 @@ afterEach(async () => {
   await sqs?.stop();
 });
 
-async function start(overrides: { batchSize?: number; maxConcurrency?: number; timeoutSeconds?: number; trace: string }): Promise<void> {
+async function start(overrides: {
+  batchSize?: number;
+  maxConcurrency?: number;
+  timeoutSeconds?: number;
+  trace: string;
+  onInvocationStart?: EventSourceMappingOptions['onInvocationStart'];
+}): Promise<void> {
   sqs = await startLocalSqs(0, settings);
   reports = [];
   mapping = await EventSourceMapping.start({
@@ -94,6 +100,7 @@ async function start(overrides: { batchSize?: number; maxConcurrency?: number; t
       timeoutSeconds: overrides.timeoutSeconds ?? settings.timeoutSeconds,
     },
     onInvocation: (report) => reports.push(report),
+    ...(overrides.onInvocationStart === undefined ? {} : { onInvocationStart: overrides.onInvocationStart }),
   });
 }
 
@@ -195,6 +202,37 @@ describe('the local event source mapping', () => {
     await until(() => reports.length >= 2, 'the next invocation');
     expect(reports[1]).toMatchObject({ failed: [slow], coldStart: true });
     expect(reports[1]!.records[0]!.attributes.ApproximateReceiveCount).toBe('2');
+  });
+
+  it('kills an invocation mid-batch on request: the environment ends, nothing is deleted, the records come back to a new environment', async () => {
+    const trace = path.join(dir, 'trace-kill');
+    await writeFile(trace, '');
+    const starts: InvocationStart[] = [];
+    await start({
+      batchSize: 2,
+      maxConcurrency: 1,
+      trace,
+      onInvocationStart: (invocation) => {
+        starts.push(invocation);
+        if (starts.length === 1) setTimeout(() => invocation.kill(), 300);
+      },
+    });
+    const ids = await publish([{ sleep: 2000 }, { n: 2 }]);
+    await until(() => reports.length >= 1, 'the killed invocation');
+    expect(reports[0]).toMatchObject({ deleted: [], batchFailure: 'the execution environment ended' });
+    expect(reports[0]!.failed.sort()).toEqual([...ids].sort());
+    expect(await readFile(trace, 'utf8')).toBe('start\n'); // it never reached its end
+    expect(starts[0]!.records.map((r) => r.messageId).sort()).toEqual([...ids].sort());
+    // Back after the 1 s visibility timeout, in a new execution environment.
+    await until(() => reports.length >= 2, 'the next invocation');
+    expect(reports[1]).toMatchObject({ coldStart: true });
+    expect(reports[1]!.records.map((r) => r.attributes.ApproximateReceiveCount)).toContain('2');
+    // A kill after the invocation ended does nothing: the environment stays.
+    await until(() => reports.flatMap((r) => r.deleted).length >= 2, 'both records done');
+    starts.at(-1)!.kill();
+    await publish([{ n: 3 }]);
+    await until(() => reports.some((r) => r.records.some((x) => x.body === '{"n":3}')), 'the third record');
+    expect(reports.at(-1)).toMatchObject({ coldStart: false, failed: [] });
   });
 
   it('runs at most maxConcurrency invocations at once', async () => {
