@@ -2,11 +2,13 @@
  * The local run's SQS: the `fauxqs` emulator on 127.0.0.1 with the mail queue and its
  * dead-letter queue made as the stack makes them (RedrivePolicy with the stack's
  * `maxReceiveCount`, the stack's visibility timeout, 1 MiB messages, FIFO when the environment is).
+ * It answers only requests whose `Host` is a loopback name with its port (no DNS rebinding).
  * The emulator keeps everything in memory: what is left in the queues when the run stops is gone.
  * @module
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { WRONG_HOST, isLoopbackHost } from './loopbackHost.js';
 import type { PipelineSettings } from './pipelineSettings.js';
 import { LOOPBACK, portError } from './ports.js';
 
@@ -59,6 +61,15 @@ export interface LocalSqs {
  */
 export async function startLocalSqs(port: number, settings: PipelineSettings): Promise<LocalSqs> {
   const app = buildApp({ logger: false, defaultRegion: settings.region });
+  // The emulator checks no signatures: answer only this machine's own programs, not a web page
+  // elsewhere that points a DNS name at 127.0.0.1 (DNS rebinding), as the web page does.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isLoopbackHost(request.headers.host, request.raw.socket.localPort)) {
+      done();
+      return;
+    }
+    void reply.code(WRONG_HOST.status).type('text/plain; charset=utf-8').send(WRONG_HOST.body);
+  });
   let endpoint: string;
   try {
     endpoint = await app.listen({ host: LOOPBACK, port });

@@ -8,6 +8,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Mailbox, MailboxEntry } from './Mailbox.js';
+import { WRONG_HOST, isLoopbackHost } from './loopbackHost.js';
 import { listenOn } from './ports.js';
 import type { ActivityStats, JobView, RunActivity } from './RunActivity.js';
 
@@ -60,8 +61,7 @@ export async function startWebPage(options: WebPageOptions): Promise<WebPage> {
 async function route(request: IncomingMessage, response: ServerResponse, options: WebPageOptions, port: number): Promise<void> {
   // Only pages asked for by this machine's own name for it: a web page elsewhere cannot reach
   // this one through a DNS name that points at 127.0.0.1.
-  const host = request.headers.host ?? '';
-  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(response, 421, 'text/plain; charset=utf-8', 'wrong host\n');
+  if (!isLoopbackHost(request.headers.host, port)) return send(response, WRONG_HOST.status, 'text/plain; charset=utf-8', WRONG_HOST.body);
   if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'text/plain; charset=utf-8', 'only GET\n');
   const { pathname } = new URL(request.url ?? '/', 'http://127.0.0.1');
   const messages = (): MailboxEntry[] => [...options.mailbox.entries()].reverse();
