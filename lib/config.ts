@@ -10,6 +10,10 @@
  *   `smtp://user:pass@host:587`, `smtps://…` for implicit TLS, with optional query parameters
  *   `security=starttls|opportunistic|implicit|none`, `clientName=…`, `from=…`;
  * - `MAIL_PER_CONNECTION`: messages sent on one connection (TurboMail's `count`), default 10;
+ * - `MAIL_MAX_RECIPIENTS` (optional): at most this many recipients per message, 1 to 1000 (SES
+ *   relays take 50); a job with more is sent in several transactions on the same connection, the
+ *   same message each time. Unset: no limit of ours; a relay answering "too many recipients"
+ *   (452/552 X.5.3) gets the rest in further transactions either way;
  * - `DLQ_URL`: the dead-letter queue permanent failures go to at once;
  * - `QUEUE_URL`: the mail queue itself, where refused-for-now recipients are re-enqueued;
  * - `SMTP_CA_FILE` (optional): a PEM file of certificate authorities to trust for the relay's
@@ -54,6 +58,8 @@ export interface Config {
   tlsCa?: string;
   /** `BACKOFF_SCALE`: multiplies every backoff delay; absent means 1 (local and test runs only). */
   backoffScale?: number;
+  /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message; absent: as many as the relay takes. */
+  maxRecipientsPerMessage?: number;
 }
 
 /** A missing or malformed setting. `setting` names it (an environment variable, or `secret <id>: <field>`). */
@@ -71,6 +77,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 const SECURITY_MODES: readonly SecurityMode[] = ['starttls', 'opportunistic', 'implicit', 'none'];
 const MAX_MAIL_PER_CONNECTION = 1000;
+/** Largest `MAIL_MAX_RECIPIENTS`: RFC 5321 has servers take at least 100; a job holds at most 100 (lib/message). */
+const MAX_RECIPIENTS_PER_MESSAGE = 1000;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const HOST_NAME = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)$/;
 
@@ -104,6 +112,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
     dlqUrl: queueUrl(env, 'DLQ_URL'),
     queueUrl: queueUrl(env, 'QUEUE_URL'),
   };
+  const maxRecipients = nonEmpty(env, 'MAIL_MAX_RECIPIENTS');
+  if (maxRecipients !== undefined) config.maxRecipientsPerMessage = wholeNumber('MAIL_MAX_RECIPIENTS', maxRecipients, MAX_RECIPIENTS_PER_MESSAGE);
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
   if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale);
   const caFile = nonEmpty(env, 'SMTP_CA_FILE');
@@ -247,11 +257,14 @@ function nonEmpty(env: Environment, setting: string): string | undefined {
 function parseMailPerConnection(raw: string | undefined): number {
   const value = raw?.trim();
   if (value === undefined || value === '') return 10;
-  if (!/^\d+$/.test(value)) throw new ConfigError('MAIL_PER_CONNECTION', `must be a whole number from 1 to ${MAX_MAIL_PER_CONNECTION}, not "${value}"`);
+  return wholeNumber('MAIL_PER_CONNECTION', value, MAX_MAIL_PER_CONNECTION);
+}
+
+/** A whole number from 1 to `max`, written in plain digits. */
+function wholeNumber(setting: string, value: string, max: number): number {
+  if (!/^\d+$/.test(value)) throw new ConfigError(setting, `must be a whole number from 1 to ${max}, not "${value}"`);
   const n = Number(value);
-  if (n < 1 || n > MAX_MAIL_PER_CONNECTION) {
-    throw new ConfigError('MAIL_PER_CONNECTION', `must be a whole number from 1 to ${MAX_MAIL_PER_CONNECTION}, not ${n}`);
-  }
+  if (n < 1 || n > max) throw new ConfigError(setting, `must be a whole number from 1 to ${max}, not ${n}`);
   return n;
 }
 

@@ -64,10 +64,20 @@ describe('loadConfig', () => {
     [{ SMTP_SECRET_ID: 'a', MAIL_PER_CONNECTION: '0', ...QUEUES }, 'MAIL_PER_CONNECTION', 'must be a whole number from 1 to 1000, not 0'],
     [{ SMTP_SECRET_ID: 'a', MAIL_PER_CONNECTION: '2.5', ...QUEUES }, 'MAIL_PER_CONNECTION', 'must be a whole number from 1 to 1000, not "2.5"'],
     [{ SMTP_SECRET_ID: 'a', MAIL_PER_CONNECTION: '1001', ...QUEUES }, 'MAIL_PER_CONNECTION', 'must be a whole number from 1 to 1000, not 1001'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '0', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not 0'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '-5', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not "-5"'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '50 per message', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not "50 per message"'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '1001', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not 1001'],
   ])('refuses %j: %s', (env, setting, problem) => {
     const error = failure(() => loadConfig(env));
     expect(error.setting).toBe(setting);
     expect(error.message).toBe(`${setting}: ${problem}`);
+  });
+
+  it('reads MAIL_MAX_RECIPIENTS (optional: absent or blank means no limit of ours)', () => {
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: ' 50 ', ...QUEUES }).maxRecipientsPerMessage).toBe(50);
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '', ...QUEUES })).not.toHaveProperty('maxRecipientsPerMessage');
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', ...QUEUES })).not.toHaveProperty('maxRecipientsPerMessage');
   });
 
   it('names SMTP_CA_FILE when it cannot be read or holds no certificate', () => {

@@ -140,6 +140,7 @@ async function runSession(
     outcomes = await sendJobs(opened.session, jobs, {
       limit: options.mailPerConnection,
       window,
+      ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipients: options.maxRecipientsPerMessage }),
       canStart: () => {
         try {
           return canStart();

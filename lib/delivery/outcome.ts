@@ -56,16 +56,39 @@ export type Outcome =
 export type OutcomeKind = Outcome['kind'];
 
 /**
+ * True when a refusal says the transaction holds too many recipients, so that the recipient may
+ * well be taken in another transaction: reply code 452 or 552 (RFC 5321 4.5.3.1.10 names 452 and
+ * tells clients to treat 552 the same, as temporary) together with either the enhanced status code
+ * X.5.3 (RFC 3463 "Too many recipients") or, for relays that give no or another enhanced code,
+ * the words "too many recipients" in the text. Other 452 replies (e.g. 4.3.1, out of storage) and
+ * other 552 replies (e.g. 5.2.2, mailbox full; 5.3.4, too big) are not.
+ *
+ * @example
+ * isTooManyRecipients({ code: 452, enhancedCode: '4.5.3', message: 'Error: too many recipients' }); // true
+ * isTooManyRecipients({ code: 552, message: 'Too many recipients' }); // true
+ * isTooManyRecipients({ code: 452, enhancedCode: '4.3.1', message: 'Insufficient system storage' }); // false
+ */
+export function isTooManyRecipients(refusal: Pick<RefusedRecipient, 'code' | 'enhancedCode' | 'message'>): boolean {
+  if (refusal.code !== 452 && refusal.code !== 552) return false;
+  return /^[45]\.5\.3$/.test(refusal.enhancedCode ?? '') || /too many recipients/i.test(refusal.message);
+}
+
+/** Refused for now: a 4xx, or "too many recipients" whatever its code (see {@link isTooManyRecipients}). */
+export function refusedForNow(refusal: RefusedRecipient): boolean {
+  return refusal.transient || isTooManyRecipients(refusal);
+}
+
+/**
  * Classifies a successful send: `delivered` when nobody was refused, else `partlyRefused` with the
- * refusals split into permanent (5xx) and for-now (4xx).
+ * refusals split into permanent (5xx) and for-now (4xx, and "too many recipients").
  */
 export function outcomeOfResult(result: SendResult): Outcome {
   if (result.rejected.length === 0) return { kind: 'delivered', accepted: result.accepted.length };
   return {
     kind: 'partlyRefused',
     accepted: result.accepted.length,
-    refusedPermanently: result.rejected.filter((r) => !r.transient),
-    refusedForNow: result.rejected.filter((r) => r.transient),
+    refusedPermanently: result.rejected.filter((r) => !refusedForNow(r)),
+    refusedForNow: result.rejected.filter(refusedForNow),
   };
 }
 
@@ -74,7 +97,8 @@ export function outcomeOfResult(result: SendResult): Outcome {
  *
  * - `ambiguous` whenever the client says the data may have arrived;
  * - every recipient refused: all 4xx → `transient`, all 5xx → `permanent`, a mix → `partlyRefused`
- *   with nobody accepted (the 5xx ones are recorded, the 4xx ones re-enqueued on their own);
+ *   with nobody accepted (the 5xx ones are recorded, the 4xx ones re-enqueued on their own); a
+ *   "too many recipients" refusal counts as 4xx whatever its code ({@link isTooManyRecipients});
  * - too large by the server's SIZE (no reply code) → `permanent`;
  * - otherwise by the error's `transient` flag (4xx, network, timeout → `transient`; 5xx → `permanent`);
  * - anything that is not an {@link SmtpError} → `transient` (retried, then redriven to the DLQ).
@@ -84,8 +108,8 @@ export function outcomeOfSendError(error: unknown): Outcome {
   const reason = reasonOf(error);
   if (error.ambiguous) return { kind: 'ambiguous', reason };
   if (error instanceof RecipientsRefusedError && error.rejected.length > 0) {
-    const forNow = error.rejected.filter((r) => r.transient);
-    const forGood = error.rejected.filter((r) => !r.transient);
+    const forNow = error.rejected.filter(refusedForNow);
+    const forGood = error.rejected.filter((r) => !refusedForNow(r));
     if (forGood.length === 0) return { kind: 'transient', reason };
     if (forNow.length === 0) return { kind: 'permanent', reason };
     return { kind: 'partlyRefused', accepted: 0, refusedPermanently: forGood, refusedForNow: forNow };

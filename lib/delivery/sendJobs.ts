@@ -1,13 +1,16 @@
 /**
  * Sends a batch's jobs over one open connection: up to the per-connection count, several messages
- * handed to the client ahead so it can pipeline them, no new message once time runs short, and
- * exactly one {@link Outcome} per job.
+ * handed to the client ahead so it can pipeline them, no new message once time runs short, a job
+ * with more recipients than a message may hold sent in several transactions, and exactly one
+ * {@link Outcome} per job.
  * @module
  */
 import type { Envelope, SendResult } from '../smtp/types.js';
 import { SmtpError } from '../smtp/errors.js';
-import { isConnectionLoss, outcomeOfResult, outcomeOfSendError } from './outcome.js';
+import { isConnectionLoss } from './outcome.js';
 import type { NotAttemptedCause, Outcome } from './outcome.js';
+import { sendInParts } from './sendInParts.js';
+import type { RecipientLimit } from './sendInParts.js';
 
 /** The part of the SMTP client a session needs. */
 export interface MailSender {
@@ -47,6 +50,11 @@ export interface SessionPlan {
   /** Asked before each new message; `false` (time is short) stops the session. */
   canStart(): boolean;
   /**
+   * At most this many recipients per message (`MAIL_MAX_RECIPIENTS`); a job with more goes in
+   * several transactions (see {@link sendInParts}, which also splits on "too many recipients").
+   */
+  maxRecipients?: number;
+  /**
    * Called as each outcome is known; with `window` 1, before the next job starts. Returning
    * `false` (or throwing) stops the session (FIFO: stop at the first failure).
    */
@@ -72,6 +80,7 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
   const window = Math.max(1, plan.window);
   let stop: NotAttemptedCause | undefined;
   let started = 0;
+  const limit: RecipientLimit = plan.maxRecipients === undefined ? {} : { perMessage: plan.maxRecipients };
 
   const finish = async (index: number, outcome: Outcome): Promise<void> => {
     outcomes[index] = outcome;
@@ -135,21 +144,19 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     }
     if (stop !== undefined) break; // the connection went while the message was being built
     started += 1;
-    let sending: Promise<SendResult>;
-    try {
-      sending = sender.send(mail.envelope, mail.message);
-    } catch (error) {
-      sending = Promise.reject(error); // the client promises never to throw synchronously; be sure
-    }
+    const sending = sendInParts(sender, mail, {
+      limit,
+      // Further transactions of a job already begun go on unless the connection is gone or time is short.
+      canContinue: () => stop !== 'connectionLost' && sender.closed !== true && plan.canStart(),
+    });
     track(
-      sending.then(
-        (result) => finish(index, outcomeOfResult(result)),
-        (error: unknown) => {
+      sending.then(({ outcome, error }) => {
+        if (error !== undefined) {
           errors[index] = error;
           if (isConnectionGone(error) || sender.closed === true) stop ??= 'connectionLost';
-          return finish(index, outcomeOfSendError(error));
-        },
-      ),
+        }
+        return finish(index, outcome);
+      }),
     );
   }
   await Promise.all(running);

@@ -36,7 +36,7 @@ export interface SendMailHandlerDeps {
   /** How long a fetched secret is used. @default 300_000 */
   secretMaxAgeMs?: number;
   /** Time margins, pipelining window, backoff and re-enqueue limit (see {@link DeliveryOptions}). */
-  tuning?: Omit<DeliveryOptions, 'mailPerConnection' | 'fifo' | 'tlsCa'>;
+  tuning?: Omit<DeliveryOptions, 'mailPerConnection' | 'maxRecipientsPerMessage' | 'fifo' | 'tlsCa'>;
 }
 
 /** The handler: an SQS event and the invocation's context in, the partial batch response out. */
@@ -75,6 +75,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     const options: DeliveryOptions = { ...deps.tuning, mailPerConnection: config.mailPerConnection, fifo };
     if (config.backoffScale !== undefined) options.backoff = { ...options.backoff, scale: config.backoffScale };
     if (config.tlsCa !== undefined) options.tlsCa = config.tlsCa;
+    if (config.maxRecipientsPerMessage !== undefined) options.maxRecipientsPerMessage = config.maxRecipientsPerMessage;
     // A context without a clock (a local run) gets the longest Lambda timeout.
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => 900_000;
     let report;

@@ -62,6 +62,8 @@ export interface BatchReport {
 export interface DeliveryOptions {
   /** `MAIL_PER_CONNECTION`. */
   mailPerConnection: number;
+  /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message; more go in further transactions on the same connection. */
+  maxRecipientsPerMessage?: number;
   /** The records come from a FIFO queue: one message at a time, stop at the first failure. */
   fifo: boolean;
   /** PEM authorities to trust for the relay. */

@@ -13,7 +13,7 @@ import {
   TimeoutError,
   TlsRequiredError,
 } from '../../lib/smtp/errors.js';
-import { needsRetry, outcomeOfConnectError, outcomeOfResult, outcomeOfSendError } from '../../lib/delivery/outcome.js';
+import { isTooManyRecipients, needsRetry, outcomeOfConnectError, outcomeOfResult, outcomeOfSendError } from '../../lib/delivery/outcome.js';
 import type { RefusedRecipient } from '../../lib/smtp/types.js';
 
 const refusal = (recipient: string, code: number): RefusedRecipient => ({ recipient, code, message: `${code} no`, transient: code < 500 });
@@ -97,5 +97,31 @@ describe('needsRetry', () => {
     expect(needsRetry({ kind: 'transient', reason })).toBe(true);
     expect(needsRetry({ kind: 'ambiguous', reason })).toBe(true);
     expect(needsRetry({ kind: 'notAttempted', cause: 'outOfTime' })).toBe(true);
+  });
+});
+
+describe('isTooManyRecipients', () => {
+  it.each([
+    [452, '4.5.3', 'Error: too many recipients', true],
+    [552, '5.5.3', 'Too many recipients', true],
+    [452, undefined, 'Too many recipients', true], // no enhanced codes: the text decides
+    [552, '5.2.2', 'Too many recipients for this message', true], // a wrong enhanced code, but the text says so
+    [452, '4.5.3', 'Recipient limit reached', true],
+    [452, '4.3.1', 'Insufficient system storage', false],
+    [552, '5.2.2', 'Mailbox full', false],
+    [552, '5.3.4', 'Message too big', false],
+    [550, '5.5.3', 'Too many recipients', false], // only 452 and 552 (RFC 5321 4.5.3.1.10)
+    [451, undefined, 'Too many recipients, try later', false],
+  ])('%i %s %j → %s', (code, enhancedCode, message, expected) => {
+    expect(isTooManyRecipients({ code, ...(enhancedCode === undefined ? {} : { enhancedCode }), message })).toBe(expected);
+  });
+
+  it('makes a 552 "too many recipients" a refusal for now in results and errors', () => {
+    const tooMany: RefusedRecipient = { recipient: 'b@example.com', code: 552, enhancedCode: '5.5.3', message: 'Too many recipients', transient: false };
+    expect(outcomeOfResult({ accepted: ['a@example.com'], rejected: [tooMany], reply: { code: 250, lines: ['ok'] } })).toEqual({
+      kind: 'partlyRefused', accepted: 1, refusedPermanently: [], refusedForNow: [tooMany],
+    });
+    const error = new RecipientsRefusedError('every recipient refused', { phase: 'rcpt', code: 552, transient: false, rejected: [tooMany] });
+    expect(outcomeOfSendError(error).kind).toBe('transient');
   });
 });

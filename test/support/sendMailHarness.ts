@@ -82,6 +82,8 @@ export interface SendMailRigOptions {
   smtp: Config['smtp'];
   tlsCa?: string;
   mailPerConnection?: number;
+  /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message. */
+  maxRecipientsPerMessage?: number;
   fifo?: boolean;
   /** Replaces the DLQ URL (e.g. with a queue that does not exist). */
   dlqUrl?: string;
@@ -102,6 +104,7 @@ export async function sendMailRig(options: SendMailRigOptions): Promise<SendMail
     dlqUrl: options.dlqUrl ?? queues.dlqUrl,
     queueUrl: queues.queueUrl,
     ...(options.tlsCa === undefined ? {} : { tlsCa: options.tlsCa }),
+    ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
   };
   const log = new RecordingLog();
   const metrics = new RecordingMetrics();

@@ -42,6 +42,8 @@ export interface SmtpServerOptions {
   hide8BITMIME?: boolean;
   hideSMTPUTF8?: boolean;
   hideENHANCEDSTATUSCODES?: boolean;
+  /** Refuse recipients past this many per transaction with `452 4.5.3 Error: too many recipients` (smtp-server's own `maxRecipients`). */
+  maxRecipients?: number;
   /** Speak LMTP (LHLO, one reply per recipient after the data). */
   lmtp?: boolean;
   /** Overrides the reply to MAIL FROM; return nothing for the normal 250. */
@@ -160,6 +162,7 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     hideENHANCEDSTATUSCODES: options.hideENHANCEDSTATUSCODES ?? false,
     lmtp: options.lmtp ?? false,
     ...(options.size === undefined ? {} : { size: options.size, rejectOversized: true }),
+    ...(options.maxRecipients === undefined ? {} : { maxRecipients: options.maxRecipients }),
 
     onAuth(attempt, session, callback) {
       const name = attempt.username ?? '';
