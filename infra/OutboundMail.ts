@@ -246,6 +246,7 @@ export class OutboundMail extends Construct {
         format: OutputFormat.ESM,
         target: SEND_MAIL_BUNDLE.target,
         minify: SEND_MAIL_BUNDLE.minify,
+        keepNames: SEND_MAIL_BUNDLE.keepNames,
         sourceMap: SEND_MAIL_BUNDLE.sourceMap,
         sourcesContent: SEND_MAIL_BUNDLE.sourcesContent,
         mainFields: [...SEND_MAIL_BUNDLE.mainFields],

@@ -27,7 +27,8 @@ export const ESM_REQUIRE_BANNER =
   ' const require = __sendMailCreateRequire(import.meta.url);';
 
 /**
- * The esbuild settings of the send-mail bundle: ESM for Node 24, minified, with an external
+ * The esbuild settings of the send-mail bundle: ESM for Node 24, minified but keeping class and
+ * function names (errors are reported by name), with an external
  * source map without sources (stack traces map back to files and lines through
  * `NODE_OPTIONS=--enable-source-maps`), and every dependency bundled, the AWS SDK included
  * (the runtime's own copy of the SDK is not used, so the version is the one the tests ran).
@@ -37,6 +38,11 @@ export const SEND_MAIL_BUNDLE = {
   target: 'node24',
   format: 'esm',
   minify: true,
+  /**
+   * Keep class and function names through minifying: the DLQ attributes and the logs name
+   * errors by `error.name` (`RecipientsRefusedError`, not `Cn`), and `new.target.name` sets it.
+   */
+  keepNames: true,
   sourceMap: true,
   sourcesContent: false,
   /** Prefer packages' ESM builds: smaller bundles and better tree shaking. */

@@ -1,7 +1,7 @@
 /**
  * The send-mail bundle of the local run: `functions/send-mail.ts` built by esbuild with the very
  * settings the `OutboundMail` construct gives `NodejsFunction` (infra/sendMailBundle.ts: ESM,
- * platform node, target node24, minified, every dependency inside), so the local run calls the
+ * platform node, target node24, minified with names kept, every dependency inside), so the local run calls the
  * code that is deployed, not the TypeScript sources.
  * @module
  */
@@ -34,6 +34,7 @@ export async function buildHandlerBundle(dir: string): Promise<HandlerBundle> {
     target: SEND_MAIL_BUNDLE.target,
     format: SEND_MAIL_BUNDLE.format,
     minify: SEND_MAIL_BUNDLE.minify,
+    keepNames: SEND_MAIL_BUNDLE.keepNames,
     sourcemap: SEND_MAIL_BUNDLE.sourceMap,
     sourcesContent: SEND_MAIL_BUNDLE.sourcesContent,
     mainFields: [...SEND_MAIL_BUNDLE.mainFields],
