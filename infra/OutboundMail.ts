@@ -53,6 +53,13 @@ export interface OutboundMailProps {
    */
   readonly maxConnections?: number;
   /**
+   * Most recipients per message (the function's `MAIL_MAX_RECIPIENTS`, 1 to 1000; SES relays take
+   * 50). A job with more is sent in several transactions on the same connection, the same message
+   * each time. Either way, recipients a relay refuses as "too many" get further transactions.
+   * @default no limit of ours
+   */
+  readonly maxRecipientsPerMessage?: number;
+  /**
    * Function memory in MiB (CPU grows with it, which shortens TLS handshakes).
    * @default 256
    */
@@ -237,6 +244,7 @@ export class OutboundMail extends Construct {
       environment: {
         SMTP_SECRET_ID: props.smtpSecret.secretFullArn ?? props.smtpSecret.secretArn,
         MAIL_PER_CONNECTION: String(settings.mailPerConnection),
+        ...(settings.maxRecipientsPerMessage === undefined ? {} : { MAIL_MAX_RECIPIENTS: String(settings.maxRecipientsPerMessage) }),
         QUEUE_URL: this.queue.queueUrl,
         DLQ_URL: this.deadLetterQueue.queueUrl,
         NODE_OPTIONS: '--enable-source-maps',

@@ -28,6 +28,8 @@ export interface EnvironmentConfig {
   readonly mailPerConnection: number;
   /** Most SMTP connections open at once: the event source's maximum concurrency (2 to 1000). */
   readonly maxConnections: number;
+  /** Most recipients per message (`MAIL_MAX_RECIPIENTS`, e.g. 50 for SES); more go in further transactions. @default no limit of ours */
+  readonly maxRecipientsPerMessage?: number;
   /** Function memory in MiB. */
   readonly memorySize: number;
   /** Function timeout in seconds. */
@@ -104,6 +106,7 @@ const KEYS: Readonly<Record<Exclude<keyof EnvironmentConfig, 'name'>, KeySpec>> 
   },
   mailPerConnection: { kind: 'integer', required: true, check: positive },
   maxConnections: { kind: 'integer', required: true, check: positive },
+  maxRecipientsPerMessage: { kind: 'integer', required: false, check: positive },
   memorySize: { kind: 'integer', required: true, check: positive },
   timeoutSeconds: { kind: 'integer', required: true, check: positive },
   maxReceiveCount: { kind: 'integer', required: false, check: positive },

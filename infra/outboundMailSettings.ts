@@ -15,6 +15,7 @@ export interface OutboundMailSettings {
   readonly fifo: boolean;
   readonly mailPerConnection: number;
   readonly maxConnections: number;
+  readonly maxRecipientsPerMessage: number | undefined;
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly maxReceiveCount: number;
@@ -170,6 +171,10 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
     1000,
     "the event source's maximum concurrency",
   );
+  const maxRecipientsPerMessage =
+    props.maxRecipientsPerMessage === undefined
+      ? undefined
+      : integerIn('maxRecipientsPerMessage', props.maxRecipientsPerMessage, 1, 1000, "recipients per message; the function's MAIL_MAX_RECIPIENTS");
   const memorySize = integerIn('memorySize', props.memorySize ?? OUTBOUND_MAIL_DEFAULTS.memorySize, 128, 10_240, 'MiB of Lambda memory');
   const timeout = props.timeout ?? OUTBOUND_MAIL_DEFAULTS.timeout;
   const timeoutSeconds = seconds('timeout', timeout, 1, 900, "Lambda's limit");
@@ -239,6 +244,7 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
     fifo,
     mailPerConnection,
     maxConnections,
+    maxRecipientsPerMessage,
     memorySize,
     timeout,
     maxReceiveCount,

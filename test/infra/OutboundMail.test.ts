@@ -164,6 +164,23 @@ describe('OutboundMail options', () => {
   });
 });
 
+describe('OutboundMail recipients per message', () => {
+  it('sets MAIL_MAX_RECIPIENTS only when maxRecipientsPerMessage is given', () => {
+    const limited = teamStack();
+    mailIn(limited, { maxRecipientsPerMessage: 50 });
+    Template.fromStack(limited).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAIL_MAX_RECIPIENTS: '50', MAIL_PER_CONNECTION: '10' }) },
+    });
+    const unlimited = teamStack();
+    mailIn(unlimited);
+    const variables = Object.values(Template.fromStack(unlimited).findResources('AWS::Lambda::Function')).map(
+      (fn) => (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables ?? {},
+    );
+    expect(variables.filter((v) => 'MAIL_PER_CONNECTION' in v)).toHaveLength(1);
+    expect(variables.some((v) => 'MAIL_MAX_RECIPIENTS' in v)).toBe(false);
+  });
+});
+
 describe('OutboundMail refuses contradictory props at synth', () => {
   it.each<[string, Partial<OutboundMailProps>, string, string]>([
     ['a visibility timeout under 6 function timeouts', { timeout: Duration.seconds(60), visibilityTimeout: Duration.seconds(359) }, 'visibilityTimeout', 'must be at least 6 x the function timeout (6 x 60 s = 360 s), got 359 s'],
@@ -187,6 +204,8 @@ describe('OutboundMail refuses contradictory props at synth', () => {
     ['a FIFO queue name without .fifo', { fifo: true, queueName: 'orders-mail' }, 'queueName', 'must end in ".fifo" on a FIFO queue'],
     ['a queue name with a dot', { queueName: 'orders.mail' }, 'queueName', 'must be 1 to 76 letters, digits'],
     ['a queue name too long for its DLQ', { queueName: 'q'.repeat(77) }, 'queueName', 'must be 1 to 76'],
+    ['no recipients per message', { maxRecipientsPerMessage: 0 }, 'maxRecipientsPerMessage', 'must be an integer from 1 to 1000'],
+    ['more recipients per message than the function takes', { maxRecipientsPerMessage: 1001 }, 'maxRecipientsPerMessage', 'must be an integer from 1 to 1000'],
   ])('refuses %s', (_what, props, prop, problem) => {
     const error = refusal(props);
     expect(error.prop).toBe(prop);
@@ -228,6 +247,7 @@ describe('the app and cdk.json', () => {
     ['maxBatchingWindowSeconds', { mailPerConnection: 20 }, 'must be at least 1 second', 'maxBatchingWindow'],
     ['maxConnections', { maxConnections: 1 }, 'must be an integer from 2 to 1000', 'maxConnections'],
     ['timeoutSeconds', { timeoutSeconds: 1000 }, 'must be an integer from 1 to 900', 'timeout'],
+    ['maxRecipientsPerMessage', { maxRecipientsPerMessage: 5000 }, 'must be an integer from 1 to 1000', 'maxRecipientsPerMessage'],
   ])('names environments.dev.%s when the construct refuses it', (key, changes, problem, prop) => {
     const context = cdkContext();
     const environments = context['environments'] as Record<string, Record<string, unknown>>;

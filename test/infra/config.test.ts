@@ -48,6 +48,7 @@ describe('parseEnvironments', () => {
     const all = {
       ...DEV,
       maxReceiveCount: 7,
+      maxRecipientsPerMessage: 50,
       maxBatchingWindowSeconds: 0,
       visibilityTimeoutSeconds: 400,
       fifo: true,
@@ -89,6 +90,7 @@ describe('parseEnvironments', () => {
     ['timeoutSeconds', '60', 'must be an integer, got the string "60"'],
     ['memorySize', 256.5, 'must be an integer, got number 256.5'],
     ['mailPerConnection', 0, 'must be a positive integer, got 0'],
+    ['maxRecipientsPerMessage', 0, 'must be a positive integer, got 0'],
     ['maxBatchingWindowSeconds', -1, 'must be 0 or more, got -1'],
     ['fifo', 'true', 'must be a boolean, got the string "true"'],
     ['account', 111111111111, 'must be a string, got number 111111111111'],
