@@ -1,0 +1,23 @@
+import { configDefaults, defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+/**
+ * The test files that need root or Debian packages, left out of `npm run test:unit` so that a
+ * contributor without them (on a Mac, say) can still run every other suite. `npm test` runs them all.
+ */
+export const NEEDS_SYSTEM_PACKAGES = [
+  // Postfix and Dovecot from Debian, started as root (test/support/postfix.ts).
+  'test/smtp/client.postfix.test.ts',
+  'test/support/postfix.test.ts',
+  // Chromium from Debian (/usr/bin/chromium) for the web page in a real browser; the file's other
+  // tests (npm start end to end, second start, state folder) go with it.
+  'test/local/localRun.test.ts',
+];
+
+/** `npm run test:unit`: the suites that need no root and no Debian packages. */
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: { exclude: [...configDefaults.exclude, ...NEEDS_SYSTEM_PACKAGES] },
+  }),
+);
