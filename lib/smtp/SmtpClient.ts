@@ -135,7 +135,7 @@ export class SmtpClient {
         kind: 'command',
         run: async () => {
           try {
-            await this.#connection.write(['QUIT\r\n'], ['QUIT'], 'quit');
+            await this.#connection.write(['QUIT\r\n'], ['QUIT'], 'quit', 1);
             await this.#connection.readReply('quit', Math.min(this.#session.timeouts.commandMs, QUIT_TIMEOUT_MS));
           } catch {
             // The session ends either way.
@@ -176,7 +176,7 @@ export class SmtpClient {
         kind: 'command',
         run: async () => {
           try {
-            await this.#connection.write([`${line}\r\n`], [line], phase);
+            await this.#connection.write([`${line}\r\n`], [line], phase, 1);
             const reply = await this.#connection.readReply(phase, this.#session.timeouts.commandMs);
             after?.(reply);
             resolve(reply);
@@ -263,6 +263,7 @@ export class SmtpClient {
       if (open) pushContent(open, chunks, lines);
       const reset = next ? this.#takeReset() : false;
       if (next) pushEnvelope(next, reset, 'DATA', chunks, lines);
+      const replies = (open ? this.#finalCount(open) : 0) + (next ? envelopeReplies(next, reset) + 1 : 0);
       const unusable = this.#connection.failureFor(open ? 'data' : 'mail');
       if (unusable) {
         open?.reject(unusable);
@@ -270,7 +271,7 @@ export class SmtpClient {
         throw unusable;
       }
       try {
-        await this.#connection.write(chunks, lines, open ? 'data' : 'mail');
+        await this.#connection.write(chunks, lines, open ? 'data' : 'mail', replies);
       } catch (error) {
         // Cut while waiting for the socket to drain: the end of data left unless it was among the
         // bytes still in this process.
@@ -302,7 +303,10 @@ export class SmtpClient {
       // Where each message's last byte lies in the write, to tell after a cut write which ones left.
       const ends: number[] = [];
       let offset = 0;
+      let replies = 0;
       window.forEach((tx, index) => {
+        // LMTP answers BDAT LAST once per accepted recipient (once if none): count the most, release the rest.
+        replies += envelopeReplies(tx, resets[index]!) + (this.#session.lmtp ? Math.max(1, tx.rcptLines.length) : 1);
         pushEnvelope(tx, resets[index]!, `BDAT ${tx.content.bytes.byteLength} LAST`, chunks, lines);
         chunks.push(tx.content.bytes);
         lines.push(contentSummary(tx));
@@ -315,7 +319,7 @@ export class SmtpClient {
         throw unusable;
       }
       try {
-        await this.#connection.write(chunks, lines, 'mail');
+        await this.#connection.write(chunks, lines, 'mail', replies);
       } catch {
         // Cut while waiting for the socket to drain: part of the window left. The replies the
         // server sent before that are still read below; the rest fail as ambiguous there.
@@ -327,6 +331,7 @@ export class SmtpClient {
         try {
           replies = await this.#readEnvelopeReplies(tx, resets[index]!);
           const expected = replies.rcpts.some(isPositive) && isPositive(replies.mail) && this.#session.lmtp ? replies.rcpts.filter(isPositive).length : 1;
+          if (this.#session.lmtp) this.#connection.release(Math.max(1, tx.rcptLines.length) - expected);
           await this.#readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
         } catch (error) {
           const verdict = replies && judgeEnvelope(tx, replies.mail, replies.rcpts);
@@ -371,7 +376,7 @@ export class SmtpClient {
   /** Without PIPELINING: each command waits for its reply. */
   async #sendOneByOne(tx: Transaction): Promise<void> {
     const step = async (line: string, phase: SmtpPhase): Promise<SmtpReply> => {
-      await this.#write([`${line}\r\n`], [line], phase, [tx]);
+      await this.#write([`${line}\r\n`], [line], phase, 1, [tx]);
       return this.#readFor(tx, phase, this.#session.timeouts.commandMs);
     };
     if (this.#takeReset()) await step('RSET', 'mail');
@@ -388,7 +393,7 @@ export class SmtpClient {
     tx.rejected = verdict.rejected;
     if (this.#mode === 'bdat') {
       const chunks = [`BDAT ${tx.content.bytes.byteLength} LAST\r\n`, tx.content.bytes];
-      await this.#write(chunks, [`BDAT ${tx.content.bytes.byteLength} LAST`, contentSummary(tx)], 'data', [tx]);
+      await this.#write(chunks, [`BDAT ${tx.content.bytes.byteLength} LAST`, contentSummary(tx)], 'data', this.#finalCount(tx), [tx]);
       await this.#readFinal(tx, []);
       return;
     }
@@ -401,7 +406,7 @@ export class SmtpClient {
     const chunks: (string | Uint8Array)[] = [];
     const lines: string[] = [];
     pushContent(tx, chunks, lines);
-    await this.#write(chunks, lines, 'data', [tx]);
+    await this.#write(chunks, lines, 'data', this.#finalCount(tx), [tx]);
     await this.#readFinal(tx, []);
   }
 
@@ -418,7 +423,7 @@ export class SmtpClient {
     }
     if (data.code === 354 && !(isPositive(replies.mail) && replies.rcpts.some(isPositive))) {
       // Nothing to send, yet the server waits for content: end it empty; its refusal is expected.
-      await this.#write([DOT_LINE], ['.'], 'data', [tx]);
+      await this.#write([DOT_LINE], ['.'], 'data', 1, [tx]);
       await this.#readFor(tx, 'data', this.#session.timeouts.dataMs);
     }
     if (afterEnd && !tx.retried && replies.mail.code === 503) {
@@ -451,9 +456,14 @@ export class SmtpClient {
     return { ...(resetReply ? { reset: resetReply } : {}), mail, rcpts };
   }
 
+  /** Replies after a message's content: one, or in LMTP one per accepted recipient. */
+  #finalCount(tx: Transaction): number {
+    return this.#session.lmtp ? tx.accepted.length : 1;
+  }
+
   /** Reads the reply (or LMTP replies) after the end of data and settles the transaction. */
   async #readFinal(tx: Transaction, alsoWritten: Transaction[]): Promise<void> {
-    const expected = this.#session.lmtp ? tx.accepted.length : 1;
+    const expected = this.#finalCount(tx);
     const finals: SmtpReply[] = [];
     try {
       await this.#readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
@@ -508,9 +518,9 @@ export class SmtpClient {
     }
   }
 
-  async #write(chunks: (string | Uint8Array)[], lines: string[], phase: SmtpPhase, txs: (Transaction | undefined)[]): Promise<void> {
+  async #write(chunks: (string | Uint8Array)[], lines: string[], phase: SmtpPhase, replies: number, txs: (Transaction | undefined)[]): Promise<void> {
     try {
-      await this.#connection.write(chunks, lines, phase);
+      await this.#connection.write(chunks, lines, phase, replies);
     } catch (error) {
       for (const tx of txs) tx?.reject(error as SmtpError);
       throw error;
@@ -535,6 +545,11 @@ function pushEnvelope(tx: Transaction, reset: boolean, last: string, chunks: (st
   const commands = [...(reset ? ['RSET'] : []), tx.mailLine, ...tx.rcptLines, last];
   chunks.push(commands.map((line) => `${line}\r\n`).join(''));
   lines.push(...commands);
+}
+
+/** Replies to [RSET], MAIL and each RCPT. */
+function envelopeReplies(tx: Transaction, reset: boolean): number {
+  return (reset ? 1 : 0) + 1 + tx.rcptLines.length;
 }
 
 function pushContent(tx: Transaction, chunks: (string | Uint8Array)[], lines: string[]): void {

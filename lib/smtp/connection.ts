@@ -1,18 +1,22 @@
 /**
- * The wire under the client: a TCP, TLS or unix socket; the reply reader; writes (each call is one
- * write to the socket, so pipelined commands leave together); the STARTTLS switch, which drops
- * everything read before the handshake; per-reply timeouts and the overall deadline.
+ * The wire under the client: a TCP, TLS or unix socket; writes (each call is one write to the
+ * socket, so pipelined commands leave together, and says how many replies it expects); the
+ * STARTTLS switch, which drops everything read before the handshake; the overall deadline. The
+ * replies themselves are framed and matched to the writes by {@link ReplyStream}.
  *
- * Once anything goes wrong (the socket closes, a timeout, garbage from the server, a 421, the
- * deadline) the connection is failed for good: every pending and later read rejects with an error
- * of the reader's phase. No reply can be matched to the wrong command after that.
+ * Once anything goes wrong (the socket closes, a timeout, garbage from the server, a reply no
+ * command asked for, a 421, the deadline) the connection is failed for good: every pending and
+ * later read rejects with an error of the reader's phase. No reply can be matched to the wrong
+ * command after that.
  * @module
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { ConnectionError, ProtocolError, SmtpError, TimeoutError, TlsRequiredError } from './errors.js';
-import { ReplyParser } from './reply.js';
-import { describeTarget, type Target } from './target.js';
+import type { SmtpError } from './errors.js';
+import { errorFor, type Failure } from './failure.js';
+import { ReplyStream } from './replyStream.js';
+import { isTlsFailure, openSocket, type SocketOptions } from './socket.js';
+import type { Target } from './target.js';
 import type { SmtpPhase, SmtpReply, TranscriptEntry } from './types.js';
 
 /** Counters of one connection, for tests, metrics and the benchmark. */
@@ -23,30 +27,10 @@ export interface ConnectionStats {
   roundTrips: number;
 }
 
-/** Why a connection is no longer usable. */
-interface Failure {
-  kind: 'closed' | 'timeout' | 'protocol' | 'aborted' | 'tls';
-  message: string;
-  code?: number;
-  enhancedCode?: string;
-  cause?: unknown;
-}
-
-interface Waiter {
-  phase: SmtpPhase;
-  resolve: (reply: SmtpReply) => void;
-  reject: (error: SmtpError) => void;
-  timer: NodeJS.Timeout;
-}
-
 /** Settings for opening a connection. */
-export interface OpenOptions {
-  /** Connect with TLS from the first byte (implicit TLS, port 465). */
-  implicitTls?: tls.ConnectionOptions;
-  connectMs: number;
+export interface OpenOptions extends SocketOptions {
   /** Longest wait for the socket to take more of a write (the server stopped reading). @default connectMs */
   writeMs?: number;
-  signal?: AbortSignal;
   transcript?: (entry: TranscriptEntry) => void;
 }
 
@@ -55,9 +39,10 @@ export class SmtpConnection {
   readonly stats: ConnectionStats = { writes: 0, roundTrips: 0 };
   readonly target: Target;
   #socket: net.Socket;
-  #parser = new ReplyParser();
-  #replies: SmtpReply[] = [];
-  #waiters: Waiter[] = [];
+  #replies = new ReplyStream({
+    log: (line) => this.#log('S', line),
+    fail: (failure) => this.fail(failure),
+  });
   #failure: Failure | undefined;
   #unflushed = 0;
   #wroteSinceRead = true;
@@ -65,7 +50,7 @@ export class SmtpConnection {
   #signal: AbortSignal | undefined;
   #writeMs: number;
   #onAbort = (): void => this.fail({ kind: 'aborted', message: 'The deadline passed (the abort signal fired)' });
-  #onData = (chunk: Buffer): void => this.#receive(chunk);
+  #onData = (chunk: Buffer): void => this.#replies.receive(chunk);
   #onClose = (): void => this.fail({ kind: 'closed', message: 'The server closed the connection' });
   #onError = (error: Error): void => this.fail({ kind: 'closed', message: `Connection lost: ${error.message}`, cause: error });
 
@@ -84,43 +69,8 @@ export class SmtpConnection {
    * @throws {ConnectionError} when the connection is refused or lost; {@link TimeoutError} after `connectMs`
    *   or when the signal fires; {@link TlsRequiredError} when the implicit-TLS handshake fails.
    */
-  static open(target: Target, options: OpenOptions): Promise<SmtpConnection> {
-    const where = describeTarget(target);
-    if (options.signal?.aborted) {
-      return Promise.reject(new TimeoutError(`Not connecting to ${where}: the deadline already passed`, { phase: 'connect', transient: true }));
-    }
-    return new Promise((resolve, reject) => {
-      const socket = target.kind === 'unix'
-        ? net.connect({ path: target.path })
-        : options.implicitTls
-          ? tls.connect({ ...options.implicitTls, host: target.host, port: target.port })
-          : net.connect({ host: target.host, port: target.port });
-      const readyEvent = options.implicitTls && target.kind === 'tcp' ? 'secureConnect' : 'connect';
-      const settle = (error?: SmtpError): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        socket.off('error', onError);
-        socket.off(readyEvent, onReady);
-        if (error) {
-          socket.destroy();
-          reject(error);
-        } else {
-          socket.setNoDelay(true);
-          resolve(new SmtpConnection(target, socket, options));
-        }
-      };
-      const onReady = (): void => settle();
-      const onError = (error: NodeJS.ErrnoException): void => {
-        settle(options.implicitTls && isTlsFailure(error)
-          ? new TlsRequiredError(`TLS handshake with ${where} failed: ${error.message}`, { phase: 'connect', transient: false, cause: error })
-          : new ConnectionError(`Cannot connect to ${where}: ${error.message}`, { phase: 'connect', transient: true, cause: error }));
-      };
-      const onAbort = (): void => settle(new TimeoutError(`Connecting to ${where} stopped: the deadline passed`, { phase: 'connect', transient: true }));
-      const timer = setTimeout(() => settle(new TimeoutError(`No connection to ${where} within ${options.connectMs} ms`, { phase: 'connect', transient: true })), options.connectMs);
-      socket.once(readyEvent, onReady);
-      socket.on('error', onError);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  static async open(target: Target, options: OpenOptions): Promise<SmtpConnection> {
+    return new SmtpConnection(target, await openSocket(target, options), options);
   }
 
   /** True once the connection runs over TLS. */
@@ -157,31 +107,58 @@ export class SmtpConnection {
   }
 
   /**
-   * Waits for the next complete reply. A 421 reply fails the connection (the server is closing)
-   * and rejects with a {@link ConnectionError} carrying code 421.
-   * @throws {SmtpError} of the class that fits the failure, with this `phase`.
+   * Waits for the next expected reply (one a write asked for). A 421 reply fails the connection
+   * (the server is closing) and rejects with a {@link ConnectionError} carrying code 421.
+   * @throws {SmtpError} of the class that fits the failure, with this `phase`; a
+   *   {@link ProtocolError} (failing the connection) when no write expects a reply.
    */
   readReply(phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
-    const queued = this.#replies.shift();
-    if (queued) return Promise.resolve(queued);
+    const held = this.#replies.take();
+    if (held) return Promise.resolve(held);
+    if (!this.#failure && this.#replies.owed === 0) {
+      this.fail({ kind: 'protocol', message: 'The client waited for a reply no command asked for' });
+    }
     if (this.#failure) return Promise.reject(errorFor(this.#failure, phase));
     if (this.#wroteSinceRead) {
       this.stats.roundTrips += 1;
       this.#wroteSinceRead = false;
     }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail({ kind: 'timeout', message: `No reply from the server within ${timeoutMs} ms` }), timeoutMs);
-      this.#waiters.push({ phase, resolve, reject, timer });
-    });
+    return this.#replies.wait(phase, timeoutMs);
   }
 
   /**
-   * Writes the chunks as one socket write (corked), after logging `lines` to the transcript.
+   * Writes the chunks as one socket write (corked), after logging `lines` to the transcript;
+   * the server owes `replies` replies for them (every command of a pipelined group counts).
    * Resolves once the socket takes more (backpressure), not when the peer got the bytes.
    * @throws {SmtpError} when the connection already failed.
    */
-  async write(chunks: readonly (string | Uint8Array)[], lines: readonly string[], phase: SmtpPhase): Promise<void> {
+  async write(chunks: readonly (string | Uint8Array)[], lines: readonly string[], phase: SmtpPhase, replies: number): Promise<void> {
     if (this.#failure) throw errorFor(this.#failure, phase);
+    this.#replies.expect(replies);
+    await this.#send(chunks, lines, phase);
+  }
+
+  /**
+   * `replies` of the replies counted at a write will not come (LMTP after `BDAT LAST`: one per
+   * accepted recipient). Fails the connection if more than that already arrived.
+   */
+  release(replies: number): void {
+    if (!this.#failure) this.#replies.release(replies);
+  }
+
+  /**
+   * Says STARTTLS and reads its reply. After a 220, whatever the server sends before the
+   * handshake is dropped, never read as a reply; call {@link upgradeToTls} next.
+   * @throws {SmtpError} when the connection fails.
+   */
+  async requestTls(timeoutMs: number): Promise<SmtpReply> {
+    if (this.#failure) throw errorFor(this.#failure, 'starttls');
+    this.#replies.expectTlsSwitch();
+    await this.#send(['STARTTLS\r\n'], ['STARTTLS'], 'starttls');
+    return this.readReply('starttls', timeoutMs);
+  }
+
+  async #send(chunks: readonly (string | Uint8Array)[], lines: readonly string[], phase: SmtpPhase): Promise<void> {
     for (const line of lines) this.#log('C', line);
     this.stats.writes += 1;
     this.#wroteSinceRead = true;
@@ -199,8 +176,7 @@ export class SmtpConnection {
    * @throws {TlsRequiredError} when the handshake fails or does not finish within `timeoutMs`.
    */
   async upgradeToTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<void> {
-    this.#parser.reset();
-    this.#replies.length = 0;
+    this.#replies.reset();
     const plain = this.#socket;
     this.#detach(plain);
     const secure = tls.connect({ ...options, socket: plain });
@@ -264,10 +240,7 @@ export class SmtpConnection {
 
   #rejectAll(): void {
     const failure = this.#failure!;
-    for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(errorFor(failure, waiter.phase));
-    }
+    this.#replies.stop((phase) => errorFor(failure, phase));
   }
 
   #cleanup(): void {
@@ -298,39 +271,6 @@ export class SmtpConnection {
     }
   }
 
-  #receive(chunk: Buffer): void {
-    if (this.#failure) return;
-    let replies: SmtpReply[];
-    let garbage: Error | undefined;
-    try {
-      replies = this.#parser.push(chunk);
-    } catch (error) {
-      // Replies complete before the bad line still answer their commands.
-      replies = (error as { replies?: SmtpReply[] }).replies ?? [];
-      garbage = error as Error;
-    }
-    this.#deliver(replies);
-    if (garbage) this.fail({ kind: 'protocol', message: garbage.message, cause: garbage });
-  }
-
-  #deliver(replies: SmtpReply[]): void {
-    for (const reply of replies) {
-      if (this.#failure) return;
-      if (this.#transcript) for (const line of renderReply(reply)) this.#log('S', line);
-      if (reply.code === 421) {
-        this.fail({ kind: 'closed', message: `The server is closing the connection: ${reply.code} ${reply.lines.join(' ')}`, code: 421, ...(reply.enhancedCode ? { enhancedCode: reply.enhancedCode } : {}) });
-        return;
-      }
-      const waiter = this.#waiters.shift();
-      if (waiter) {
-        clearTimeout(waiter.timer);
-        waiter.resolve(reply);
-      } else {
-        this.#replies.push(reply);
-      }
-    }
-  }
-
   #drained(socket: net.Socket, phase: SmtpPhase): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -347,41 +287,5 @@ export class SmtpConnection {
       socket.once('drain', finish);
       socket.once('close', finish);
     });
-  }
-}
-
-/**
- * A TLS failure that trying again will not mend: the certificate (untrusted, expired, another
- * name) or the TLS protocol itself; not a reset or a timeout during the handshake.
- */
-function isTlsFailure(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException)?.code ?? '';
-  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/.test(code);
-}
-
-/** The lines of a reply as the server wrote them, for the transcript. */
-function renderReply(reply: SmtpReply): string[] {
-  const prefix = reply.enhancedCode ? `${reply.enhancedCode} ` : '';
-  return reply.lines.map((text, index) => `${reply.code}${index === reply.lines.length - 1 ? ' ' : '-'}${prefix}${text}`.trimEnd());
-}
-
-function errorFor(failure: Failure, phase: SmtpPhase): SmtpError {
-  const init = {
-    phase,
-    transient: true,
-    cause: failure.cause,
-    ...(failure.code === undefined ? {} : { code: failure.code }),
-    ...(failure.enhancedCode === undefined ? {} : { enhancedCode: failure.enhancedCode }),
-  };
-  switch (failure.kind) {
-    case 'timeout':
-    case 'aborted':
-      return new TimeoutError(failure.message, init);
-    case 'protocol':
-      return new ProtocolError(failure.message, init);
-    case 'tls':
-      return new TlsRequiredError(failure.message, { ...init, transient: false });
-    case 'closed':
-      return new ConnectionError(failure.message, init);
   }
 }

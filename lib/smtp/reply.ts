@@ -11,6 +11,8 @@ import type { SmtpReply } from './types.js';
 export const MAX_REPLY_LINE = 4096;
 /** Most lines accepted in one multi-line reply (an EHLO reply has a few dozen at most). */
 export const MAX_REPLY_LINES = 512;
+/** Most octets accepted in one reply, all its lines together: what the parser holds at most. */
+export const MAX_REPLY_OCTETS = 64 * 1024;
 
 const REPLY_LINE = /^([2-5][0-9][0-9])(?:([ -])(.*))?$/s;
 const ENHANCED_CODE = /^([245])\.(\d{1,3})\.(\d{1,3})(?: |$)/;
@@ -21,16 +23,20 @@ const ENHANCED_CODE = /^([245])\.(\d{1,3})\.(\d{1,3})(?: |$)/;
  * Feed every chunk read from the socket to {@link ReplyParser.push}; it returns the replies that
  * became complete. Lines may end in CRLF or a bare LF. A line that is not a reply line, a
  * continuation with another code, an overlong line or an endless reply throws {@link ProtocolError}.
+ * So whatever the server sends, the parser holds at most one line ({@link MAX_REPLY_LINE}) and one
+ * reply ({@link MAX_REPLY_OCTETS}).
  */
 export class ReplyParser {
   #partial = '';
   #lines: string[] = [];
+  #octets = 0;
   #code = 0;
 
   /** Drops everything buffered (used after STARTTLS: nothing read before the handshake may count after it). */
   reset(): void {
     this.#partial = '';
     this.#lines = [];
+    this.#octets = 0;
     this.#code = 0;
   }
 
@@ -77,10 +83,13 @@ export class ReplyParser {
     }
     this.#code = code;
     this.#lines.push(match[3] ?? '');
+    this.#octets += raw.length + 2;
     if (this.#lines.length > MAX_REPLY_LINES) throw new ProtocolError(`Reply has more than ${MAX_REPLY_LINES} lines`, { phase: 'connect', transient: true });
+    if (this.#octets > MAX_REPLY_OCTETS) throw new ProtocolError(`Reply is over ${MAX_REPLY_OCTETS} octets long`, { phase: 'connect', transient: true });
     if (match[2] === '-') return undefined;
     const reply = buildReply(code, this.#lines);
     this.#lines = [];
+    this.#octets = 0;
     this.#code = 0;
     return reply;
   }

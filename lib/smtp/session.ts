@@ -104,8 +104,7 @@ async function negotiate(connection: SmtpConnection, options: SmtpConnectOptions
     if (!hello.capabilities.startTls) {
       if (required) throw new TlsRequiredError('The server does not offer STARTTLS, and security is starttls (required)', { phase: 'starttls', transient: false });
     } else {
-      await connection.write(['STARTTLS\r\n'], ['STARTTLS'], 'starttls');
-      const reply = await connection.readReply('starttls', timeouts.commandMs);
+      const reply = await connection.requestTls(timeouts.commandMs);
       if (reply.code === 220) {
         const host = connection.target.kind === 'tcp' ? connection.target.host : undefined;
         await connection.upgradeToTls(tlsOptions(options, host), timeouts.commandMs);
@@ -116,6 +115,10 @@ async function negotiate(connection: SmtpConnection, options: SmtpConnectOptions
     }
   }
   if (options.auth) await authenticate(connection, options.auth, hello.capabilities, timeouts);
+  // A reply nobody asked for (a 221 behind the EHLO reply) or a 421 may have failed the
+  // connection after the last reply was read: never hand back a session that is already over.
+  const failure = connection.failureFor(options.auth ? 'auth' : 'ehlo');
+  if (failure) throw failure;
   return { connection, capabilities: hello.capabilities, esmtp: hello.esmtp, timeouts, lmtp };
 }
 
@@ -141,7 +144,7 @@ async function authenticate(connection: SmtpConnection, credentials: Credentials
   }
   const mechanism = chooseMechanism(capabilities.auth, credentials.method);
   const step = async (line: string, shown: string): Promise<SmtpReply> => {
-    await connection.write([`${line}\r\n`], [shown], 'auth');
+    await connection.write([`${line}\r\n`], [shown], 'auth', 1);
     return connection.readReply('auth', timeouts.commandMs);
   };
   let reply: SmtpReply;
@@ -163,7 +166,7 @@ async function authenticate(connection: SmtpConnection, credentials: Credentials
 }
 
 async function command(connection: SmtpConnection, line: string, phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
-  await connection.write([`${line}\r\n`], [line], phase);
+  await connection.write([`${line}\r\n`], [line], phase, 1);
   return connection.readReply(phase, timeoutMs);
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../lib/smtp/errors.js';
-import { MAX_REPLY_LINE, ReplyParser, buildReply } from '../../lib/smtp/reply.js';
+import { MAX_REPLY_LINE, MAX_REPLY_OCTETS, ReplyParser, buildReply } from '../../lib/smtp/reply.js';
 
 describe('ReplyParser', () => {
   it('parses a single-line reply with an enhanced status code', () => {
@@ -64,6 +64,16 @@ describe('ReplyParser', () => {
 
   it('throws on an endless multi-line reply', () => {
     expect(() => new ReplyParser().push('250-x\r\n'.repeat(600))).toThrow(/more than 512 lines/);
+  });
+
+  it('throws on a reply over 64 KiB, even when its lines and their count are each within bounds', () => {
+    const line = `250-${'x'.repeat(4_000)}\r\n`;
+    expect(() => new ReplyParser().push(line.repeat(17))).toThrow(`Reply is over ${MAX_REPLY_OCTETS} octets long`);
+    const parser = new ReplyParser();
+    expect(parser.push(line.repeat(15))).toEqual([]);
+    expect(parser.push('250 end\r\n')).toHaveLength(1);
+    // The count starts again with each reply.
+    expect(parser.push(line.repeat(15) + '250 end\r\n')).toHaveLength(1);
   });
 
   it('forgets everything on reset', () => {

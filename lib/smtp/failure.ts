@@ -1,0 +1,42 @@
+/**
+ * Why a connection is no longer usable, and the error each reader gets for it. Pure.
+ * @module
+ */
+import { ConnectionError, ProtocolError, TimeoutError, TlsRequiredError, type SmtpError } from './errors.js';
+import type { SmtpPhase } from './types.js';
+
+/** Why a connection is no longer usable. */
+export interface Failure {
+  kind: 'closed' | 'timeout' | 'protocol' | 'aborted' | 'tls';
+  message: string;
+  code?: number;
+  enhancedCode?: string;
+  cause?: unknown;
+}
+
+/**
+ * The error a reader in `phase` gets for a failed connection: a timeout or the deadline is a
+ * {@link TimeoutError}, something that is not SMTP (or a reply nobody asked for) a
+ * {@link ProtocolError}, a certificate or TLS failure a permanent {@link TlsRequiredError}, and a
+ * lost or closed connection (a 421 too) a {@link ConnectionError}. All but TLS are transient.
+ */
+export function errorFor(failure: Failure, phase: SmtpPhase): SmtpError {
+  const init = {
+    phase,
+    transient: true,
+    cause: failure.cause,
+    ...(failure.code === undefined ? {} : { code: failure.code }),
+    ...(failure.enhancedCode === undefined ? {} : { enhancedCode: failure.enhancedCode }),
+  };
+  switch (failure.kind) {
+    case 'timeout':
+    case 'aborted':
+      return new TimeoutError(failure.message, init);
+    case 'protocol':
+      return new ProtocolError(failure.message, init);
+    case 'tls':
+      return new TlsRequiredError(failure.message, { ...init, transient: false });
+    case 'closed':
+      return new ConnectionError(failure.message, init);
+  }
+}
