@@ -2,9 +2,9 @@
  * The SMTP client: one session, many messages, pipelined.
  * @module
  */
-import { checkCommandLine } from './arguments.js';
+import { checkCommandLine, checkVerifyArgument } from './arguments.js';
 import type { ConnectionStats, SmtpConnection } from './connection.js';
-import { ConnectionError, ProtocolError, SmtpError } from './errors.js';
+import { ConnectionError, ProtocolError, SmtpError, formatReply } from './errors.js';
 import { isPositive } from './reply.js';
 import { openSession, type Session } from './session.js';
 import { contentRefused, judgeContent, judgeEnvelope, prepareTransaction, type ContentMode, type Transaction } from './transaction.js';
@@ -94,14 +94,17 @@ export class SmtpClient {
     });
   }
 
-  /** VRFY: resolves with whatever complete reply came (like smtplib), rejects only on connection or protocol errors. */
+  /**
+   * VRFY: resolves with whatever complete reply came (like smtplib), rejects only on connection or protocol errors.
+   * @throws {ProtocolError} for an empty argument or one with a control character (TAB too), before anything is written.
+   */
   verify(address: string): Promise<SmtpReply> {
-    return this.#command(() => checkCommandLine(`VRFY ${address}`), 'rcpt');
+    return this.#command(() => checkVerifyArgument(address), 'rcpt');
   }
 
   /**
    * Sends one raw command line (like smtplib's `docmd`) and resolves with its complete reply, whatever its code.
-   * @throws {ProtocolError} for CR, LF or control characters, before anything is written.
+   * @throws {ProtocolError} for CR, LF, TAB or any other control character, before anything is written.
    */
   command(line: string): Promise<SmtpReply> {
     return this.#command(() => checkCommandLine(line), 'mail');
@@ -574,7 +577,10 @@ function ambiguousUnlessAnswered(error: unknown): SmtpError {
 /** DATA answered with anything but 354: a refusal (4xx/5xx), or a server that does not speak SMTP. */
 function dataNotAccepted(reply: SmtpReply): SmtpError {
   if (reply.code >= 400) return contentRefused(reply);
-  return ProtocolError.fromReply('The server answered DATA without asking for the message', 'data', reply);
+  // The server broke the protocol, as with garbage: transient, the message was not sent.
+  return new ProtocolError(`The server answered DATA without asking for the message: ${formatReply(reply)}`, {
+    phase: 'data', code: reply.code, ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }), transient: true,
+  });
 }
 
 /** The error of a message that never (completely) left: transient, never ambiguous. */

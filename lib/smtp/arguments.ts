@@ -39,19 +39,37 @@ export function needsSmtpUtf8(address: string): boolean {
 }
 
 /**
- * Checks a free-form command line (for {@link SmtpClient.command}): one line, printable, no CR or LF.
- * @throws {ProtocolError}
+ * Checks a free-form command line (for {@link SmtpClient.command}): one line, printable, without
+ * any control character (CR, LF, TAB, NUL, ESC, DEL, C1 controls).
+ * @throws {ProtocolError} permanent, naming the fault.
  */
 export function checkCommandLine(line: unknown): string {
   if (typeof line !== 'string' || line.length === 0) throw invalid('Command must be a non-empty string', 'mail');
-  if (CONTROL.test(line.replace(/\t/g, ' '))) throw invalid('Command contains CR, LF or another control character', 'mail');
+  if (CONTROL.test(line)) throw invalid('Command contains a control character (CR, LF, TAB or another)', 'mail');
   if (Buffer.byteLength(line, 'utf8') > 510) throw invalid('Command is longer than 510 octets', 'mail');
   return line;
 }
 
 /**
- * Checks an EHLO name: a domain or an address literal, printable ASCII without spaces.
- * @throws {ProtocolError}
+ * Checks the argument of VRFY (for {@link SmtpClient.verify}): any user name or address, but not
+ * empty or blank (`VRFY ` alone is a syntax error) and without control characters.
+ * @returns the whole command line, `VRFY <argument>`.
+ * @throws {ProtocolError} permanent, before anything is written.
+ */
+export function checkVerifyArgument(argument: unknown): string {
+  if (typeof argument !== 'string' || argument.trim() === '') throw invalid('VRFY needs an argument (a user name or an address)', 'rcpt');
+  return checkCommandLine(`VRFY ${argument}`);
+}
+
+/**
+ * Checks an EHLO name: a domain or an address literal, printable ASCII without spaces, at most
+ * 253 characters (`mail_out.example.com` is refused: `_` is not allowed in a host name). The
+ * client runs it on `clientName` before connecting; configuration runs it at cold start.
+ * @returns the name, unchanged.
+ * @throws {ProtocolError} permanent, phase `'ehlo'`, naming the name.
+ * @example
+ * checkClientName('mail.example.com'); // 'mail.example.com'
+ * checkClientName('[192.0.2.1]');      // '[192.0.2.1]'
  */
 export function checkClientName(name: string): string {
   if (!/^(?:\[[0-9A-Fa-f:.]+(?:IPv6:[0-9A-Fa-f:.]+)?\]|\[IPv6:[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/.test(name)) {

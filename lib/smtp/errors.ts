@@ -19,7 +19,8 @@ export interface SmtpErrorInit {
 /**
  * Base of every error the client throws.
  *
- * `transient` is true for 4xx replies, network failures and timeouts; false for 5xx.
+ * `transient` is true for 4xx replies, network failures and timeouts; false for 5xx (and for any
+ * other reply that ends an exchange it should not, like a 334 that never stops).
  * `ambiguous` is true only when the end of the data went out and no final reply came back: the
  * message may have been delivered.
  */
@@ -36,11 +37,15 @@ export class SmtpError extends Error {
     this.phase = init.phase;
     if (init.code !== undefined) this.code = init.code;
     if (init.enhancedCode !== undefined) this.enhancedCode = init.enhancedCode;
-    this.transient = init.transient ?? (init.code === undefined ? true : init.code < 500);
+    this.transient = init.transient ?? (init.code === undefined ? true : isTransientCode(init.code));
     this.ambiguous = init.ambiguous ?? false;
   }
 
-  /** Builds an error of this class from a server reply, with the reply's code and text in the message. */
+  /**
+   * Builds an error of this class from a server reply, with the reply's code and text in the
+   * message. Transient only for a 4xx reply: a 5xx, or a reply that makes no sense where it came
+   * (a 334 that never ends an AUTH exchange), will not change by trying again.
+   */
   static fromReply<T extends SmtpError>(
     this: new (message: string, init: SmtpErrorInit) => T,
     what: string,
@@ -51,7 +56,7 @@ export class SmtpError extends Error {
       phase,
       code: reply.code,
       ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }),
-      transient: reply.code < 500,
+      transient: isTransientCode(reply.code),
     });
   }
 }
@@ -80,6 +85,11 @@ export class DataRefusedError extends SmtpError {}
 export class MessageTooLargeError extends SmtpError {}
 /** TLS was required and the server does not offer STARTTLS, refused it, or the handshake failed. */
 export class TlsRequiredError extends SmtpError {}
+
+/** 4xx: the only reply codes that say "try again later". */
+function isTransientCode(code: number): boolean {
+  return code >= 400 && code < 500;
+}
 
 /** Renders a reply as `550 5.1.1 text` on one line, for error messages. */
 export function formatReply(reply: SmtpReply): string {

@@ -3,6 +3,7 @@
  * @module
  */
 export { SmtpClient } from './SmtpClient.js';
+export { checkClientName } from './arguments.js';
 export {
   SmtpError,
   ConnectionError,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkAddress, checkClientName, checkCommandLine, needsSmtpUtf8 } from '../../lib/smtp/arguments.js';
+import { checkAddress, checkClientName, checkCommandLine, checkVerifyArgument, needsSmtpUtf8 } from '../../lib/smtp/arguments.js';
 import { ProtocolError } from '../../lib/smtp/errors.js';
+import * as smtp from '../../lib/smtp/index.js';
 
 describe('checkAddress', () => {
   it.each(['a@example.com', 'first.last+tag@sub.example.co.uk', 'üser@bücher.example', 'x@[127.0.0.1]'])('accepts %s', (address) => {
@@ -57,8 +58,20 @@ describe('checkCommandLine', () => {
     expect(checkCommandLine('XCLIENT ADDR=127.0.0.1')).toBe('XCLIENT ADDR=127.0.0.1');
   });
 
-  it.each(['NOOP\r\nQUIT', 'NOOP\n', 'NO\0OP', '', 'x'.repeat(511)])('refuses %j', (line) => {
+  it.each(['NOOP\r\nQUIT', 'NOOP\n', 'NO\0OP', '', 'x'.repeat(511), 'NOOP\tx', 'HELP\x1b', 'HELP\x7f', 'HELP\u0085'])('refuses %j', (line) => {
     expect(() => checkCommandLine(line)).toThrow(ProtocolError);
+  });
+});
+
+describe('checkVerifyArgument', () => {
+  it('builds the VRFY line for any printable argument', () => {
+    expect(checkVerifyArgument('postmaster')).toBe('VRFY postmaster');
+    expect(checkVerifyArgument('Smith <smith@example.com>')).toBe('VRFY Smith <smith@example.com>');
+  });
+
+  it.each(['', '   ', 'a\tb', 'a\r\nRSET', undefined])('refuses %j, permanently', (argument) => {
+    expect(() => checkVerifyArgument(argument)).toThrow(ProtocolError);
+    expect(() => checkVerifyArgument(argument)).toThrow(expect.objectContaining({ transient: false }));
   });
 });
 
@@ -67,7 +80,17 @@ describe('checkClientName', () => {
     expect(checkClientName(name)).toBe(name);
   });
 
-  it.each(['bad name', 'x\r\nMAIL FROM:<a@b>', '-leading.example', ''])('refuses %j', (name) => {
+  it.each(['bad name', 'x\r\nMAIL FROM:<a@b>', '-leading.example', '', 'mail_out.example.com', 'a'.repeat(254), 'mail.example.com\t'])('refuses %j', (name) => {
     expect(() => checkClientName(name)).toThrow(ProtocolError);
+  });
+
+  it('takes a name of 253 characters', () => {
+    const name = `${'a'.repeat(60)}.`.repeat(4) + 'a'.repeat(9);
+    expect(name).toHaveLength(253);
+    expect(checkClientName(name)).toBe(name);
+  });
+
+  it('is exported by the client package, for the cold-start check of the configuration', () => {
+    expect(smtp.checkClientName).toBe(checkClientName);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * Reply framing against the scripted server: each write expects a known number of replies; a
  * reply nobody asked for (a stray, a flood, a 221 behind the EHLO reply) fails the connection as a
- * ProtocolError and shows in the transcript, and never answers a later command.
+ * ProtocolError and shows in the transcript, and never answers a later command. Also the client's
+ * own refusals of bad `command()` / `verify()` arguments, and the AUTH 334 loop.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProtocolError, SmtpClient, type SmtpConnectOptions, type TranscriptEntry } from '../../lib/smtp/index.js';
+import { AuthenticationError, ProtocolError, SmtpClient, type SmtpConnectOptions, type TranscriptEntry } from '../../lib/smtp/index.js';
 import { DEFAULT_EXTENSIONS, startScriptedServer, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
 
 const servers: ScriptedServerHandle[] = [];
@@ -150,5 +151,50 @@ describe('replies nobody asked for', () => {
     const client = await connect(server, { security: 'starttls', tls: { ca: server.ca } });
     await expect(client.noop()).resolves.toMatchObject({ code: 250, lines: ['Ok'] });
     expect(client.closed).toBe(false);
+  });
+});
+
+describe('arguments the client refuses before writing', () => {
+  it.each([
+    ['a TAB', 'NOOP\tx'],
+    ['a NUL', 'NOOP\0'],
+    ['ESC', 'NOOP \x1b[2J'],
+  ])('command() refuses %s', async (_name, line) => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING });
+    const client = await connect(server);
+    const before = server.connections[0]!.chunks.length;
+    await expect(client.command(line)).rejects.toMatchObject({ name: 'ProtocolError', transient: false });
+    expect(server.connections[0]!.chunks.length).toBe(before);
+    expect(client.closed).toBe(false);
+  });
+
+  it.each([
+    ['a TAB', 'postmaster\tx'],
+    ['an empty argument', ''],
+    ['CR LF', 'x\r\nRSET'],
+  ])('verify() refuses %s and writes nothing', async (_name, argument) => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING });
+    const client = await connect(server);
+    const before = server.connections[0]!.chunks.length;
+    await expect(client.verify(argument)).rejects.toMatchObject({ name: 'ProtocolError', transient: false });
+    expect(server.connections[0]!.chunks.length).toBe(before);
+  });
+
+  it('verify("") says why', async () => {
+    const server = await serve({ extensions: WITHOUT_CHUNKING });
+    const client = await connect(server);
+    await expect(client.verify('')).rejects.toThrow('VRFY needs an argument (a user name or an address)');
+  });
+});
+
+describe('AUTH', () => {
+  it.each(['PLAIN', 'LOGIN', 'XOAUTH2'] as const)('a server that keeps answering 334 fails %s as a permanent AuthenticationError', async (method) => {
+    const server = await serve({
+      extensions: ['PIPELINING', 'AUTH PLAIN LOGIN XOAUTH2'],
+      onCommand: (c) => (c.verb === 'EHLO' || c.verb === 'QUIT' ? undefined : ['334 ']),
+    });
+    const error = await connect(server, { auth: { user: 'u', pass: 'p', method } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error).toMatchObject({ phase: 'auth', code: 334, transient: false, ambiguous: false });
   });
 });
