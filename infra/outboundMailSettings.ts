@@ -215,7 +215,9 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
   const retentionPeriod = props.retentionPeriod ?? OUTBOUND_MAIL_DEFAULTS.retentionPeriod;
   const retentionSeconds = seconds('retentionPeriod', retentionPeriod, 60, DEAD_LETTER_RETENTION.toSeconds() - 1, "shorter than the dead-letter queue's 14 days, which keep a job's first enqueue time");
   const worstCase = worstCaseRetrySeconds(maxReceiveCount, { visibilitySeconds, timeoutSeconds, windowSeconds });
-  if (retentionSeconds <= worstCase) fail('retentionPeriod', retentionProblem(maxReceiveCount, worstCase, retentionSeconds, { visibilitySeconds, timeoutSeconds, windowSeconds }));
+  if (retentionSeconds <= worstCase) {
+    fail('retentionPeriod', retentionProblem(maxReceiveCount, worstCase, retentionSeconds, { visibilitySeconds, timeoutSeconds, windowSeconds }));
+  }
 
   const oldestMessageAgeAlarm = props.oldestMessageAgeAlarm ?? OUTBOUND_MAIL_DEFAULTS.oldestMessageAgeAlarm;
   const alarmSeconds = seconds('oldestMessageAgeAlarm', oldestMessageAgeAlarm, 60, retentionSeconds - 1, 'shorter than retentionPeriod, or jobs expire before it fires');

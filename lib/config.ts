@@ -27,7 +27,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAddress } from './message/address.js';
-import { checkClientName as clientAcceptsName } from './smtp/arguments.js';
+import { checkClientName as clientAcceptsName } from './smtp/index.js';
 import type { SecurityMode } from './smtp/types.js';
 
 /** How to reach and log in to the relay: one secret's or one URL's worth of settings. */

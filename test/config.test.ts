@@ -228,7 +228,7 @@ describe('clientName in the secret, read at run time', () => {
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.messageId }]);
       const alarm = rig.log.lines.find((line) => line.message.startsWith('systemic failure'));
       expect(alarm?.attributes['reason']).toMatchObject({ phase: 'secret', error: 'ConfigError' });
-      expect(String((alarm?.attributes['reason'] as { text: string }).text)).toContain(`secret relay: "clientName": ${CLIENT_NAME_PROBLEM}`);
+      expect((alarm?.attributes['reason'] as { text: string }).text).toContain(`secret relay: "clientName": ${CLIENT_NAME_PROBLEM}`);
       expect(server.messages).toEqual([]);
     } finally {
       await server.stop();
