@@ -53,9 +53,10 @@ export class QueueActions {
    * `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`, and `JobId` when known).
    *
    * @param body the job to keep; the record's own body unless only part of it failed
-   * @throws the SQS client's error when the message could not be sent
+   * @param signal cuts the call (retries included) at the invocation's deadline
+   * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
-  async deadLetter(record: MailRecord, reason: FailureReason, options: { body?: string; jobId?: string } = {}): Promise<void> {
+  async deadLetter(record: MailRecord, reason: FailureReason, options: { body?: string; jobId?: string; signal?: AbortSignal } = {}): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {
       FailurePhase: text(reason.phase),
       FailureMessage: text(clean(reason.message).slice(0, MAX_REASON_TEXT) || '(none)'),
@@ -74,6 +75,7 @@ export class QueueActions {
         MessageAttributes: fitAttributes(attributes, SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body, 'utf8')),
         ...fifoFields(this.#urls.dlqUrl, record, 'dead'),
       }),
+      sendOptions(options.signal),
     );
   }
 
@@ -81,9 +83,10 @@ export class QueueActions {
    * Puts a job (holding only the recipients refused for now) back on the mail queue, delayed, with
    * its re-enqueue count one higher. FIFO queues take no per-message delay.
    *
-   * @throws the SQS client's error when the message could not be sent
+   * @param signal cuts the call (retries included) at the invocation's deadline
+   * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
-  async requeue(record: MailRecord, body: string, delaySeconds: number): Promise<void> {
+  async requeue(record: MailRecord, body: string, delaySeconds: number, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
     const fifo = isFifoUrl(this.#urls.queueUrl);
     await this.#sqs.send(
       new SendMessageCommand({
@@ -95,40 +98,50 @@ export class QueueActions {
         ...(fifo ? {} : { DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }),
         ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}`),
       }),
+      sendOptions(signal),
     );
   }
 
   /**
-   * Sets the visibility timeout of failed records (ten per request), so they come back after
-   * their backoff rather than after the queue's default.
+   * Sets the visibility timeout of records that come back (ten per request, the requests in
+   * parallel), so they come back after their backoff rather than after the queue's default.
    *
-   * @returns the message ids whose change failed (the records are retried anyway; only the delay differs)
+   * @param signal cuts the calls (retries included) at the invocation's deadline
+   * @returns the message ids whose change failed or was cut (the records are retried anyway; only the delay differs)
    */
-  async delay(changes: readonly VisibilityChange[]): Promise<string[]> {
-    const failed: string[] = [];
-    for (let start = 0; start < changes.length; start += 10) {
-      const slice = changes.slice(start, start + 10);
-      try {
-        const reply = await this.#sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: this.#urls.queueUrl,
-            Entries: slice.map((change, index) => ({
-              Id: String(index),
-              ReceiptHandle: change.record.receiptHandle,
-              VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(change.seconds))),
-            })),
-          }),
-        );
-        for (const failure of reply.Failed ?? []) {
-          const change = slice[Number(failure.Id)];
-          if (change !== undefined) failed.push(change.record.messageId);
-        }
-      } catch {
-        failed.push(...slice.map((change) => change.record.messageId));
-      }
-    }
-    return failed;
+  async delay(changes: readonly VisibilityChange[], { signal }: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const slices: (readonly VisibilityChange[])[] = [];
+    for (let start = 0; start < changes.length; start += 10) slices.push(changes.slice(start, start + 10));
+    const failed = await Promise.all(slices.map((slice) => this.#changeVisibility(slice, signal)));
+    return failed.flat();
   }
+
+  async #changeVisibility(slice: readonly VisibilityChange[], signal: AbortSignal | undefined): Promise<string[]> {
+    try {
+      const reply = await this.#sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.#urls.queueUrl,
+          Entries: slice.map((change, index) => ({
+            Id: String(index),
+            ReceiptHandle: change.record.receiptHandle,
+            VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(change.seconds))),
+          })),
+        }),
+        sendOptions(signal),
+      );
+      return (reply.Failed ?? []).flatMap((failure) => {
+        const change = slice[Number(failure.Id)];
+        return change === undefined ? [] : [change.record.messageId];
+      });
+    } catch {
+      return slice.map((change) => change.record.messageId);
+    }
+  }
+}
+
+/** The SDK's options for one call: the abort signal when there is one. */
+function sendOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal === undefined ? {} : { abortSignal: signal };
 }
 
 /** True when the queue URL names a FIFO queue. */

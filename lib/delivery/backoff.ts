@@ -53,3 +53,12 @@ export function backoffSeconds(receiveCount: number, policy: BackoffPolicy = {})
  */
 export const SYSTEMIC_BACKOFF: BackoffPolicy = { baseSeconds: 180, factor: 4, capSeconds: 43_200 };
 
+
+/**
+ * The visibility, in seconds, of a record of a FIFO queue handed back untried (its group stopped
+ * behind a failure, or the session ended before its turn): long enough not to be received again
+ * by an invocation still running, short enough that its group does not wait out the queue's
+ * visibility timeout. The group's order holds anyway: SQS hands out none of a group's later
+ * messages while an earlier one is in flight.
+ */
+export const HAND_BACK_SECONDS = 5;

@@ -13,15 +13,26 @@ import type { FailureReason, Outcome } from './outcome.js';
 import { openSession } from './openSession.js';
 import { sendJobs } from './sendJobs.js';
 import type { SessionJob } from './sendJobs.js';
-import { applyBackoff, settleRecord } from './settleRecord.js';
-import type { BatchReport, BatchSlot, Delivery, MailSession, RecordResult } from './types.js';
+import { FIFO_STOPPED, SettleStage } from './SettleStage.js';
+import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
 
 /**
- * Delivers one batch. Never throws: every record gets exactly one {@link RecordResult}, and the
- * response names only records of this batch, each at most once.
+ * Delivers one batch. Never throws for a record's sake: every record gets exactly one
+ * {@link RecordResult}, and the response names only records of this batch, each at most once.
+ *
+ * The invocation's remaining time bounds everything: no message starts with less than
+ * `startMarginMs` left, the SMTP session is cut `reserveMs` before the end, every SQS call
+ * (DLQ sends, re-enqueues, visibility changes) `answerMarginMs` before it, and the answer comes
+ * at the latest half of that margin before the end, whatever is still under way: a record not
+ * settled by then (its DLQ send unfinished, say) is in `batchItemFailures`.
+ *
+ * Outcomes go to one {@link SettleStage} as they are known: on a FIFO queue in order, before the
+ * next message starts, and a record that must come back stops its message group only; on a
+ * standard queue alongside the session.
  *
  * @param records the event's records
  * @param remainingTimeMs the invocation's remaining time (`context.getRemainingTimeInMillis`)
+ * @throws whatever the clock throws when first read (nothing has been done then)
  * @example
  * const report = await deliverBatch(event.Records, () => context.getRemainingTimeInMillis(), delivery);
  * return report.response;
@@ -30,56 +41,61 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const started = performance.now();
   const { options } = delivery;
   const slots: BatchSlot[] = records.map((record) => ({ prepared: prepareRecord(readRecord(record)) }));
-  const results: Array<RecordResult | undefined> = slots.map(() => undefined);
+  const budgetMs = remainingTimeMs();
+  const answerMarginMs = options.answerMarginMs ?? 500;
+  const stage = new SettleStage(slots, delivery, timeLimit(budgetMs - answerMarginMs));
   const canStart = (): boolean => remainingTimeMs() > (options.startMarginMs ?? 5000);
 
-  let session: SessionReport;
-  if (!slots.some(hasJob)) {
-    session = { outcomes: slots.map((slot) => ownOutcome(slot, { kind: 'notAttempted', cause: 'connectionLost' })) };
-  } else if (!canStart()) {
-    session = { outcomes: slots.map((slot) => ownOutcome(slot, { kind: 'notAttempted', cause: 'outOfTime' })) };
-  } else {
-    const deadline = AbortSignal.timeout(Math.max(1, remainingTimeMs() - (options.reserveMs ?? 1500)));
-    // FIFO: each outcome is acted on before the next message starts, and the first record that
-    // must come back stops the session.
-    const actInOrder = async (index: number, outcome: Outcome): Promise<boolean> => {
-      const result = await settleRecord(slots[index]!, outcome, delivery);
-      results[index] = result;
-      return result.placement !== 'retry';
-    };
-    session = await runSession(slots, delivery, deadline, canStart, options.fifo ? actInOrder : undefined);
-  }
-
-  const outcomes = session.outcomes;
-  if (options.fifo) {
-    // In order, one after another: the first record that must come back (its outcome, or a failed
-    // DLQ send or re-enqueue) stops the rest, which come back too, so the group's order holds.
-    let stopped = false;
-    for (const [index, slot] of slots.entries()) {
-      if (results[index] === undefined) {
-        results[index] = await settleRecord(slot, stopped ? { kind: 'notAttempted', cause: 'fifoStopped' } : outcomes[index]!, delivery);
-      }
-      stopped ||= results[index]!.placement === 'retry';
+  let session: SessionReport | undefined;
+  const work = async (): Promise<void> => {
+    if (!slots.some(hasJob)) {
+      session = { outcomes: slots.map((slot) => ownOutcome(slot, { kind: 'notAttempted', cause: 'connectionLost' })) };
+    } else if (!canStart()) {
+      session = { outcomes: slots.map((slot) => ownOutcome(slot, { kind: 'notAttempted', cause: 'outOfTime' })) };
+    } else {
+      const sessionDeadline = timeLimit(budgetMs - (performance.now() - started) - (options.reserveMs ?? 1500));
+      session = await runSession(slots, delivery, sessionDeadline, canStart, stage);
     }
-  } else {
-    // An invalid job is dead-lettered whatever happened to the session.
-    await Promise.all(
-      slots.map(async (slot, index) => {
-        results[index] ??= await settleRecord(slot, ownOutcome(slot, outcomes[index]!), delivery);
-      }),
-    );
-  }
-  const done = results as RecordResult[];
-  await applyBackoff(done, slots, delivery, options.backoff);
-  await session.closing;
+    await stage.finish(session.outcomes);
+    await session.closing;
+  };
+  await within(work(), budgetMs - answerMarginMs / 2 - (performance.now() - started));
 
+  const results = stage.snapshot(session?.outcomes);
   return {
-    response: buildBatchResponse(records, done),
-    results: done,
-    ...(session.systemic === undefined ? {} : { systemic: session.systemic }),
-    ...(session.roundTrips === undefined ? {} : { roundTrips: session.roundTrips }),
+    response: buildBatchResponse(records, results),
+    results,
+    ...(session?.systemic === undefined ? {} : { systemic: session.systemic }),
+    ...(session?.roundTrips === undefined ? {} : { roundTrips: session.roundTrips }),
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** A signal that aborts in `ms` milliseconds (at least 1; the timer takes whole numbers only). */
+function timeLimit(ms: number): AbortSignal {
+  return AbortSignal.timeout(Math.max(1, Math.floor(Number.isFinite(ms) ? ms : 1)));
+}
+
+/**
+ * Waits for `work`, but not longer than `ms`: the answer must go out before the invocation ends,
+ * whatever is still under way (which goes on, unobserved). Rethrows the work's error when it
+ * failed in time.
+ */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<{ ended: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ ended: false }), Math.max(0, ms));
+  });
+  const ended = work.then(
+    () => ({ ended: true as const }),
+    (error: unknown) => ({ ended: true as const, error }),
+  );
+  try {
+    const first = await Promise.race([ended, timeUp]);
+    if ('error' in first) throw first.error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 interface SessionReport {
@@ -90,14 +106,11 @@ interface SessionReport {
   roundTrips?: number;
 }
 
-/** Reads the settings, builds the first messages while the connection is set up, sends, and says QUIT. */
-async function runSession(
-  slots: BatchSlot[],
-  delivery: Delivery,
-  deadline: AbortSignal,
-  canStart: () => boolean,
-  onOutcome: ((index: number, outcome: Outcome) => Promise<boolean>) | undefined,
-): Promise<SessionReport> {
+/**
+ * Reads the settings, builds the first messages while the connection is set up, sends, hands each
+ * outcome to the settle stage as it is known, and says QUIT.
+ */
+async function runSession(slots: BatchSlot[], delivery: Delivery, deadline: AbortSignal, canStart: () => boolean, stage: SettleStage): Promise<SessionReport> {
   const { options } = delivery;
   const systemic = (reason: FailureReason): SessionReport => {
     for (const slot of slots) delete slot.composing;
@@ -148,11 +161,18 @@ async function runSession(
           return false; // a clock that fails means no time to count on
         }
       },
+      // FIFO: a record of a group that must come back stops the group's later records.
+      ...(options.fifo ? { skip: (index: number) => (stage.stopped(index) ? FIFO_STOPPED : undefined) } : {}),
       onOutcome: (index, outcome) => {
         const slot = slots[index]!;
         delete slot.composing;
         if (outcome.kind !== 'partlyRefused') delete slot.mail;
-        return onOutcome === undefined ? true : onOutcome(index, outcome);
+        // FIFO: settled before the next message starts (it may stop the group). Standard: a DLQ
+        // send or re-enqueue starts at once, alongside the session; records that come back wait
+        // for the session's final word on them (a loss may turn "transient" into "not attempted").
+        if (options.fifo) return stage.settle(index, outcome).then(() => true);
+        if (outcome.kind === 'delivered' || outcome.kind === 'permanent' || outcome.kind === 'partlyRefused') void stage.settle(index, outcome);
+        return true;
       },
     });
   } catch (error) {
@@ -164,7 +184,7 @@ async function runSession(
   if (opened.session.stats !== undefined) report.roundTrips = opened.session.stats.roundTrips;
   // QUIT goes on while the outcomes are acted on: a slow QUIT must not eat the time the DLQ sends,
   // re-enqueues and visibility changes need.
-  report.closing = closePolitely(opened.session);
+  report.closing = closePolitely(opened.session, stage.signal);
   return report;
 }
 
@@ -213,10 +233,16 @@ function sessionJob(slot: BatchSlot, settings: SmtpSettings): SessionJob {
   };
 }
 
-async function closePolitely(session: MailSession): Promise<void> {
+/** QUIT, cut short (the socket closed) when `signal` says time is up. */
+async function closePolitely(session: MailSession, signal: AbortSignal): Promise<void> {
+  const cut = (): void => session.close();
+  if (signal.aborted) return cut();
+  signal.addEventListener('abort', cut, { once: true });
   try {
     await session.quit();
   } catch {
     session.close();
+  } finally {
+    signal.removeEventListener('abort', cut);
   }
 }

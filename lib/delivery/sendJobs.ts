@@ -55,8 +55,13 @@ export interface SessionPlan {
    */
   maxRecipients?: number;
   /**
+   * Asked when a job's turn comes: an outcome here passes the job by unsent, in its place (FIFO:
+   * an earlier record of its message group must come back).
+   */
+  skip?(index: number): Outcome | undefined;
+  /**
    * Called as each outcome is known; with `window` 1, before the next job starts. Returning
-   * `false` (or throwing) stops the session (FIFO: stop at the first failure).
+   * `false` (or throwing) stops the session.
    */
   onOutcome?(index: number, outcome: Outcome): Promise<boolean> | boolean;
 }
@@ -117,8 +122,9 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     while (running.size >= window) await Promise.race(running);
     if (stop !== undefined) break;
     const job = jobs[index]!;
-    if ('outcome' in job) {
-      track(finish(index, job.outcome));
+    const passedBy = 'outcome' in job ? job.outcome : plan.skip?.(index);
+    if (passedBy !== undefined) {
+      track(finish(index, passedBy));
       continue;
     }
     if (started >= plan.limit) {

@@ -56,9 +56,11 @@ export type SendMailHandler = (event: SQSEvent, context: InvocationContext) => P
  */
 export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps): SendMailHandler {
   // The client's endpoint (regional, or AWS_ENDPOINT_URL_SQS for a local SQS) serves every call,
-  // never the host written inside a queue URL. Bounded calls: a slow SQS must not run the
-  // invocation past its timeout while the outcomes are acted on (DLQ, re-enqueue, visibility).
-  const sqs = deps.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } });
+  // never the host written inside a queue URL. Each attempt is bounded (without
+  // `throwOnRequestTimeout` the SDK only logs a warning and waits on); each call, retries
+  // included, is cut at the invocation's deadline by its abort signal (see deliverBatch).
+  const sqs =
+    deps.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } });
   let secretsClient: Pick<SecretsManagerClientType, 'send'> | undefined;
   const secrets = deps.secrets ?? ((): Pick<SecretsManagerClientType, 'send'> => (secretsClient ??= new SecretsManagerClient({})));
   const settings = new SmtpSettingsSource(config.smtp, {

@@ -4,11 +4,9 @@
  * the record into a retry, so nothing is lost.
  * @module
  */
-import { SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
-import type { BackoffPolicy } from './backoff.js';
+import { backoffSeconds } from './backoff.js';
 import type { MailRecord } from './mailRecord.js';
 import type { FailureReason, Outcome } from './outcome.js';
-import type { VisibilityChange } from './QueueActions.js';
 import { requeueBody } from './requeueJob.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
@@ -16,8 +14,10 @@ import type { BatchSlot, Delivery, RecordResult } from './types.js';
  * Acts on one outcome and says where the record ended up: delivered → `done`; permanent → DLQ
  * (`deadLettered`, or `retry` if the DLQ send failed); partly refused → `done` after the
  * recipients refused for now are re-enqueued (or `retry` if that failed); anything else → `retry`.
+ *
+ * @param signal the invocation's deadline: an SQS call it cuts counts as failed (the record is retried)
  */
-export async function settleRecord(slot: BatchSlot, outcome: Outcome, delivery: Pick<Delivery, 'actions' | 'options'>): Promise<RecordResult> {
+export async function settleRecord(slot: BatchSlot, outcome: Outcome, delivery: Pick<Delivery, 'actions' | 'options'>, signal?: AbortSignal): Promise<RecordResult> {
   const { record, jobId } = slot.prepared;
   const result: RecordResult = { messageId: record.messageId, receiveCount: record.receiveCount, outcome, placement: 'retry' };
   if (jobId !== undefined) result.jobId = jobId;
@@ -26,10 +26,10 @@ export async function settleRecord(slot: BatchSlot, outcome: Outcome, delivery: 
       result.placement = 'done';
       break;
     case 'permanent':
-      await deadLetter(result, record, outcome.reason, delivery, jobId);
+      await deadLetter(result, record, outcome.reason, delivery, { jobId, signal });
       break;
     case 'partlyRefused':
-      await requeueRefused(result, slot, outcome.refusedForNow.map((r) => r.recipient), delivery);
+      await requeueRefused(result, slot, outcome.refusedForNow.map((r) => r.recipient), delivery, signal);
       break;
     default:
       break; // transient, ambiguous, notAttempted, systemic: retried
@@ -38,43 +38,16 @@ export async function settleRecord(slot: BatchSlot, outcome: Outcome, delivery: 
   return result;
 }
 
-/**
- * Stretches the visibility of records that failed for now (transient, ambiguous, systemic) by
- * their backoff, and notes it on their results. Not-attempted records keep the queue's timeout.
- */
-export async function applyBackoff(results: readonly RecordResult[], slots: readonly BatchSlot[], delivery: Pick<Delivery, 'actions'>, policy?: BackoffPolicy): Promise<void> {
-  const changes: VisibilityChange[] = [];
-  const byId = new Map<string, RecordResult>();
-  results.forEach((result, index) => {
-    const kind = result.outcome.kind;
-    if (result.placement !== 'retry' || !(kind === 'transient' || kind === 'ambiguous' || kind === 'systemic')) return;
-    const systemic = { ...SYSTEMIC_BACKOFF, ...(policy?.random ? { random: policy.random } : {}), ...(policy?.scale === undefined ? {} : { scale: policy.scale }) };
-    const seconds = backoffSeconds(result.receiveCount, kind === 'systemic' ? systemic : policy);
-    changes.push({ record: slots[index]!.prepared.record, seconds });
-    byId.set(result.messageId, result);
-    result.backoffSeconds = seconds;
-  });
-  if (changes.length === 0) return;
-  for (const messageId of await delivery.actions.delay(changes)) {
-    const result = byId.get(messageId);
-    if (result !== undefined) {
-      delete result.backoffSeconds;
-      result.problem = 'visibility change failed: retried after the queue default';
-    }
-  }
-}
-
 /** Sends to the DLQ; on failure the record is retried instead. Returns whether it went. */
 async function deadLetter(
   result: RecordResult,
   record: MailRecord,
   reason: FailureReason,
   delivery: Pick<Delivery, 'actions'>,
-  jobId?: string,
-  body?: string,
+  { jobId, body, signal }: { jobId?: string | undefined; body?: string | undefined; signal?: AbortSignal | undefined },
 ): Promise<boolean> {
   try {
-    await delivery.actions.deadLetter(record, reason, { ...(jobId === undefined ? {} : { jobId }), ...(body === undefined ? {} : { body }) });
+    await delivery.actions.deadLetter(record, reason, { ...(jobId === undefined ? {} : { jobId }), ...(body === undefined ? {} : { body }), ...(signal === undefined ? {} : { signal }) });
     result.placement = 'deadLettered';
     return true;
   } catch (error) {
@@ -84,7 +57,7 @@ async function deadLetter(
   }
 }
 
-async function requeueRefused(result: RecordResult, slot: BatchSlot, recipients: string[], delivery: Pick<Delivery, 'actions' | 'options'>): Promise<void> {
+async function requeueRefused(result: RecordResult, slot: BatchSlot, recipients: string[], delivery: Pick<Delivery, 'actions' | 'options'>, signal?: AbortSignal): Promise<void> {
   result.placement = 'done';
   const prepared = slot.prepared;
   if (recipients.length === 0 || !('job' in prepared)) return;
@@ -96,13 +69,13 @@ async function requeueRefused(result: RecordResult, slot: BatchSlot, recipients:
     const message = next.ok
       ? `recipients still refused for now after ${record.requeueCount} re-enqueues`
       : `recipients refused for now could not be re-enqueued: ${next.problem}`;
-    const kept = await deadLetter(result, record, { phase: 'rcpt', message }, delivery, prepared.jobId, next.ok ? next.body : undefined);
+    const kept = await deadLetter(result, record, { phase: 'rcpt', message }, delivery, { jobId: prepared.jobId, body: next.ok ? next.body : undefined, signal });
     // The record itself was delivered to the others; only its refused part sits in the DLQ.
     if (kept) result.placement = 'done';
     return;
   }
   try {
-    await delivery.actions.requeue(record, next.body, backoffSeconds(record.requeueCount + 1, delivery.options.backoff));
+    await delivery.actions.requeue(record, next.body, backoffSeconds(record.requeueCount + 1, delivery.options.backoff), signal === undefined ? {} : { signal });
     result.requeued = recipients.length;
   } catch (error) {
     result.placement = 'retry';

@@ -40,7 +40,7 @@ export interface RecordResult {
   placement: Placement;
   /** Recipients refused for now that were put back on the queue as a new job. */
   requeued?: number;
-  /** The visibility timeout given for the backoff, in seconds. */
+  /** The visibility timeout given (its backoff, or a FIFO hand-back of a record not attempted), in seconds; absent when none was set. */
   backoffSeconds?: number;
   /** Something went wrong while acting on the outcome (e.g. the DLQ send failed, so the record is retried). */
   problem?: string;
@@ -64,14 +64,24 @@ export interface DeliveryOptions {
   mailPerConnection: number;
   /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message; more go in further transactions on the same connection. */
   maxRecipientsPerMessage?: number;
-  /** The records come from a FIFO queue: one message at a time, stop at the first failure. */
+  /** The records come from a FIFO queue: one message at a time, and a record that must come back stops its message group. */
   fifo: boolean;
   /** PEM authorities to trust for the relay. */
   tlsCa?: string;
   /** No new message starts when less than this remains of the invocation. @default 5000 */
   startMarginMs?: number;
-  /** The SMTP session is aborted this long before the invocation ends, to leave time to act and answer. @default 1500 */
+  /**
+   * The SMTP session is aborted this long before the invocation ends: the time kept for the SQS
+   * calls after it (DLQ sends, re-enqueues, visibility changes, all in parallel) and the answer.
+   * @default 1500
+   */
   reserveMs?: number;
+  /**
+   * Every SQS call is cut this long before the invocation ends, and the handler answers at the
+   * latest half of it before: a record not settled by then is in `batchItemFailures`.
+   * @default 500
+   */
+  answerMarginMs?: number;
   /**
    * Messages handed to the client ahead of replies (see `SessionPlan.window`).
    * @default the per-connection count when the server offers CHUNKING and PIPELINING (the client

@@ -1,14 +1,13 @@
 /**
  * `BACKOFF_SCALE`: the setting that compresses every backoff delay for local and fault-injection
  * runs (`npm run chaos`); read and checked in lib/config.ts, applied by `backoffSeconds` and, for
- * systemic failures, by `applyBackoff`.
+ * systemic failures and FIFO hand-backs, by `visibilitySeconds`.
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import { SYSTEMIC_BACKOFF, backoffSeconds } from '../../lib/delivery/backoff.js';
-import type { VisibilityChange } from '../../lib/delivery/QueueActions.js';
-import { applyBackoff } from '../../lib/delivery/settleRecord.js';
-import type { BatchSlot, Delivery, RecordResult } from '../../lib/delivery/types.js';
+import { visibilitySeconds } from '../../lib/delivery/SettleStage.js';
+import type { RecordResult } from '../../lib/delivery/types.js';
 
 const BASE_ENV = {
   SMTP_URL: 'smtp://127.0.0.1:2525?security=none',
@@ -45,26 +44,14 @@ describe('backoffSeconds with a scale', () => {
   });
 });
 
-describe('applyBackoff with a scale', () => {
-  it('scales the systemic backoff too', async () => {
-    const changes: VisibilityChange[] = [];
-    const delivery: Pick<Delivery, 'actions'> = {
-      actions: {
-        delay: async (batch: readonly VisibilityChange[]) => {
-          changes.push(...batch);
-          return [];
-        },
-      } as unknown as Delivery['actions'],
-    };
-    const record = { messageId: 'm1', receiptHandle: 'h1', body: '{}', receiveCount: 2, requeueCount: 0 };
-    const slots: BatchSlot[] = [{ prepared: { record, invalid: { phase: 'job', message: 'x' } } }];
-    const results: RecordResult[] = [
-      { messageId: 'm1', receiveCount: 2, outcome: { kind: 'systemic', reason: { phase: 'connect', message: 'refused' } }, placement: 'retry' },
-    ];
-    await applyBackoff(results, slots, delivery, { random: () => 0, scale: 0.01 });
+describe('visibilitySeconds with a scale', () => {
+  it('scales the systemic backoff and the FIFO hand-back too', () => {
+    const systemic: RecordResult = { messageId: 'm1', receiveCount: 2, outcome: { kind: 'systemic', reason: { phase: 'connect', message: 'refused' } }, placement: 'retry' };
+    const handedBack: RecordResult = { messageId: 'm2', receiveCount: 1, outcome: { kind: 'notAttempted', cause: 'fifoStopped' }, placement: 'retry' };
     // Receive 2 of a systemic failure, no jitter: 360 s unscaled, so 3.6 s (4) at 1/100.
     expect(backoffSeconds(2, { ...SYSTEMIC_BACKOFF, random: () => 0 })).toBe(360);
-    expect(changes.map((change) => change.seconds)).toEqual([Math.round(360 * 0.01)]);
-    expect(results[0]!.backoffSeconds).toBe(4);
+    expect(visibilitySeconds(systemic, false, { random: () => 0, scale: 0.01 })).toBe(4);
+    expect(visibilitySeconds(handedBack, true, { scale: 0.2 })).toBe(1);
+    expect(visibilitySeconds(handedBack, true)).toBe(5);
   });
 });

@@ -1,0 +1,181 @@
+/**
+ * The settle stage: where each record of a batch ends up once its outcome is known (delivered,
+ * dead-lettered, re-enqueued in part, or back on the queue with a visibility), every SQS call
+ * bounded by the invocation's remaining time.
+ * @module
+ */
+import { HAND_BACK_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
+import type { BackoffPolicy } from './backoff.js';
+import type { Outcome } from './outcome.js';
+import type { VisibilityChange } from './QueueActions.js';
+import { settleRecord } from './settleRecord.js';
+import type { BatchSlot, Delivery, RecordResult } from './types.js';
+
+/** The outcome of a FIFO record handed back untried because an earlier record of its message group must come back. */
+export const FIFO_STOPPED: Outcome = { kind: 'notAttempted', cause: 'fifoStopped' };
+
+/**
+ * Settles the records of one batch. Fed as outcomes become known, and once more at the end with
+ * the session's final outcomes ({@link finish}); each record is settled once.
+ *
+ * - Standard queues: a record is settled as soon as it is fed, alongside the session and the
+ *   other records (a DLQ send does not wait for the batch to end).
+ * - FIFO queues: records of one message group are settled in order, one after another, and the
+ *   first that must come back stops its group: the group's later records come back untried
+ *   (`fifoStopped`), in order, while other groups go on (Powertools' `skipGroupOnError`).
+ *
+ * Every SQS call carries `signal` (the invocation's deadline): a call cut by it leaves its record
+ * in `batchItemFailures`, never lost. {@link snapshot} answers at any time with what is settled.
+ *
+ * @example
+ * const stage = new SettleStage(slots, delivery, AbortSignal.timeout(remaining - 500));
+ * await stage.settle(0, { kind: 'delivered', accepted: 1 });
+ * await stage.finish(outcomes);
+ * const results = stage.snapshot(outcomes);
+ */
+export class SettleStage {
+  readonly #slots: readonly BatchSlot[];
+  readonly #delivery: Pick<Delivery, 'actions' | 'options'>;
+  readonly #signal: AbortSignal;
+  /** Records whose settling has finished. */
+  readonly #settled: Array<RecordResult | undefined>;
+  /** Records handed to the stage, settled or not. */
+  readonly #started = new Map<number, Promise<RecordResult>>();
+  /** FIFO: the last record of each message group handed to the stage. */
+  readonly #groupTails = new Map<string, Promise<unknown>>();
+  /** FIFO: message groups in which a record must come back. */
+  readonly #stoppedGroups = new Set<string>();
+
+  constructor(slots: readonly BatchSlot[], delivery: Pick<Delivery, 'actions' | 'options'>, signal: AbortSignal) {
+    this.#slots = slots;
+    this.#delivery = delivery;
+    this.#signal = signal;
+    this.#settled = slots.map(() => undefined);
+  }
+
+  /** The invocation's deadline for SQS calls (also the moment QUIT is cut short). */
+  get signal(): AbortSignal {
+    return this.#signal;
+  }
+
+  /** FIFO: true once a record of this record's message group must come back (the record must not be sent). */
+  stopped(index: number): boolean {
+    return this.#delivery.options.fifo && this.#stoppedGroups.has(this.#groupOf(index));
+  }
+
+  /**
+   * Settles one record (a second call for the same record returns the first's result). FIFO: after
+   * the records of its group fed before it, and as not attempted once its group has stopped.
+   */
+  settle(index: number, outcome: Outcome): Promise<RecordResult> {
+    const started = this.#started.get(index);
+    if (started !== undefined) return started;
+    let settling: Promise<RecordResult>;
+    if (this.#delivery.options.fifo) {
+      const group = this.#groupOf(index);
+      settling = (this.#groupTails.get(group) ?? Promise.resolve()).then(async () => {
+        const result = await this.#act(index, this.#stoppedGroups.has(group) ? FIFO_STOPPED : outcome);
+        if (result.placement === 'retry') this.#stoppedGroups.add(group);
+        return result;
+      });
+      this.#groupTails.set(group, settling);
+    } else {
+      settling = this.#act(index, outcome);
+    }
+    this.#started.set(index, settling);
+    return settling;
+  }
+
+  /**
+   * Settles every record not fed yet with its final outcome from the session (in event order; an
+   * invalid job keeps its own outcome whatever happened to the session), waits for every record,
+   * then sets the visibility of those that come back: their backoff when they failed for now, a
+   * short hand-back on a FIFO queue when they were not attempted (so that their group does not
+   * wait out the queue's timeout). The visibility changes go out in parallel.
+   */
+  async finish(outcomes: readonly (Outcome | undefined)[]): Promise<void> {
+    this.#slots.forEach((slot, index) => {
+      void this.settle(index, 'invalid' in slot.prepared ? { kind: 'permanent', reason: slot.prepared.invalid } : (outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' }));
+    });
+    await Promise.all(this.#started.values());
+    await this.#applyVisibility();
+  }
+
+  /**
+   * One result per record, as of now. A record whose settling has not finished (its DLQ send or
+   * re-enqueue still under way, or never begun) is reported `retry`, so that nothing is lost.
+   *
+   * @param outcomes the session's outcomes, for the records not settled yet
+   */
+  snapshot(outcomes: readonly (Outcome | undefined)[] = []): RecordResult[] {
+    return this.#slots.map((slot, index) => {
+      const settled = this.#settled[index];
+      if (settled !== undefined) return { ...settled };
+      const { record, jobId } = slot.prepared;
+      const result: RecordResult = {
+        messageId: record.messageId,
+        receiveCount: record.receiveCount,
+        outcome: outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' },
+        placement: 'retry',
+        problem: this.#started.has(index) ? 'the invocation ran out of time while the record was being settled: retried' : 'the invocation ran out of time before the record was settled: retried',
+      };
+      if (jobId !== undefined) result.jobId = jobId;
+      return result;
+    });
+  }
+
+  async #act(index: number, outcome: Outcome): Promise<RecordResult> {
+    const slot = this.#slots[index]!;
+    let result: RecordResult;
+    try {
+      result = await settleRecord(slot, outcome, this.#delivery, this.#signal);
+    } catch (error) {
+      const { record, jobId } = slot.prepared;
+      result = { messageId: record.messageId, receiveCount: record.receiveCount, outcome, placement: 'retry', problem: `settling failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` };
+      if (jobId !== undefined) result.jobId = jobId;
+    }
+    this.#settled[index] = result;
+    return result;
+  }
+
+  async #applyVisibility(): Promise<void> {
+    const { options, actions } = this.#delivery;
+    const changes: Array<VisibilityChange & { result: RecordResult }> = [];
+    this.#settled.forEach((result, index) => {
+      const seconds = result === undefined ? undefined : visibilitySeconds(result, options.fifo, options.backoff);
+      if (seconds !== undefined) changes.push({ record: this.#slots[index]!.prepared.record, seconds, result: result! });
+    });
+    if (changes.length === 0) return;
+    const failed = new Set(await actions.delay(changes, { signal: this.#signal }));
+    for (const { result, seconds } of changes) {
+      if (failed.has(result.messageId)) result.problem = 'visibility change failed: retried after the queue default';
+      else result.backoffSeconds = seconds;
+    }
+  }
+
+  #groupOf(index: number): string {
+    return this.#slots[index]!.prepared.record.messageGroupId ?? '';
+  }
+}
+
+/**
+ * The visibility a record that comes back is given, if any: the backoff of a record that failed
+ * for now (transient, ambiguous; systemic with its own, longer backoff), a short hand-back for a
+ * FIFO record not attempted; none otherwise (a standard queue's untried record keeps the queue's
+ * timeout, as does a record whose DLQ send or re-enqueue failed).
+ */
+export function visibilitySeconds(result: RecordResult, fifo: boolean, policy: BackoffPolicy = {}): number | undefined {
+  if (result.placement !== 'retry') return undefined;
+  const scale = policy.scale === undefined ? {} : { scale: policy.scale };
+  switch (result.outcome.kind) {
+    case 'transient':
+    case 'ambiguous':
+      return backoffSeconds(result.receiveCount, policy);
+    case 'systemic':
+      return backoffSeconds(result.receiveCount, { ...SYSTEMIC_BACKOFF, ...(policy.random ? { random: policy.random } : {}), ...scale });
+    case 'notAttempted':
+      return fifo ? Math.round(HAND_BACK_SECONDS * (policy.scale ?? 1)) : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The handler answers before the invocation's deadline whatever the relay and SQS do: a relay that
+ * stalls after the end of data and a slow (or silent) SQS behind the calls the delivery makes after
+ * the session (DLQ sends, visibility changes). The handler's own SQS client is used (built from the
+ * environment, as in Lambda), pointed at a real HTTP proxy that delays every request to the
+ * emulator; a record whose SQS call did not finish in time is in `batchItemFailures`.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { SmtpSettings } from '../../lib/config.js';
+import { DEFAULT_EXTENSIONS, startScriptedServer } from '../support/scriptedServer.js';
+import type { ScriptedMessage, ScriptedServerHandle } from '../support/scriptedServer.js';
+import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import type { SendMailRig } from '../support/sendMailHarness.js';
+import { startSlowSqs } from '../support/slowSqs.js';
+import type { SlowSqs } from '../support/slowSqs.js';
+import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
+import { startSqsEmulator } from '../support/sqsQueues.js';
+import type { SqsEmulator } from '../support/sqsQueues.js';
+
+const ENV = ['AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+const saved = new Map<string, string | undefined>(ENV.map((name) => [name, process.env[name]]));
+
+let emulator: SqsEmulator;
+let server: ScriptedServerHandle | undefined;
+let slow: SlowSqs | undefined;
+
+beforeAll(async () => {
+  emulator = await startSqsEmulator();
+  process.env['AWS_REGION'] = 'us-east-1';
+  process.env['AWS_ACCESS_KEY_ID'] = 'test';
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'test';
+});
+afterAll(async () => {
+  for (const [name, value] of saved) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await emulator.stop();
+});
+afterEach(async () => {
+  await server?.stop();
+  await slow?.stop();
+  server = undefined;
+  slow = undefined;
+});
+
+const BUDGET_MS = 9_000;
+const isJob = (message: ScriptedMessage, n: number): boolean => message.content.toString('latin1').includes(`Subject: Test job ${n}\r\n`);
+
+/**
+ * A scripted relay (550 for `gone…`, 451 for `later…`, silence after the end of data of job 4) and
+ * the handler with its own SQS client, talking to the emulator through a proxy `sqsLatencyMs` slow.
+ */
+async function stalledRig(sqsLatencyMs: number): Promise<{ rig: SendMailRig; confirmed: Buffer[] }> {
+  const confirmed: Buffer[] = [];
+  server = await startScriptedServer({
+    extensions: DEFAULT_EXTENSIONS.filter((extension) => extension !== 'CHUNKING'),
+    onCommand: (command) => {
+      if (command.verb === 'RCPT' && command.args.includes('gone')) return ['550 5.1.1 No such user'];
+      if (command.verb === 'RCPT' && command.args.includes('later')) return ['451 4.7.1 Try again later'];
+      return undefined;
+    },
+    onData: (message) => {
+      if (isJob(message, 4)) return 'silent';
+      confirmed.push(message.content);
+      return undefined;
+    },
+  });
+  slow = await startSlowSqs(emulator.endpoint, sqsLatencyMs);
+  process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
+  const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
+  // No `sqs` given: the handler builds its own client, as in Lambda.
+  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, deps: { sqs: undefined } });
+  return { rig, confirmed };
+}
+
+/** Publishes the five jobs, receives them, and runs the handler with {@link BUDGET_MS} left. */
+async function runWithBudget(rig: SendMailRig): Promise<{ records: SQSRecord[]; response: SQSBatchResponse; elapsedMs: number }> {
+  const jobs = [mailJob(1), mailJob(2, { to: ['gone2@example.com'] }), mailJob(3, { to: ['later3@example.com'] }), mailJob(4), mailJob(5)];
+  await rig.queues.publish(jobs.map((job) => JSON.stringify(job)));
+  const records = await rig.queues.receiveRecords(10);
+  expect(records).toHaveLength(jobs.length);
+  const end = Date.now() + BUDGET_MS;
+  const response = await rig.handler(sqsEvent(records), lambdaContext(() => end - Date.now()));
+  return { records, response, elapsedMs: BUDGET_MS - (end - Date.now()) };
+}
+
+describe('send-mail handler: the deadline holds with a stalling relay and a slow SQS', () => {
+  it('SQS 3 s per call: answers before the deadline; the DLQ send made it, the visibility changes that could not are only a longer wait', async () => {
+    // Prepare
+    const { rig, confirmed } = await stalledRig(3_000);
+    // Act
+    const { records, response, elapsedMs } = await runWithBudget(rig);
+    // Assess
+    expect(elapsedMs).toBeLessThan(BUDGET_MS);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(2).map((record) => record.messageId));
+    await expectPlaces(rig, records, response, ['delivered', 'dead-lettered', 'failed', 'failed', 'failed'], confirmed);
+    const lines = rig.log.records();
+    expect(lines.get(records[3]!.messageId)?.attributes).toMatchObject({ outcome: 'ambiguous', possibleDuplicate: true });
+    expect(lines.get(records[2]!.messageId)?.attributes['backoffSeconds']).toBeUndefined();
+    expect(String(lines.get(records[2]!.messageId)?.attributes['problem'])).toContain('visibility change failed');
+  }, 30_000);
+
+  it('SQS never answers: answers before the deadline, and the record whose DLQ send did not finish comes back', async () => {
+    // Prepare
+    const { rig, confirmed } = await stalledRig(Number.POSITIVE_INFINITY);
+    // Act
+    const { records, response, elapsedMs } = await runWithBudget(rig);
+    // Assess
+    expect(elapsedMs).toBeLessThan(BUDGET_MS);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(1).map((record) => record.messageId));
+    await expectPlaces(rig, records, response, ['delivered', 'failed', 'failed', 'failed', 'failed'], confirmed);
+    expect(String(rig.log.records().get(records[1]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
+    expect(slow!.calls.filter((call) => call.forwarded)).toEqual([]);
+  }, 30_000);
+});
