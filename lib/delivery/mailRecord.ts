@@ -4,7 +4,7 @@
  * @module
  */
 import type { SQSRecord } from 'aws-lambda';
-import { InvalidJobError, parseMailJob } from '../message/index.js';
+import { InvalidJobError, parseMailJob, readJobBody } from '../message/index.js';
 import type { MailJob } from '../message/index.js';
 import type { FailureReason } from './outcome.js';
 
@@ -52,8 +52,10 @@ export function readRecord(record: SQSRecord): MailRecord {
 export function prepareRecord(record: MailRecord): PreparedRecord {
   let input: unknown;
   try {
-    input = JSON.parse(record.body);
-  } catch {
+    // Refuses first, without building it, a body that no job looks like (1 MiB of nested lists).
+    input = readJobBody(record.body);
+  } catch (error) {
+    if (error instanceof InvalidJobError) return { record, invalid: { phase: 'job', message: error.message, paths: error.issues.map((issue) => issue.path || '(job)') } };
     return { record, invalid: { phase: 'job', message: 'the message body is not JSON' } };
   }
   const jobId = idOf(input);

@@ -142,9 +142,23 @@ function loggedReason(reason: FailureReason): Record<string, unknown> {
     ...(reason.enhancedCode === undefined ? {} : { enhancedCode: reason.enhancedCode }),
     ...(reason.error === undefined ? {} : { error: reason.error }),
     // An invalid job's text quotes the job (names, addresses cut anywhere): its paths go instead.
-    ...(reason.phase === 'job' ? { paths: reason.paths ?? [] } : { text: redactAddresses(reason.message).slice(0, 500) }),
+    ...(reason.phase === 'job' ? { paths: loggedPaths(reason.paths ?? []) } : { text: redactAddresses(reason.message).slice(0, 500) }),
     ...(reason.refused === undefined ? {} : { refused: loggedRefusals(reason.refused) }),
   };
+}
+
+/** Most paths of an invalid job a log line holds (an InvalidJobError lists 20 problems and a summary). */
+const MAX_LOGGED_PATHS = 21;
+/** What a path of a job issue is made of: field names, indices, `*` for a key the producer chose, `(job)`. */
+const SAFE_PATH = /^(?:\(job\)|(?:[A-Za-z][A-Za-z0-9]*|\[\d+\]|\.[A-Za-z][A-Za-z0-9]*|\.?\*)+)$/;
+
+/**
+ * The paths of an invalid job as logged: at most {@link MAX_LOGGED_PATHS}, then how many more, and
+ * `(hidden)` for one that is not made of field names and indices (it could quote the job).
+ */
+function loggedPaths(paths: readonly string[]): string[] {
+  const shown = paths.slice(0, MAX_LOGGED_PATHS).map((path) => (path.length <= 200 && SAFE_PATH.test(path) ? path : '(hidden)'));
+  return paths.length > MAX_LOGGED_PATHS ? [...shown, `(${paths.length - MAX_LOGGED_PATHS} more)`] : shown;
 }
 
 function loggedRefusals(refused: readonly RefusedRecipient[]): Record<string, unknown>[] {

@@ -48,6 +48,8 @@ export function parseAddress(value: unknown): AddressResult {
  */
 export function parseBareAddress(value: unknown): AddressResult {
   if (typeof value !== 'string') return fail(`must be an address string, not ${describeType(value)}`);
+  // Measured first, so that a huge string is not read through (a character is at least one octet).
+  if (value.length > MAX_ADDRESS_OCTETS) return fail(`${quoteValue(value)} is longer than ${MAX_ADDRESS_OCTETS} octets`);
   const text = textProblem(value, 'line');
   if (text !== undefined) return fail(text);
   if (value.includes('<') || value.includes('>')) return fail(`${quoteValue(value)} must be a bare address, without a name or angle brackets`);
@@ -81,7 +83,7 @@ function parseAddressString(value: string): AddressResult {
 
 function parseAddressObject(value: Record<string, unknown>): AddressResult {
   const unknown = Object.keys(value).filter((key) => key !== 'name' && key !== 'address');
-  if (unknown.length > 0) return fail(`has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => quoteValue(k)).join(', ')} (an address object has only name and address)`);
+  if (unknown.length > 0) return fail(`has ${unknownFields(unknown)} (an address object has only name and address)`);
   if (!('address' in value) || value.address === undefined) return fail('has no address');
   if (typeof value.address !== 'string') return fail(`address must be a string, not ${describeType(value.address)}`);
   const spec = parseBareAddress(value.address);
@@ -91,6 +93,16 @@ function parseAddressObject(value: Record<string, unknown>): AddressResult {
   const problem = nameProblem(value.name);
   if (problem !== undefined) return fail(`name ${problem}`);
   return { ok: true, address: { name: value.name, address: spec.address.address } };
+}
+
+/** Most unknown fields of an address object an error names; the others are counted. */
+const NAMED_UNKNOWN_FIELDS = 3;
+
+/** `unknown field "x"`, `unknown fields "a", "b"`, `unknown fields "a", "b", "c" and 997 more`. */
+function unknownFields(keys: string[]): string {
+  const named = keys.slice(0, NAMED_UNKNOWN_FIELDS).map((key) => quoteValue(key)).join(', ');
+  const more = keys.length - NAMED_UNKNOWN_FIELDS;
+  return `unknown field${keys.length > 1 ? 's' : ''} ${named}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /** The display name in `Name <addr>`: plain words, or the whole name in double quotes without escapes. */

@@ -4,11 +4,12 @@
  */
 export { parseMailJob } from './parseMailJob.js';
 export { composeMail } from './composeMail.js';
-export { InvalidJobError, formatIssue, type JobIssue } from './InvalidJobError.js';
+export { readJobBody } from './jobJson.js';
+export { InvalidJobError, MAX_LISTED_ISSUES, formatIssue, type JobIssue } from './InvalidJobError.js';
 export { parseAddress, parseBareAddress, type AddressResult } from './address.js';
 export { deriveEnvelope } from './envelope.js';
 export { messageIdFor } from './messageId.js';
-export { PRODUCT_HEADERS } from './headerRules.js';
+export { PRODUCT_HEADERS, RESENT_FIELDS } from './headerRules.js';
 export { MAX_RECIPIENTS } from './jobSchema.js';
 export type {
   AddressInput, AddressListInput, AttachmentInput, ComposedMailJobInput, RawMailJobInput, MailJobInput,

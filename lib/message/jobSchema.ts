@@ -45,7 +45,8 @@ function text(policy: TextPolicy, maxLength: number) {
     v.string(),
     v.maxLength(maxLength, (issue) => `is longer than ${maxLength} characters (${(issue.input as string).length})`),
     v.rawCheck(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
+      // Too long already: not worth reading through.
+      if (!dataset.typed || dataset.issues !== undefined) return;
       const problem = textProblem(dataset.value, policy);
       if (problem !== undefined) addIssue({ message: problem });
     }),
@@ -95,7 +96,15 @@ function addressListTransform<TInput>(parse: (value: unknown) => ReturnType<type
   });
 }
 
-/** Extra header fields: an object of names to string values, turned into a list. */
+/**
+ * The path item of the header at `index`: a header is named by its position (`headers[3]`), never
+ * by its name, which the producer chose (it may hold an address) and the message quotes instead.
+ */
+function headerPathItem(record: Record<string, unknown>, index: number, name: string): PathItem {
+  return { type: 'object', origin: 'value', input: record, key: index as unknown as string, value: record[name] };
+}
+
+/** Extra header fields: an object of names to string values (at most {@link MAX_HEADERS}, counted first), turned into a list. */
 const headers = v.pipe(
   v.unknown(),
   v.rawTransform(({ dataset, addIssue, NEVER }): MailHeader[] => {
@@ -113,17 +122,17 @@ const headers = v.pipe(
     const out: MailHeader[] = [];
     const seen = new Map<string, string>();
     let failed = false;
-    for (const name of names) {
+    names.forEach((name, index) => {
       const value = record[name];
       const problem = headerNameProblem(name)
-        ?? (typeof value === 'string' ? headerValueProblem(name, value) : `the value must be a string, not ${describeType(value)}`)
-        ?? (seen.has(name.toLowerCase()) ? `is given twice (also as ${quoteValue(seen.get(name.toLowerCase())!)}); header names are case-insensitive` : undefined);
+        ?? (typeof value === 'string' ? headerValueProblem(name, value) : `the value of ${quoteValue(name)} must be a string, not ${describeType(value)}`)
+        ?? (seen.has(name.toLowerCase()) ? `${quoteValue(name)} is given twice (also as ${quoteValue(seen.get(name.toLowerCase())!)}); header names are case-insensitive` : undefined);
       seen.set(name.toLowerCase(), name);
       if (problem !== undefined) {
         failed = true;
-        addIssue({ message: problem, path: [pathItem(record, name)] });
+        addIssue({ message: problem, path: [headerPathItem(record, index, name)] });
       } else out.push({ name, value: value as string });
-    }
+    });
     return failed ? NEVER : out;
   }),
 );
@@ -153,9 +162,11 @@ const attachment = v.pipe(
   })),
 );
 
+/** At most {@link MAX_ATTACHMENTS}, counted before any attachment is checked. */
 const attachments = v.pipe(
-  v.array(attachment),
+  v.array(v.unknown()),
   v.maxLength(MAX_ATTACHMENTS, (issue) => `has ${(issue.input as unknown[]).length} attachments; at most ${MAX_ATTACHMENTS} are allowed`),
+  v.array(attachment),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const seen = new Set<string>();

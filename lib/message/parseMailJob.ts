@@ -1,7 +1,9 @@
 import * as v from 'valibot';
 import { InvalidJobError, type JobIssue } from './InvalidJobError.js';
-import { describeType } from './characters.js';
+import { describeType, quoteValue } from './characters.js';
+import { formatPath, type PathKey } from './jobPath.js';
 import { composedJobSchema, fallbackMessage, MAX_RECIPIENTS, rawJobSchema } from './jobSchema.js';
+import { shapeIssues } from './jobShape.js';
 import type { MailJob } from './types.js';
 
 /** Jobs this module returned: {@link composeMail} trusts these and parses anything else. */
@@ -12,17 +14,18 @@ export function isParsedMailJob(job: unknown): job is MailJob {
   return typeof job === 'object' && job !== null && parsedJobs.has(job as MailJob);
 }
 
-/** Keys that could reach an object's prototype if some code copied them naively. */
-const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'];
-/** A job is shallow; anything deeper is refused before it is walked. */
-const MAX_DEPTH = 8;
-
 /**
  * Checks a mail job (usually `JSON.parse` of a queue message) and returns it in normalised form.
- * Every problem is collected and thrown at once. Unknown fields are refused, so that a typo such
- * as `subjet` cannot silently lose data. Reserved keys (`__proto__`, `constructor`, `prototype`)
- * are refused anywhere in the job.
- * @throws {InvalidJobError} when anything is wrong; `.issues` lists each problem with its path.
+ * Every problem is collected and thrown at once (the first 20 listed, the rest counted). Unknown
+ * fields are refused, so that a typo such as `subjet` cannot silently lose data. Reserved keys
+ * (`__proto__`, `constructor`, `prototype`) are refused anywhere in the job.
+ *
+ * Sizes come before items: a job nested too deeply or holding more values than any job holds is
+ * refused by its shape alone, and every list and object of the format is measured before its
+ * items are checked, so that a hostile job of 1 MiB is refused in a few milliseconds and makes a
+ * short error.
+ * @throws {InvalidJobError} when anything is wrong; `.issues` lists the problems with their paths
+ * (field names and indices only, see {@link JobIssue.path}).
  * @example
  * const job = parseMailJob(JSON.parse(record.body));
  * // job.kind === 'composed': job.to is a list of { name?, address }
@@ -31,14 +34,15 @@ export function parseMailJob(input: unknown): MailJob {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidJobError([{ path: '', message: `a mail job must be a JSON object, not ${describeType(input)}` }]);
   }
-  const issues = reservedKeyIssues(input, [], 0);
+  const shape = shapeIssues(input);
+  const issues = shape.issues;
+  if (shape.tooLarge) throw new InvalidJobError(issues);
   const record = input as Record<string, unknown>;
   const isRaw = Object.hasOwn(record, 'raw');
   const result = isRaw
     ? v.safeParse(rawJobSchema, input, { message: fallbackMessage })
     : v.safeParse(composedJobSchema, input, { message: fallbackMessage });
-  // A field set to `undefined` (possible from JavaScript, not from JSON) counts as missing.
-  for (const issue of result.issues ?? []) issues.push({ path: formatPath(issue.path), message: issue.input === undefined ? 'is required' : issue.message });
+  for (const issue of result.issues ?? []) issues.push(jobIssueOf(issue));
   if (!isRaw) issues.push(...crossFieldIssues(record));
   if (issues.length > 0 || !result.success) throw new InvalidJobError(issues);
   const job = normalise(result.output);
@@ -74,35 +78,12 @@ function crossFieldIssues(job: Record<string, unknown>): JobIssue[] {
   return issues;
 }
 
-function reservedKeyIssues(value: unknown, path: (string | number)[], depth: number): JobIssue[] {
-  if (typeof value !== 'object' || value === null) return [];
-  if (depth > MAX_DEPTH) return [{ path: formatKeys(path), message: 'is nested too deeply for a mail job' }];
-  const issues: JobIssue[] = [];
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => issues.push(...reservedKeyIssues(item, [...path, index], depth + 1)));
-    return issues;
-  }
-  for (const key of Object.keys(value)) {
-    if (RESERVED_KEYS.includes(key)) {
-      issues.push({ path: formatKeys([...path, key]), message: 'is a reserved name and not allowed anywhere in a mail job' });
-    } else {
-      issues.push(...reservedKeyIssues((value as Record<string, unknown>)[key], [...path, key], depth + 1));
-    }
-  }
-  return issues;
-}
-
-function formatPath(path: readonly v.IssuePathItem[] | undefined): string {
-  return formatKeys((path ?? []).map((item) => item.key as string | number));
-}
-
-/** `to[1].address`, `headers["X-Campaign"]`: the path in the form a JavaScript reader expects. */
-export function formatKeys(keys: readonly (string | number)[]): string {
-  let out = '';
-  for (const key of keys) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) out += out === '' ? key : `.${key}`;
-    else out += `[${JSON.stringify(key)}]`;
-  }
-  return out;
+/** A valibot issue in this package's terms: a path without keys the producer chose, in plain words. */
+function jobIssueOf(issue: v.BaseIssue<unknown>): JobIssue {
+  const keys: PathKey[] = (issue.path ?? []).map((item) => item.key as PathKey);
+  const last = keys.at(-1);
+  // An unknown field (the `never` rest of an object): the path names its object, the message the field.
+  if (issue.type === 'never' && typeof last === 'string') return { path: formatPath(keys.slice(0, -1)), message: `${quoteValue(last)} ${issue.message}` };
+  // A field set to `undefined` (possible from JavaScript, not from JSON) counts as missing.
+  return { path: formatPath(keys), message: issue.input === undefined ? 'is required' : issue.message };
 }

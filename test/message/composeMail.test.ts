@@ -231,7 +231,9 @@ describe('composeMail: raw jobs', () => {
     const forged = { kind: 'raw', v: 1, envelope: { from: 'a@example.com', to: ['b@example.com\r\nRCPT TO:<x@evil.example>'] }, message: 'x' };
     const error = await composeMail(forged as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidJobError);
-    expect((error as InvalidJobError).issues.map((i) => i.path)).toEqual(['to', 'subject', 'kind', 'envelope', 'message', '']);
+    // Unknown fields are named in the message, not in the path (paths are logged: item 9 of issue 13).
+    expect((error as InvalidJobError).issues.map((i) => i.path)).toEqual(['to', 'subject', '', '', '', '']);
+    expect((error as InvalidJobError).issues.slice(2, 5).map((i) => i.message.split(' ')[0])).toEqual(['"kind"', '"envelope"', '"message"']);
   });
 
   it('accepts a parsed job too', async () => {
