@@ -114,4 +114,34 @@ describe('send-mail handler: the deadline holds with a stalling relay and a slow
     expect(String(rig.log.records().get(records[1]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
     expect(slow!.calls.filter((call) => call.forwarded)).toEqual([]);
   }, 30_000);
+
+  it('visibility changes go out in parallel: 20 records that failed for now get their backoff in about one SQS round trip', async () => {
+    // Prepare: every recipient refused for now; SQS 3 s per call; two batches of ten changes.
+    server = await startScriptedServer({
+      extensions: DEFAULT_EXTENSIONS.filter((extension) => extension !== 'CHUNKING'),
+      onCommand: (command) => (command.verb === 'RCPT' ? ['451 4.7.1 Try again later'] : undefined),
+    });
+    slow = await startSlowSqs(emulator.endpoint, 3_000);
+    process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
+    const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
+    const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, mailPerConnection: 20, deps: { sqs: undefined } });
+    await rig.queues.publish(Array.from({ length: 20 }, (_, n) => JSON.stringify(mailJob(n + 1))));
+    const records = [...(await rig.queues.receiveRecords(10)), ...(await rig.queues.receiveRecords(10))];
+    expect(records).toHaveLength(20);
+    // Act
+    const started = Date.now();
+    const response = await rig.handler(sqsEvent(records), lambdaContext());
+    const elapsedMs = Date.now() - started;
+    // Assess: one round of 3 s, not two in a row.
+    expect(elapsedMs).toBeLessThan(5_500);
+    expect(slow.calls.map((call) => call.action)).toEqual(['ChangeMessageVisibilityBatch', 'ChangeMessageVisibilityBatch']);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((record) => record.messageId));
+    const queue = await rig.queues.contents(rig.queues.queueName);
+    for (const record of records) {
+      expect(rig.log.records().get(record.messageId)?.attributes).toMatchObject({ outcome: 'transient', backoffSeconds: 15 });
+      const held = queue.inflight.find((entry) => entry.message.messageId === record.messageId);
+      expect(held?.visibilityDeadline).toBeGreaterThanOrEqual(started + 15_000);
+      expect(held?.visibilityDeadline).toBeLessThanOrEqual(Date.now() + 15_000);
+    }
+  }, 30_000);
 });
