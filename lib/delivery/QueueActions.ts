@@ -12,7 +12,7 @@ import { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
 /** SQS's limit for one message: the body and the attributes together. */
 const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Dead-letter attributes, most useful first: with a job near the size limit the last ones go first. */
-const ATTRIBUTE_PRIORITY = ['FailurePhase', 'FailureCode', 'FailureEnhancedCode', 'FailureError', 'SourceMessageId', 'SourceReceiveCount', 'JobId', 'FailureMessage'];
+const ATTRIBUTE_PRIORITY = ['FailurePhase', 'JobForm', 'PendingRecipients', 'DeliveredRecipients', 'FailureCode', 'FailureEnhancedCode', 'FailureError', 'SourceMessageId', 'SourceReceiveCount', 'JobId', 'FailureMessage'];
 /** Longest server text kept in a dead-letter attribute. */
 const MAX_REASON_TEXT = 1024;
 /** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
@@ -22,6 +22,22 @@ const NOT_XML = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ff
 export interface QueueUrls {
   queueUrl: string;
   dlqUrl: string;
+}
+
+/**
+ * A dead-letter copy that holds only part of the job's recipients: the ones not yet delivered
+ * (`JobForm`, `PendingRecipients` and `DeliveredRecipients` attributes). `'original'` is the
+ * record's own body, kept when no narrower copy could be made: then `DeliveredRecipients` warns
+ * that a redrive sends it again to that many recipients who have it.
+ */
+export interface DeadLetterPart {
+  form: 'raw' | 'narrowed' | 'original';
+  /** Recipients this copy is for. */
+  pending: number;
+  /** Recipients who took the message already. */
+  delivered: number;
+  /** Which of several copies for one record (they need distinct FIFO deduplication ids). @default 0 */
+  copy?: number;
 }
 
 /** One visibility change: the record and the seconds until it may be received again. */
@@ -50,13 +66,14 @@ export class QueueActions {
   /**
    * Sends the job to the dead-letter queue with the reason as message attributes
    * (`FailurePhase`, `FailureCode`, `FailureEnhancedCode`, `FailureError` (the error class),
-   * `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`, and `JobId` when known).
+   * `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`, and `JobId` when known; with
+   * `part`, also `JobForm`, `PendingRecipients` and `DeliveredRecipients`, see {@link DeadLetterPart}).
    *
    * @param body the job to keep; the record's own body unless only part of it failed
    * @param signal cuts the call (retries included) at the invocation's deadline
    * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
-  async deadLetter(record: MailRecord, reason: FailureReason, options: { body?: string; jobId?: string; signal?: AbortSignal } = {}): Promise<void> {
+  async deadLetter(record: MailRecord, reason: FailureReason, options: { body?: string; jobId?: string; part?: DeadLetterPart; signal?: AbortSignal } = {}): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {
       FailurePhase: text(reason.phase),
       FailureMessage: text(clean(reason.message).slice(0, MAX_REASON_TEXT) || '(none)'),
@@ -67,13 +84,19 @@ export class QueueActions {
     if (reason.enhancedCode !== undefined) attributes['FailureEnhancedCode'] = text(reason.enhancedCode);
     if (reason.error !== undefined) attributes['FailureError'] = text(reason.error);
     if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
+    const { part } = options;
+    if (part !== undefined) {
+      attributes['JobForm'] = text(part.form);
+      attributes['PendingRecipients'] = { DataType: 'Number', StringValue: String(part.pending) };
+      attributes['DeliveredRecipients'] = { DataType: 'Number', StringValue: String(part.delivered) };
+    }
     const body = options.body ?? record.body;
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.#urls.dlqUrl,
         MessageBody: body,
         MessageAttributes: fitAttributes(attributes, SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body, 'utf8')),
-        ...fifoFields(this.#urls.dlqUrl, record, 'dead'),
+        ...fifoFields(this.#urls.dlqUrl, record, part?.copy ? `dead-${part.copy}` : 'dead'),
       }),
       sendOptions(options.signal),
     );
@@ -84,9 +107,10 @@ export class QueueActions {
    * its re-enqueue count one higher. FIFO queues take no per-message delay.
    *
    * @param signal cuts the call (retries included) at the invocation's deadline
+   * @param copy which of several copies for one record (distinct FIFO deduplication ids); default 0
    * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
-  async requeue(record: MailRecord, body: string, delaySeconds: number, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
+  async requeue(record: MailRecord, body: string, delaySeconds: number, { signal, copy }: { signal?: AbortSignal; copy?: number } = {}): Promise<void> {
     const fifo = isFifoUrl(this.#urls.queueUrl);
     await this.#sqs.send(
       new SendMessageCommand({
@@ -96,7 +120,7 @@ export class QueueActions {
           [REQUEUE_COUNT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(record.requeueCount + 1) },
         },
         ...(fifo ? {} : { DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }),
-        ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}`),
+        ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}${copy ? `-${copy}` : ''}`),
       }),
       sendOptions(signal),
     );

@@ -1,46 +1,89 @@
 /**
- * The job that goes back on the queue for recipients the relay refused for now (4xx) while others
- * took the message: the same message for only them, with the same `id`.
+ * The copies of a job for only some of its recipients (those refused for now while others took
+ * the message): what goes back on the queue, or, when that cannot be, to the dead-letter queue.
+ * A copy never holds a recipient who has the message already.
  *
- * Preferred form: a raw job carrying the exact message the others received (same Message-ID,
- * Date and headers) with an envelope of only the refused recipients. When that does not fit in an
- * SQS message (or the message is not UTF-8 text), the producer's job is kept with its `to`, `cc`
- * and `bcc` lists narrowed to those recipients.
+ * Forms, in order of preference:
+ * - `raw`: a raw job carrying the exact message the others received (same Message-ID, Date and
+ *   headers) with an envelope of only the pending recipients;
+ * - `narrowed`: the producer's job with only them: a composed job's `to`, `cc` and `bcc` each
+ *   narrowed (see {@link narrowedComposedJobs} for jobs whose pending recipients are not in `to`),
+ *   a raw job's envelope narrowed in place.
+ *
+ * Every copy follows the producer's rules for a queue body (lib/message/queueBody.ts): U+FFFE and
+ * U+FFFF escaped, and the body with its attributes within SQS's 1 MiB.
  * @module
  */
-import { parseAddress } from '../message/address.js';
+import { parseAddress, parseBareAddress } from '../message/address.js';
 import type { MailJob } from '../message/index.js';
+import { SQS_MAX_MESSAGE_BYTES, queueJson, queueMessageBytes } from '../message/queueBody.js';
 import type { Envelope } from '../smtp/types.js';
+import { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
 
-/** The largest SQS message body we write (SQS allows 1 MiB including attributes; some room kept). */
-export const MAX_QUEUE_BODY_BYTES = 1_048_576 - 4096;
+/** One copy: its queue body and how many recipients it holds. */
+export interface JobCopy {
+  body: string;
+  recipients: number;
+}
 
-/** The body to re-enqueue, or why there is none. */
-export type RequeueBody = { ok: true; body: string; form: 'raw' | 'narrowed' } | { ok: false; problem: string };
+/** The copies for the pending recipients, all in one form. */
+export interface PendingCopies {
+  form: 'raw' | 'narrowed';
+  copies: JobCopy[];
+}
 
 /**
- * Builds the body of the job for `recipients` (envelope addresses as sent).
+ * The copies to re-enqueue (each fits the mail queue with its re-enqueue count attribute), or why
+ * there are none, with the copies that still fit the dead-letter queue when there are some.
+ */
+export type RequeueBody =
+  | ({ ok: true } & PendingCopies)
+  | { ok: false; problem: string; deadLetter?: PendingCopies };
+
+/**
+ * The largest body that fits the mail queue with the re-enqueue count attribute SQS counts in the
+ * message's size.
+ * @param requeueCount the count the copy will carry
+ */
+export function requeueBodyBudget(requeueCount: number): number {
+  return SQS_MAX_MESSAGE_BYTES - queueMessageBytes('', { [REQUEUE_COUNT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(requeueCount) } });
+}
+
+/**
+ * Builds the copies of the job for `recipients` (envelope addresses as sent).
  *
  * @param originalBody the record's body (the producer's JSON)
  * @param job the parsed job
  * @param mail the message as sent, when still at hand
- * @param recipients envelope addresses refused for now
+ * @param recipients envelope addresses not yet delivered
+ * @param budget the largest body that may go back on the queue (see {@link requeueBodyBudget})
  * @example
- * const next = requeueBody(record.body, job, { envelope, message }, ['later@example.com']);
- * if (next.ok) await actions.requeue(record, next.body, delay);
+ * const next = requeueBody(record.body, job, { envelope, message }, ['later@example.com'], requeueBodyBudget(1));
+ * if (next.ok) for (const copy of next.copies) await actions.requeue(record, copy.body, delay);
  */
 export function requeueBody(
   originalBody: string,
   job: MailJob,
   mail: { envelope: Envelope; message: Uint8Array } | undefined,
   recipients: readonly string[],
+  budget: number = requeueBodyBudget(1),
 ): RequeueBody {
+  const candidates: PendingCopies[] = [];
+  const problems: string[] = [];
   if (mail !== undefined) {
     const raw = rawJob(job, mail, recipients);
-    if (raw !== undefined) return { ok: true, body: raw, form: 'raw' };
+    if (raw !== undefined) candidates.push({ form: 'raw', copies: [{ body: raw, recipients: recipients.length }] });
   }
-  if (job.kind === 'raw') return { ok: false, problem: 'the raw job does not fit in a queue message' };
-  return narrowedJob(originalBody, recipients);
+  const narrowed = job.kind === 'raw' ? narrowedRawJob(originalBody, recipients) : narrowedComposedJobs(originalBody, recipients);
+  if ('problem' in narrowed) problems.push(narrowed.problem);
+  else candidates.push({ form: 'narrowed', copies: narrowed.copies });
+
+  const largest = (candidate: PendingCopies): number => Math.max(...candidate.copies.map((copy) => Buffer.byteLength(copy.body)));
+  const fitting = candidates.find((candidate) => largest(candidate) <= budget);
+  if (fitting !== undefined) return { ok: true, ...fitting };
+  const problem = problems[0] ?? `the copy for the recipients not yet delivered does not fit in a queue message with its attributes (${Math.min(...candidates.map(largest))} octets)`;
+  const forDeadLetter = candidates.find((candidate) => largest(candidate) <= SQS_MAX_MESSAGE_BYTES);
+  return forDeadLetter === undefined ? { ok: false, problem } : { ok: false, problem, deadLetter: forDeadLetter };
 }
 
 function rawJob(job: MailJob, mail: { envelope: Envelope; message: Uint8Array }, recipients: readonly string[]): string | undefined {
@@ -50,22 +93,28 @@ function rawJob(job: MailJob, mail: { envelope: Envelope; message: Uint8Array },
   } catch {
     return undefined;
   }
-  const body = JSON.stringify({
+  return queueJson({
     v: 1,
     ...(job.id === undefined ? {} : { id: job.id }),
     raw: { envelope: { from: mail.envelope.from, to: [...recipients] }, message },
   });
-  return Buffer.byteLength(body) <= MAX_QUEUE_BODY_BYTES ? body : undefined;
 }
 
-function narrowedJob(originalBody: string, recipients: readonly string[]): RequeueBody {
+type Narrowed = { copies: JobCopy[] } | { problem: string };
+
+/**
+ * The producer's composed job for only `recipients`: `to`, `cc` and `bcc` each keep only them
+ * (a job needs a `to`, and a blind copy must stay unseen):
+ * - some are in `to`: one copy, `to`/`cc`/`bcc` narrowed;
+ * - none in `to`, some in `cc`: one copy whose `to` is the narrowed `cc` (they saw each other
+ *   already), `bcc` narrowed;
+ * - only blind copies: one copy per recipient, each the only `to` of its copy, so none is shown
+ *   to another.
+ */
+export function narrowedComposedJobs(originalBody: string, recipients: readonly string[]): Narrowed {
+  const input = parseObject(originalBody);
+  if (input === undefined) return { problem: 'the job is not a JSON object' };
   const wanted = new Set(recipients.map((r) => r.toLowerCase()));
-  let input: Record<string, unknown>;
-  try {
-    input = JSON.parse(originalBody) as Record<string, unknown>;
-  } catch {
-    return { ok: false, problem: 'the job is not JSON' };
-  }
   const found = new Set<string>();
   const narrow = (value: unknown): unknown[] => {
     const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
@@ -81,12 +130,43 @@ function narrowedJob(originalBody: string, recipients: readonly string[]): Reque
   const to = narrow(input['to']);
   const cc = narrow(input['cc']);
   const bcc = narrow(input['bcc']);
-  if (to.length === 0) return { ok: false, problem: 'the recipients to retry are not in "to", so the job cannot be narrowed to them' };
-  if (found.size !== wanted.size) return { ok: false, problem: 'some recipients to retry are not in the job' };
-  const narrowed: Record<string, unknown> = { ...input, to };
-  if (cc.length > 0) narrowed['cc'] = cc;
-  else delete narrowed['cc'];
-  if (bcc.length > 0) narrowed['bcc'] = bcc;
-  else delete narrowed['bcc'];
-  return { ok: true, body: JSON.stringify(narrowed), form: 'narrowed' };
+  if (found.size !== wanted.size) return { problem: 'some recipients not yet delivered are not in the job' };
+  const base: Record<string, unknown> = { ...input };
+  delete base['cc'];
+  delete base['bcc'];
+  const copy = (fields: Record<string, unknown[]>, count: number): JobCopy => ({ body: queueJson({ ...base, ...fields }), recipients: count });
+  const nonEmpty = (fields: Record<string, unknown[]>): Record<string, unknown[]> => Object.fromEntries(Object.entries(fields).filter(([, list]) => list.length > 0));
+  if (to.length > 0) return { copies: [copy(nonEmpty({ to, cc, bcc }), wanted.size)] };
+  if (cc.length > 0) return { copies: [copy(nonEmpty({ to: cc, bcc }), wanted.size)] };
+  return { copies: bcc.map((blind) => copy({ to: [blind] }, 1)) };
+}
+
+/** The producer's raw job with its envelope narrowed to `recipients`; the message untouched. */
+export function narrowedRawJob(originalBody: string, recipients: readonly string[]): Narrowed {
+  const input = parseObject(originalBody);
+  const raw = input?.['raw'];
+  const envelope = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['envelope'] : undefined;
+  const list = typeof envelope === 'object' && envelope !== null ? (envelope as Record<string, unknown>)['to'] : undefined;
+  if (input === undefined || !Array.isArray(list)) return { problem: 'the raw job has no envelope to narrow' };
+  const wanted = new Set(recipients.map((r) => r.toLowerCase()));
+  const found = new Set<string>();
+  const to = list.filter((entry) => {
+    const parsed = parseBareAddress(entry);
+    const key = parsed.ok ? parsed.address.address.toLowerCase() : undefined;
+    if (key === undefined || !wanted.has(key)) return false;
+    found.add(key);
+    return true;
+  });
+  if (found.size !== wanted.size) return { problem: 'some recipients not yet delivered are not in the envelope' };
+  const narrowed = { ...input, raw: { ...(raw as Record<string, unknown>), envelope: { ...(envelope as Record<string, unknown>), to } } };
+  return { copies: [{ body: queueJson(narrowed), recipients: wanted.size }] };
+}
+
+function parseObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(body) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { InvalidJobError, type JobIssue } from '../message/InvalidJobError.js';
 import { parseMailJob } from '../message/parseMailJob.js';
+import { SQS_MAX_MESSAGE_BYTES, queueJson } from '../message/queueBody.js';
 import type { MailJobInput } from '../message/types.js';
 
 /** Largest message SQS takes, and largest SendMessageBatch payload, in octets. */
-export const SQS_MAX_BYTES = 1_048_576;
+export const SQS_MAX_BYTES = SQS_MAX_MESSAGE_BYTES;
 /** Most entries in one SendMessageBatch call. */
 export const SQS_MAX_BATCH_ENTRIES = 10;
 /** Longest FIFO deduplication id. */
@@ -38,7 +39,7 @@ export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolic
     if (!(error instanceof InvalidJobError) || prefix === '') throw error;
     throw new InvalidJobError(error.issues.map((issue) => prefixed(issue, prefix)));
   }
-  const body = serialise(job);
+  const body = queueJson(job); // U+FFFE and U+FFFF escaped: SQS refuses them
   const bytes = Buffer.byteLength(body);
   if (bytes > SQS_MAX_BYTES) {
     throw new InvalidJobError([{ path: prefix, message: `is ${bytes} octets as JSON; SQS takes at most ${SQS_MAX_BYTES} octets per message (send large files as links, not attachments)` }]);
@@ -46,14 +47,6 @@ export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolic
   const message: QueueMessage = { index, body, bytes, ...(job.id === undefined ? {} : { jobId: job.id }) };
   if (fifo === undefined) return message;
   return { ...message, groupId: fifo.groupId(job), deduplicationId: deduplicationId(job.id, body) };
-}
-
-/**
- * JSON of the job. U+FFFE and U+FFFF are valid in JSON strings but refused by SQS, so they are
- * written as `\u` escapes (the same string once parsed).
- */
-function serialise(job: MailJobInput): string {
-  return JSON.stringify(job).replace(/[\ufffe\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
 
 function deduplicationId(jobId: string | undefined, body: string): string {
