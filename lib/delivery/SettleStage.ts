@@ -12,7 +12,7 @@ import { settleRecord } from './settleRecord.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
 /** The outcome of a FIFO record handed back untried because an earlier record of its message group must come back. */
-export const FIFO_STOPPED: Outcome = { kind: 'notAttempted', cause: 'fifoStopped' };
+const FIFO_STOPPED: Outcome = { kind: 'notAttempted', cause: 'fifoStopped' };
 
 /**
  * Settles the records of one batch. Fed as outcomes become known, and once more at the end with
@@ -58,9 +58,16 @@ export class SettleStage {
     return this.#signal;
   }
 
-  /** FIFO: true once a record of this record's message group must come back (the record must not be sent). */
-  stopped(index: number): boolean {
-    return this.#delivery.options.fifo && this.#stoppedGroups.has(this.#groupOf(index));
+  /**
+   * FIFO: whether the record may be sent, once the records of its message group fed before it are
+   * settled: {@link FIFO_STOPPED} when one of them must come back, else `undefined`. Records of
+   * other groups do not wait for these (a slow DLQ send holds up its own group only).
+   */
+  async passBy(index: number): Promise<Outcome | undefined> {
+    if (!this.#delivery.options.fifo) return undefined;
+    const group = this.#groupOf(index);
+    await this.#groupTails.get(group);
+    return this.#stoppedGroups.has(group) ? FIFO_STOPPED : undefined;
   }
 
   /**

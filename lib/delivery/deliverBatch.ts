@@ -13,7 +13,7 @@ import type { FailureReason, Outcome } from './outcome.js';
 import { openSession } from './openSession.js';
 import { sendJobs } from './sendJobs.js';
 import type { SessionJob } from './sendJobs.js';
-import { FIFO_STOPPED, SettleStage } from './SettleStage.js';
+import { SettleStage } from './SettleStage.js';
 import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
 
 /**
@@ -161,17 +161,17 @@ async function runSession(slots: BatchSlot[], delivery: Delivery, deadline: Abor
           return false; // a clock that fails means no time to count on
         }
       },
-      // FIFO: a record of a group that must come back stops the group's later records.
-      ...(options.fifo ? { skip: (index: number) => (stage.stopped(index) ? FIFO_STOPPED : undefined) } : {}),
+      // FIFO: a message waits for the earlier records of its group to be settled, and is passed
+      // by when one of them must come back; other groups go on meanwhile.
+      ...(options.fifo ? { skip: (index: number) => stage.passBy(index) } : {}),
       onOutcome: (index, outcome) => {
         const slot = slots[index]!;
         delete slot.composing;
         if (outcome.kind !== 'partlyRefused') delete slot.mail;
-        // FIFO: settled before the next message starts (it may stop the group). Standard: a DLQ
-        // send or re-enqueue starts at once, alongside the session; records that come back wait
-        // for the session's final word on them (a loss may turn "transient" into "not attempted").
-        if (options.fifo) return stage.settle(index, outcome).then(() => true);
-        if (outcome.kind === 'delivered' || outcome.kind === 'permanent' || outcome.kind === 'partlyRefused') void stage.settle(index, outcome);
+        // A DLQ send or re-enqueue starts at once, alongside the session. Standard queues: records
+        // that come back wait for the session's final word on them (a loss may turn "transient"
+        // into "not attempted"); FIFO: every record is fed in order, as it may stop its group.
+        if (options.fifo || outcome.kind === 'delivered' || outcome.kind === 'permanent' || outcome.kind === 'partlyRefused') void stage.settle(index, outcome);
         return true;
       },
     });

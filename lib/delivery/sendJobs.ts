@@ -56,9 +56,9 @@ export interface SessionPlan {
   maxRecipients?: number;
   /**
    * Asked when a job's turn comes: an outcome here passes the job by unsent, in its place (FIFO:
-   * an earlier record of its message group must come back).
+   * an earlier record of its message group must come back). The session waits for the answer.
    */
-  skip?(index: number): Outcome | undefined;
+  skip?(index: number): Outcome | undefined | Promise<Outcome | undefined>;
   /**
    * Called as each outcome is known; with `window` 1, before the next job starts. Returning
    * `false` (or throwing) stops the session.
@@ -122,7 +122,7 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     while (running.size >= window) await Promise.race(running);
     if (stop !== undefined) break;
     const job = jobs[index]!;
-    const passedBy = 'outcome' in job ? job.outcome : plan.skip?.(index);
+    const passedBy = 'outcome' in job ? job.outcome : await plan.skip?.(index);
     if (passedBy !== undefined) {
       track(finish(index, passedBy));
       continue;

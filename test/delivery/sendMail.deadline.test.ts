@@ -52,7 +52,7 @@ const isJob = (message: ScriptedMessage, n: number): boolean => message.content.
  * A scripted relay (550 for `gone…`, 451 for `later…`, silence after the end of data of job 4) and
  * the handler with its own SQS client, talking to the emulator through a proxy `sqsLatencyMs` slow.
  */
-async function stalledRig(sqsLatencyMs: number): Promise<{ rig: SendMailRig; confirmed: Buffer[] }> {
+async function stalledRig(sqsLatencyMs: number, options: { fifo?: boolean } = {}): Promise<{ rig: SendMailRig; confirmed: Buffer[] }> {
   const confirmed: Buffer[] = [];
   server = await startScriptedServer({
     extensions: DEFAULT_EXTENSIONS.filter((extension) => extension !== 'CHUNKING'),
@@ -71,7 +71,7 @@ async function stalledRig(sqsLatencyMs: number): Promise<{ rig: SendMailRig; con
   process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
   // No `sqs` given: the handler builds its own client, as in Lambda.
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, deps: { sqs: undefined } });
+  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: options.fifo ?? false, deps: { sqs: undefined } });
   return { rig, confirmed };
 }
 
@@ -143,5 +143,31 @@ describe('send-mail handler: the deadline holds with a stalling relay and a slow
       expect(held?.visibilityDeadline).toBeGreaterThanOrEqual(started + 15_000);
       expect(held?.visibilityDeadline).toBeLessThanOrEqual(Date.now() + 15_000);
     }
+  }, 30_000);
+
+  it('FIFO, SQS never answers: a DLQ send that cannot finish holds up its own group only, and the handler answers before the deadline', async () => {
+    // Prepare: group A starts with an invalid job (its DLQ send never gets an answer).
+    const { rig, confirmed } = await stalledRig(Number.POSITIVE_INFINITY, { fifo: true });
+    const jobs: [string, unknown][] = [
+      ['A', 'not JSON'],
+      ['B', mailJob(2)],
+      ['B', mailJob(3)],
+      ['A', mailJob(4)],
+      ['B', mailJob(5)],
+    ];
+    await rig.queues.publish(jobs.map(([, job]) => (typeof job === 'string' ? job : JSON.stringify(job))));
+    const received = await rig.queues.receiveRecords(10);
+    const records = received.map((record, index) => ({ ...record, attributes: { ...record.attributes, MessageGroupId: jobs[index]![0] } }));
+    const end = Date.now() + BUDGET_MS;
+    // Act
+    const response = await rig.handler(sqsEvent(records), lambdaContext(() => end - Date.now()));
+    // Assess: B's first two went at once; A's job 4 waited for job 1's DLQ send until the deadline
+    // cut it (so A stopped), and job 5, behind it in the batch, found no time left.
+    expect(Date.now()).toBeLessThan(end);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.messageId, records[3]!.messageId, records[4]!.messageId]);
+    await expectPlaces(rig, records, response, ['failed', 'delivered', 'delivered', 'failed', 'failed'], confirmed);
+    const lines = rig.log.records();
+    expect(String(lines.get(records[0]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
+    expect(lines.get(records[3]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped' });
   }, 30_000);
 });
