@@ -6,9 +6,9 @@
  */
 import { checkAddress, needsSmtpUtf8 } from './arguments.js';
 import { prepareContent, type WireContent } from './content.js';
-import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, type SmtpError } from './errors.js';
+import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, formatReply, type SmtpError } from './errors.js';
 import { isPositive, isTransient, replyText } from './reply.js';
-import type { Capabilities, Envelope, RefusedRecipient, SendResult, SmtpReply } from './types.js';
+import type { Capabilities, Envelope, RefusedRecipient, SendResult, SmtpPhase, SmtpReply } from './types.js';
 
 /** A message on its way: prepared, queued, written, answered. */
 export interface Transaction {
@@ -149,4 +149,33 @@ function allRefused(rejected: RefusedRecipient[], phase: 'rcpt' | 'data'): Recip
       rejected,
     },
   );
+}
+
+/** After the end of data, a lost connection or a timeout leaves the outcome unknown; a reply (421) does not. */
+export function ambiguousUnlessAnswered(error: unknown): SmtpError {
+  const cause = error as SmtpError;
+  if (cause.code !== undefined) return cause;
+  const Class = cause.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
+  return new Class(`${cause.message} after the end of the message was sent: it may have been delivered`, {
+    phase: 'data', transient: true, ambiguous: true, cause,
+  });
+}
+
+/** DATA answered with anything but 354: a refusal (4xx/5xx), or a server that does not speak SMTP. */
+export function dataNotAccepted(reply: SmtpReply): SmtpError {
+  if (reply.code >= 400) return contentRefused(reply);
+  // The server broke the protocol, as with garbage: transient, the message was not sent.
+  return new ProtocolError(`The server answered DATA without asking for the message: ${formatReply(reply)}`, {
+    phase: 'data', code: reply.code, ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }), transient: true,
+  });
+}
+
+/** The error of a message that never (completely) left: transient, never ambiguous. */
+export function notAttempted(error: SmtpError, phase: SmtpPhase = 'mail'): SmtpError {
+  const Class = error.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
+  return new Class(`Not sent: ${error.message}`, {
+    phase, transient: true, cause: error,
+    ...(error.code === undefined ? {} : { code: error.code }),
+    ...(error.enhancedCode === undefined ? {} : { enhancedCode: error.enhancedCode }),
+  });
 }

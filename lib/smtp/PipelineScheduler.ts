@@ -1,0 +1,334 @@
+/**
+ * The pipelining scheduler: the queue of a session's jobs (messages and single commands) and the
+ * order their bytes go out in. With PIPELINING and DATA, one message's content and end of data
+ * leave with the next message's MAIL, RCPT and DATA (N messages: setup + N + 1 round trips); with
+ * CHUNKING, a window of whole messages as `BDAT n LAST` leaves in one write; without PIPELINING,
+ * each command waits for its reply. A server that refuses commands pipelined after the end of
+ * data gets the unpipelined order for the rest of the session, and the refused message is sent
+ * again, not failed.
+ * @module
+ */
+import { contentSummary, DOT_LINE, envelopeReplies, pushContent, pushEnvelope } from './commandGroups.js';
+import type { SmtpConnection } from './connection.js';
+import { SmtpError } from './errors.js';
+import { isPositive } from './reply.js';
+import type { Session } from './session.js';
+import { ambiguousUnlessAnswered, dataNotAccepted, judgeContent, judgeEnvelope, notAttempted, type ContentMode, type Transaction } from './transaction.js';
+import { TransactionWire, type EnvelopeReplies } from './transactionWire.js';
+import type { SmtpPhase, SmtpReply } from './types.js';
+
+/** Most content bytes written ahead of replies in one BDAT window. */
+const WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** A job of the queue: a message to send, or one command run on its own (its own write and read). */
+export type Job =
+  | { kind: 'send'; tx: Transaction }
+  | { kind: 'command'; run: () => Promise<void>; fail: (error: SmtpError) => void };
+
+/** Runs a session's jobs in order, pipelining messages as the server allows. */
+export class PipelineScheduler {
+  readonly #session: Session;
+  readonly #connection: SmtpConnection;
+  readonly #wire: TransactionWire;
+  readonly #mode: ContentMode;
+  #queue: Job[] = [];
+  #running = false;
+  #needsReset = false;
+  #noPipeliningAfterEnd = false;
+
+  constructor(session: Session) {
+    this.#session = session;
+    this.#connection = session.connection;
+    this.#wire = new TransactionWire(session);
+    this.#mode = session.capabilities.chunking ? 'bdat' : 'data';
+  }
+
+  /** How content goes to this server: DATA, or BDAT with CHUNKING. */
+  get mode(): ContentMode {
+    return this.#mode;
+  }
+
+  /** Queues a job; the queue starts on the next turn of the event loop, so jobs queued together share writes. */
+  enqueue(job: Job): void {
+    this.#queue.push(job);
+    this.#kick();
+  }
+
+  /** An RSET the caller sent was accepted: no transaction is open, the next MAIL needs none. */
+  transactionClosed(): void {
+    this.#needsReset = false;
+  }
+
+  /** Fails every queued job: sends as not attempted (transient, never ambiguous), commands with `error`. */
+  failQueue(error: SmtpError): void {
+    for (const job of this.#queue.splice(0)) {
+      if (job.kind === 'send') job.tx.reject(notAttempted(error));
+      else job.fail(error);
+    }
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = true;
+    // Let every send() made in this turn of the event loop (including those made after awaiting
+    // already-settled promises) join the queue before the first write, so they share it.
+    setImmediate(() => void this.#drain());
+  }
+
+  /** Runs the queue until it is empty; a failure closes the connection and fails what is left. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const head = this.#queue[0]!;
+        if (head.kind === 'command') {
+          this.#queue.shift();
+          await head.run();
+        } else if (!this.#session.capabilities.pipelining) {
+          await this.#sendOneByOne(this.#takeSend()!);
+        } else if (this.#mode === 'bdat') {
+          await this.#streamChunks();
+        } else {
+          await this.#pipelineData();
+        }
+      }
+    } catch (error) {
+      this.#connection.close();
+      const failure = this.#connection.failureFor('mail') ?? (error as SmtpError);
+      this.failQueue(failure);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #takeSend(): Transaction | undefined {
+    const head = this.#queue[0];
+    if (head?.kind !== 'send') return undefined;
+    this.#queue.shift();
+    return head.tx;
+  }
+
+  #requeue(txs: Transaction[]): void {
+    this.#queue.unshift(...txs.map((tx) => ({ kind: 'send' as const, tx })));
+  }
+
+  /** Whether an RSET must precede the next MAIL (a transaction was left open), and clears it. */
+  #takeReset(): boolean {
+    const reset = this.#needsReset;
+    this.#needsReset = false;
+    return reset;
+  }
+
+  /**
+   * DATA with PIPELINING: [MAIL, RCPT..., DATA] in one write; then [content, '.', next MAIL, RCPT..., DATA]
+   * in one write, unless the server refused that once, in which case the end of data goes alone.
+   */
+  async #pipelineData(): Promise<void> {
+    let open: Transaction | undefined;
+    for (;;) {
+      const next = !open || !this.#noPipeliningAfterEnd ? this.#takeSend() : undefined;
+      if (!open && !next) return;
+      const afterEnd = open !== undefined;
+      const chunks: (string | Uint8Array)[] = [];
+      const lines: string[] = [];
+      if (open) pushContent(open, chunks, lines);
+      const reset = next ? this.#takeReset() : false;
+      if (next) pushEnvelope(next, reset, 'DATA', chunks, lines);
+      const replies = (open ? this.#wire.finalCount(open) : 0) + (next ? envelopeReplies(next, reset) + 1 : 0);
+      const unusable = this.#connection.failureFor(open ? 'data' : 'mail');
+      if (unusable) {
+        open?.reject(unusable);
+        next?.reject(notAttempted(unusable));
+        throw unusable;
+      }
+      try {
+        await this.#connection.write(chunks, lines, open ? 'data' : 'mail', replies);
+      } catch (error) {
+        // Cut while waiting for the socket to drain: the end of data left unless it was among the
+        // bytes still in this process.
+        const envelopeBytes = next ? Buffer.byteLength(chunks.at(-1) as string) : 0;
+        const endLeft = this.#connection.unflushedBytes <= envelopeBytes;
+        open?.reject(endLeft ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+        next?.reject(notAttempted(error as SmtpError));
+        throw error;
+      }
+      if (open) {
+        const finished = open;
+        open = undefined;
+        await this.#wire.readFinal(finished, next ? [next] : []);
+      }
+      if (next) open = await this.#readEnvelope(next, reset, afterEnd);
+    }
+  }
+
+  /** CHUNKING with PIPELINING: every queued message as [RSET, MAIL, RCPT..., BDAT n LAST, content] in one write. */
+  async #streamChunks(): Promise<void> {
+    for (;;) {
+      const window = this.#takeWindow();
+      if (window.length === 0) return;
+      const chunks: (string | Uint8Array)[] = [];
+      const lines: string[] = [];
+      // Only the first message's state is known at write time; RSET before each later one keeps a
+      // refused transaction from leaking its recipients into the next one.
+      const resets = window.map((tx, index) => (index === 0 ? this.#takeReset() : true));
+      // Where each message's last byte lies in the write, to tell after a cut write which ones left.
+      const ends: number[] = [];
+      let offset = 0;
+      let replies = 0;
+      window.forEach((tx, index) => {
+        // LMTP answers BDAT LAST once per accepted recipient (once if none): count the most, release the rest.
+        replies += envelopeReplies(tx, resets[index]!) + (this.#session.lmtp ? Math.max(1, tx.rcptLines.length) : 1);
+        pushEnvelope(tx, resets[index]!, `BDAT ${tx.content.bytes.byteLength} LAST`, chunks, lines);
+        chunks.push(tx.content.bytes);
+        lines.push(contentSummary(tx));
+        offset += Buffer.byteLength(chunks.at(-2) as string) + tx.content.bytes.byteLength;
+        ends.push(offset);
+      });
+      const unusable = this.#connection.failureFor('mail');
+      if (unusable) {
+        for (const tx of window) tx.reject(notAttempted(unusable));
+        throw unusable;
+      }
+      try {
+        await this.#connection.write(chunks, lines, 'mail', replies);
+      } catch {
+        // Cut while waiting for the socket to drain: part of the window left. The replies the
+        // server sent before that are still read below; the rest fail as ambiguous there.
+      }
+      const requeue: Transaction[] = [];
+      for (const [index, tx] of window.entries()) {
+        let replies: EnvelopeReplies | undefined;
+        const finals: SmtpReply[] = [];
+        try {
+          replies = await this.#wire.readEnvelopeReplies(tx, resets[index]!);
+          const expected = replies.rcpts.some(isPositive) && isPositive(replies.mail) && this.#session.lmtp ? replies.rcpts.filter(isPositive).length : 1;
+          if (this.#session.lmtp) this.#connection.release(Math.max(1, tx.rcptLines.length) - expected);
+          await this.#wire.readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
+        } catch (error) {
+          const verdict = replies && judgeEnvelope(tx, replies.mail, replies.rcpts);
+          if (verdict?.ok) {
+            tx.accepted = verdict.accepted;
+            tx.rejected = verdict.rejected;
+            this.#wire.settleCut(tx, finals, error);
+          } else {
+            tx.reject(ends[index]! <= offset - this.#connection.unflushedBytes ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+          }
+          const left = offset - this.#connection.unflushedBytes;
+          window.forEach((lost, at) => {
+            if (at > index) lost.reject(ends[at]! <= left ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+          });
+          for (const refused of requeue) refused.reject(notAttempted(error as SmtpError));
+          throw error;
+        }
+        if (index > 0 && !tx.retried && replies.mail.code === 503 && !finals.some(isPositive)) {
+          this.#noPipeliningAfterEnd = true;
+          tx.retried = true;
+          requeue.push(tx);
+          continue;
+        }
+        const verdict = judgeEnvelope(tx, replies.mail, replies.rcpts);
+        if (!verdict.ok) {
+          tx.reject(verdict.error);
+          this.#needsReset = true;
+          continue;
+        }
+        const outcome = judgeContent(verdict.accepted, verdict.rejected, finals, this.#session.lmtp);
+        if (outcome instanceof SmtpError) {
+          tx.reject(outcome);
+          this.#needsReset = true;
+        } else {
+          tx.resolve(outcome);
+        }
+      }
+      this.#requeue(requeue);
+    }
+  }
+
+  /** Without PIPELINING: each command waits for its reply. */
+  async #sendOneByOne(tx: Transaction): Promise<void> {
+    const step = async (line: string, phase: SmtpPhase): Promise<SmtpReply> => {
+      await this.#wire.write([`${line}\r\n`], [line], phase, 1, [tx]);
+      return this.#wire.readFor(tx, phase, this.#session.timeouts.commandMs);
+    };
+    if (this.#takeReset()) await step('RSET', 'mail');
+    const mail = await step(tx.mailLine, 'mail');
+    const rcpts: SmtpReply[] = [];
+    if (isPositive(mail)) for (const line of tx.rcptLines) rcpts.push(await step(line, 'rcpt'));
+    const verdict = judgeEnvelope(tx, mail, rcpts);
+    if (!verdict.ok) {
+      tx.reject(verdict.error);
+      this.#needsReset = isPositive(mail);
+      return;
+    }
+    tx.accepted = verdict.accepted;
+    tx.rejected = verdict.rejected;
+    if (this.#mode === 'bdat') {
+      const chunks = [`BDAT ${tx.content.bytes.byteLength} LAST\r\n`, tx.content.bytes];
+      await this.#wire.write(chunks, [`BDAT ${tx.content.bytes.byteLength} LAST`, contentSummary(tx)], 'data', this.#wire.finalCount(tx), [tx]);
+      await this.#wire.readFinal(tx, []);
+      return;
+    }
+    const data = await step('DATA', 'data');
+    if (data.code !== 354) {
+      tx.reject(dataNotAccepted(data));
+      this.#needsReset = true;
+      return;
+    }
+    const chunks: (string | Uint8Array)[] = [];
+    const lines: string[] = [];
+    pushContent(tx, chunks, lines);
+    await this.#wire.write(chunks, lines, 'data', this.#wire.finalCount(tx), [tx]);
+    await this.#wire.readFinal(tx, []);
+  }
+
+  /** Reads [RSET], MAIL, RCPT... and DATA replies; returns the transaction when the server waits for its content. */
+  async #readEnvelope(tx: Transaction, reset: boolean, afterEnd: boolean): Promise<Transaction | undefined> {
+    let replies: EnvelopeReplies;
+    let data: SmtpReply;
+    try {
+      replies = await this.#wire.readEnvelopeReplies(tx, reset);
+      data = await this.#connection.readReply('data', this.#session.timeouts.commandMs);
+    } catch (error) {
+      tx.reject(error as SmtpError);
+      throw error;
+    }
+    if (data.code === 354 && !(isPositive(replies.mail) && replies.rcpts.some(isPositive))) {
+      // Nothing to send, yet the server waits for content: end it empty; its refusal is expected.
+      await this.#wire.write([DOT_LINE], ['.'], 'data', 1, [tx]);
+      await this.#wire.readFor(tx, 'data', this.#session.timeouts.dataMs);
+    }
+    if (afterEnd && !tx.retried && replies.mail.code === 503) {
+      this.#noPipeliningAfterEnd = true;
+      tx.retried = true;
+      this.#requeue([tx]);
+      return undefined;
+    }
+    const verdict = judgeEnvelope(tx, replies.mail, replies.rcpts);
+    if (!verdict.ok) {
+      tx.reject(verdict.error);
+      this.#needsReset = true;
+      return undefined;
+    }
+    tx.accepted = verdict.accepted;
+    tx.rejected = verdict.rejected;
+    if (data.code !== 354) {
+      tx.reject(dataNotAccepted(data));
+      this.#needsReset = true;
+      return undefined;
+    }
+    return tx;
+  }
+
+  /** The queued sends at the head that fit one BDAT window (one, once pipelining after the end is refused). */
+  #takeWindow(): Transaction[] {
+    const window: Transaction[] = [];
+    let bytes = 0;
+    for (;;) {
+      if (window.length > 0 && (this.#noPipeliningAfterEnd || bytes >= WINDOW_BYTES)) return window;
+      const head = this.#queue[0];
+      if (head?.kind !== 'send' || (window.length > 0 && bytes + head.tx.content.bytes.byteLength > WINDOW_BYTES)) return window;
+      this.#queue.shift();
+      window.push(head.tx);
+      bytes += head.tx.content.bytes.byteLength;
+    }
+  }
+}
