@@ -14,7 +14,7 @@ import { SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import type { Session } from './session.js';
 import { ambiguousUnlessAnswered, dataNotAccepted, judgeContent, judgeEnvelope, notAttempted, type ContentMode, type Transaction } from './transaction.js';
-import { TransactionWire, type EnvelopeReplies } from './transactionWire.js';
+import { TransactionWire, type EnvelopeReplies } from './TransactionWire.js';
 import type { SmtpPhase, SmtpReply } from './types.js';
 
 /** Most content bytes written ahead of replies in one BDAT window. */

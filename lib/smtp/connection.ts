@@ -14,7 +14,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { SmtpError } from './errors.js';
 import { errorFor, type Failure } from './failure.js';
-import { ReplyStream } from './replyStream.js';
+import { ReplyStream } from './ReplyStream.js';
 import { isTlsFailure, openSocket, type SocketOptions } from './socket.js';
 import type { Target } from './target.js';
 import type { SmtpPhase, SmtpReply, TranscriptEntry } from './types.js';

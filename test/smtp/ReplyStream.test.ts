@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../lib/smtp/errors.js';
 import type { Failure } from '../../lib/smtp/failure.js';
-import { MAX_HELD_OCTETS, ReplyStream } from '../../lib/smtp/replyStream.js';
+import { MAX_HELD_OCTETS, ReplyStream } from '../../lib/smtp/ReplyStream.js';
 
 /** A stream wired as the connection wires it: a failure stops it. */
 function stream() {
