@@ -1,7 +1,7 @@
 /**
  * A batch of SQS records in, every record's outcome and the `{ batchItemFailures }` answer out:
  * parse every record, open one connection, send up to the per-connection count pipelined, classify,
- * then act on each outcome (DESIGN.md, "Outcomes").
+ * and settle each outcome (DESIGN.md, "Outcomes"), all within the invocation's remaining time.
  * @module
  */
 import type { SQSRecord } from 'aws-lambda';
@@ -26,9 +26,10 @@ import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
  * at the latest half of that margin before the end, whatever is still under way: a record not
  * settled by then (its DLQ send unfinished, say) is in `batchItemFailures`.
  *
- * Outcomes go to one {@link SettleStage} as they are known: on a FIFO queue in order, before the
- * next message starts, and a record that must come back stops its message group only; on a
- * standard queue alongside the session.
+ * Outcomes go to one {@link SettleStage} as they are known, so DLQ sends and re-enqueues run
+ * alongside the session. On a FIFO queue they are fed in order, a message waits for the earlier
+ * records of its message group to be settled, and a record that must come back stops its own
+ * group only (the other groups go on).
  *
  * @param records the event's records
  * @param remainingTimeMs the invocation's remaining time (`context.getRemainingTimeInMillis`)
