@@ -96,24 +96,30 @@ function longestHiddenSeconds(receive: number, timing: RetryTiming): number {
 }
 
 /** The error text of a retention the retries outlast: the figures, and what to change. */
-function retentionProblem(maxReceiveCount: number, worstCase: number, retentionSeconds: number, timing: RetryTiming): string {
+function retentionProblem(
+  prop: 'maxReceiveCount' | 'retentionPeriod',
+  maxReceiveCount: number,
+  worstCase: number,
+  retentionSeconds: number,
+  timing: RetryTiming,
+): string {
   let fits = 0;
   for (let total = 0; fits < maxReceiveCount; fits += 1) {
     total += longestHiddenSeconds(fits + 1, timing);
     if (total >= retentionSeconds) break;
   }
-  const longestRetention = DEAD_LETTER_RETENTION.toSeconds() - 1;
   const fixes = [
-    ...(worstCase < longestRetention ? [`raise retentionPeriod above ${worstCase} s`] : []),
     ...(fits >= 1 ? [`lower maxReceiveCount to ${fits}`] : []),
+    ...(worstCase < DEAD_LETTER_RETENTION.toSeconds() - 1 ? [`raise retentionPeriod above ${worstCase} s`] : []),
   ];
   const { baseSeconds, factor, capSeconds } = SYSTEMIC_BACKOFF;
+  const retention = `${retentionSeconds} s (${humanDuration(retentionSeconds)}${prop === 'maxReceiveCount' ? ', the default' : ''})`;
   return (
-    `must be longer than the longest a job can be retried before it reaches the dead-letter queue: ` +
+    `${prop === 'maxReceiveCount' ? "is too high for the mail queue's retention" : 'is too short for the retries'}: ` +
     `${maxReceiveCount} receives (maxReceiveCount), each hiding the job for the batching window, the function timeout ` +
     `and the function's own backoff (during a relay outage: ${baseSeconds} s x${factor} per receive, up to ${capSeconds} s), ` +
-    `and at least the visibility timeout, add up to ${worstCase} s (${humanDuration(worstCase)}) in the worst case; ` +
-    `got ${retentionSeconds} s (${humanDuration(retentionSeconds)}): jobs would expire during an outage without reaching the dead-letter queue. ` +
+    `and at least the visibility timeout, add up to ${worstCase} s (${humanDuration(worstCase)}) in the worst case, ` +
+    `and the retentionPeriod is ${retention}: jobs would expire during an outage without reaching the dead-letter queue. ` +
     `To fix it, ${fixes.join(' or ')}`
   );
 }
@@ -216,7 +222,9 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
   const retentionSeconds = seconds('retentionPeriod', retentionPeriod, 60, DEAD_LETTER_RETENTION.toSeconds() - 1, "shorter than the dead-letter queue's 14 days, which keep a job's first enqueue time");
   const worstCase = worstCaseRetrySeconds(maxReceiveCount, { visibilitySeconds, timeoutSeconds, windowSeconds });
   if (retentionSeconds <= worstCase) {
-    fail('retentionPeriod', retentionProblem(maxReceiveCount, worstCase, retentionSeconds, { visibilitySeconds, timeoutSeconds, windowSeconds }));
+    // The value given is at fault: maxReceiveCount when the retention is the default (always so from cdk.json).
+    const given = props.retentionPeriod === undefined ? 'maxReceiveCount' : 'retentionPeriod';
+    fail(given, retentionProblem(given, maxReceiveCount, worstCase, retentionSeconds, { visibilitySeconds, timeoutSeconds, windowSeconds }));
   }
 
   const oldestMessageAgeAlarm = props.oldestMessageAgeAlarm ?? OUTBOUND_MAIL_DEFAULTS.oldestMessageAgeAlarm;

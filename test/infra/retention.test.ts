@@ -7,12 +7,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import { InvalidOutboundMailPropsError } from '../../infra/errors.js';
+import { InvalidEnvironmentConfigError, InvalidOutboundMailPropsError } from '../../infra/errors.js';
 import { OutboundMail } from '../../infra/OutboundMail.js';
 import type { OutboundMailProps } from '../../infra/OutboundMail.js';
+import { addOutboundMailStacks } from '../../infra/outboundMailApp.js';
 import { worstCaseRetrySeconds } from '../../infra/outboundMailSettings.js';
 import { SYSTEMIC_BACKOFF, backoffSeconds } from '../../lib/delivery/backoff.js';
-import { testApp } from '../support/cdkApp.js';
+import { cdkContext, testApp } from '../support/cdkApp.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay-Xy12Zq';
 
@@ -38,17 +39,40 @@ describe('retentionPeriod against the worst case of the function backoff', () =>
     // 180, 720, 2880, 11520 s (but never under the 360 s visibility); receives 5-14: SQS's 12 h cap.
     // 360 + 780 + 2940 + 11580 + 10 x 43200 = 447660 s.
     const error = refusal({ maxReceiveCount: 14 });
-    expect(error.prop).toBe('retentionPeriod');
+    // The retention is the default: the value given, maxReceiveCount, is the one at fault.
+    expect(error.prop).toBe('maxReceiveCount');
     expect(error.message).toContain('14 receives');
     expect(error.message).toContain('447660 s (5.2 days) in the worst case');
-    expect(error.message).toContain('got 345600 s (4 days)');
-    expect(error.message).toContain('raise retentionPeriod above 447660 s or lower maxReceiveCount to 11');
+    expect(error.message).toContain('the retentionPeriod is 345600 s (4 days, the default)');
+    expect(error.message).toContain('lower maxReceiveCount to 11 or raise retentionPeriod above 447660 s');
     expect(error.message).toContain('x4 per receive');
+  });
+
+  it('blames an explicit retentionPeriod too short for the receives', () => {
+    const error = refusal({ maxReceiveCount: 14, retentionPeriod: Duration.days(5) });
+    expect(error.prop).toBe('retentionPeriod');
+    expect(error.message).toContain('the retentionPeriod is 432000 s (5 days)');
+    expect(error.message).toContain('lower maxReceiveCount to 13 or raise retentionPeriod above 447660 s');
+  });
+
+  it('names environments.NAME.maxReceiveCount of cdk.json (where the retention is always the default)', () => {
+    const context = cdkContext();
+    Object.assign((context['environments'] as Record<string, object>)['dev']!, { maxReceiveCount: 14 });
+    let caught: unknown;
+    try {
+      addOutboundMailStacks(testApp(context));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidEnvironmentConfigError);
+    expect((caught as InvalidEnvironmentConfigError).key).toBe('environments.dev.maxReceiveCount');
+    expect((caught as Error).message).toContain('lower maxReceiveCount to 11');
   });
 
   it('accepts the largest maxReceiveCount that fits and refuses the next one', () => {
     expect(() => mail({ maxReceiveCount: 11 })).not.toThrow();
     expect(refusal({ maxReceiveCount: 12 }).message).toContain('lower maxReceiveCount to 11');
+    expect(() => mail({ maxReceiveCount: 12, retentionPeriod: Duration.seconds(361_261) })).not.toThrow();
   });
 
   it('accepts maxReceiveCount 14 with a retention longer than the worst case', () => {
