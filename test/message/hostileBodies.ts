@@ -73,6 +73,9 @@ export function hostileBodies(): HostileBody[] {
     { name: 'contentType of 1 MiB', body: `${HEAD},"attachments":[{"filename":"a","content":"","contentType":"a/${'a;'.repeat(523_900)}"}]}` },
     { name: 'raw: 500k malformed header lines', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"${'x\\n'.repeat(349_000)}"}}` },
     { name: 'raw: 1M empty lines', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com${'\\n'.repeat(524_000)}"}}`, valid: true },
+    { name: 'raw: 262k header fields', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n${'a:\\n'.repeat(262_000)}\\nbody"}}`, valid: true },
+    { name: 'raw: 209k To fields', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n${'To:\\n'.repeat(209_000)}\\nbody"}}` },
+    { name: 'raw: 262k short lines (LF)', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n\\n${'ab\\n'.repeat(262_000)}"}}`, valid: true },
     { name: 'raw envelope: to: ["x", …]', body: fill('{"v":1,"raw":{"message":"From: a@example.com\\r\\n\\r\\nx","envelope":{"from":"a@example.com"', ',"to":[', () => '"x"', ']}}}') },
     { name: 'not JSON: 1 MiB of "["', body: '['.repeat(MAX_BODY_BYTES) },
   ];

@@ -80,10 +80,10 @@ describe('the issues of a job are capped: the first 20, then how many more', () 
     expect(refusal(unknownFields(20)).issues).toHaveLength(20);
   });
 
-  it('caps the problems of a raw message, one line for many malformed header lines', () => {
+  it('caps the problems of a raw message: one for many malformed header lines', () => {
     const issues = refusal({ v: 1, raw: { envelope: { from: 'a@example.com', to: ['b@example.com'] }, message: 'x\n'.repeat(1_000) } }).issues;
     expect(issues).toEqual<JobIssue[]>([
-      { path: 'raw.message', message: 'header line 1 is not a "Name: value" field (nor are 999 more lines)' },
+      { path: 'raw.message', message: 'header line 1 is not a "Name: value" field' },
       { path: 'raw.message', message: 'has no From field' },
     ]);
   });
