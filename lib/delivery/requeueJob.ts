@@ -36,9 +36,7 @@ export interface PendingCopies {
  * The copies to re-enqueue (each fits the mail queue with its re-enqueue count attribute), or why
  * there are none, with the copies that still fit the dead-letter queue when there are some.
  */
-export type RequeueBody =
-  | ({ ok: true } & PendingCopies)
-  | { ok: false; problem: string; deadLetter?: PendingCopies };
+export type RequeueBody = ({ ok: true } & PendingCopies) | { ok: false; problem: string; deadLetter?: PendingCopies };
 
 /**
  * The largest body that fits the mail queue with the re-enqueue count attribute SQS counts in the
@@ -81,7 +79,9 @@ export function requeueBody(
   const largest = (candidate: PendingCopies): number => Math.max(...candidate.copies.map((copy) => Buffer.byteLength(copy.body)));
   const fitting = candidates.find((candidate) => largest(candidate) <= budget);
   if (fitting !== undefined) return { ok: true, ...fitting };
-  const problem = problems[0] ?? `the copy for the recipients not yet delivered does not fit in a queue message with its attributes (${Math.min(...candidates.map(largest))} octets)`;
+  const problem =
+    problems[0] ??
+    `the copy for the recipients not yet delivered does not fit in a queue message with its attributes (${Math.min(...candidates.map(largest))} octets)`;
   const forDeadLetter = candidates.find((candidate) => largest(candidate) <= SQS_MAX_MESSAGE_BYTES);
   return forDeadLetter === undefined ? { ok: false, problem } : { ok: false, problem, deadLetter: forDeadLetter };
 }
@@ -135,7 +135,8 @@ export function narrowedComposedJobs(originalBody: string, recipients: readonly 
   delete base['cc'];
   delete base['bcc'];
   const copy = (fields: Record<string, unknown[]>, count: number): JobCopy => ({ body: queueJson({ ...base, ...fields }), recipients: count });
-  const nonEmpty = (fields: Record<string, unknown[]>): Record<string, unknown[]> => Object.fromEntries(Object.entries(fields).filter(([, list]) => list.length > 0));
+  const nonEmpty = (fields: Record<string, unknown[]>): Record<string, unknown[]> =>
+    Object.fromEntries(Object.entries(fields).filter(([, list]) => list.length > 0));
   if (to.length > 0) return { copies: [copy(nonEmpty({ to, cc, bcc }), wanted.size)] };
   if (cc.length > 0) return { copies: [copy(nonEmpty({ to: cc, bcc }), wanted.size)] };
   return { copies: bcc.map((blind) => copy({ to: [blind] }, 1)) };

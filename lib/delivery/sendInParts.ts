@@ -61,15 +61,17 @@ export async function sendInParts(sender: MailSender, mail: ComposedMessage, pla
   const parts: Part[] = [];
   let pending = [...mail.envelope.to];
   for (let round = 0; pending.length > 0; round += 1) {
-    if (round > 0 && !safely(plan.canContinue)) break;
-    const chunks = chunk(pending, round === 0 ? plan.limit.perMessage : plan.limit.perMessage ?? pending.length);
+    if (round > 0 && !safely(() => plan.canContinue())) break;
+    const chunks = chunk(pending, plan.limit.perMessage);
     const sent = await Promise.all(chunks.map((to) => attempt(sender, { from: mail.envelope.from, to }, mail.message)));
     parts.push(...sent);
     pending = [];
     let progress = false;
     let failed = false;
     for (const part of sent) {
-      const tooMany = refusalsOf(part).filter(isTooManyRecipients).map((r) => r.recipient);
+      const tooMany = refusalsOf(part)
+        .filter(isTooManyRecipients)
+        .map((r) => r.recipient);
       if ('error' in part && !(part.error instanceof RecipientsRefusedError)) failed = true;
       else if (tooMany.length < part.recipients.length) progress = true;
       if ('result' in part && tooMany.length > 0) {
@@ -95,8 +97,9 @@ function combine(parts: readonly Part[]): PartsOutcome {
   const errors = parts.flatMap((part) => ('error' in part ? [part.error] : []));
   const loss = errors.find((error) => isConnectionLoss(error) || (error instanceof SmtpError && (error.ambiguous || error.code === 421)));
   const error = loss ?? errors[0];
-  const only = parts.length === 1 ? parts[0]! : undefined;
-  if (only !== undefined) return 'result' in only ? { outcome: outcomeOfResult(only.result) } : { outcome: outcomeOfSendError(only.error), error: only.error };
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only !== undefined)
+    return 'result' in only ? { outcome: outcomeOfResult(only.result) } : { outcome: outcomeOfSendError(only.error), error: only.error };
 
   // Each recipient's last answer: a recipient is in a later part only if an earlier one said "too many".
   const accepted: string[] = [];
@@ -117,7 +120,12 @@ function combine(parts: readonly Part[]): PartsOutcome {
 
   if (accepted.length > 0) {
     if (refused.length === 0) return withError({ kind: 'delivered', accepted: accepted.length });
-    return withError({ kind: 'partlyRefused', accepted: accepted.length, refusedPermanently: refused.filter((r) => !refusedForNow(r)), refusedForNow: refused.filter(refusedForNow) });
+    return withError({
+      kind: 'partlyRefused',
+      accepted: accepted.length,
+      refusedPermanently: refused.filter((r) => !refusedForNow(r)),
+      refusedForNow: refused.filter(refusedForNow),
+    });
   }
   // Nobody took it: nobody has the message, so the job as a whole may be retried or dead-lettered.
   const other = errors.find((e) => !(e instanceof RecipientsRefusedError));
@@ -137,7 +145,12 @@ function combine(parts: readonly Part[]): PartsOutcome {
 function unanswered(recipient: string, error: unknown): RefusedRecipient {
   if (error instanceof SmtpError) {
     const forGood = !error.transient && !error.ambiguous && error.code !== undefined;
-    const refusal: RefusedRecipient = { recipient, code: error.code ?? 0, message: error.ambiguous ? `no reply after the data: ${error.message}` : error.message, transient: !forGood };
+    const refusal: RefusedRecipient = {
+      recipient,
+      code: error.code ?? 0,
+      message: error.ambiguous ? `no reply after the data: ${error.message}` : error.message,
+      transient: !forGood,
+    };
     if (error.enhancedCode !== undefined) refusal.enhancedCode = error.enhancedCode;
     return refusal;
   }

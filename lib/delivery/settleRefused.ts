@@ -26,7 +26,13 @@ type PartlyRefused = Extract<Outcome, { kind: 'partlyRefused' }>;
  *
  * @param signal the invocation's deadline: an SQS call it cuts counts as failed
  */
-export async function settleRefused(result: RecordResult, slot: BatchSlot, outcome: PartlyRefused, delivery: Pick<Delivery, 'actions' | 'options'>, signal?: AbortSignal): Promise<void> {
+export async function settleRefused(
+  result: RecordResult,
+  slot: BatchSlot,
+  outcome: PartlyRefused,
+  delivery: Pick<Delivery, 'actions' | 'options'>,
+  signal?: AbortSignal,
+): Promise<void> {
   result.placement = 'done';
   const prepared = slot.prepared;
   const recipients = outcome.refusedForNow.map((r) => r.recipient);
@@ -64,16 +70,23 @@ export async function settleRefused(result: RecordResult, slot: BatchSlot, outco
 
   const offset = next.ok ? next.copies.length - (left?.copies.length ?? 0) : 0;
   const copies: Array<JobCopy & { form: DeadLetterPart['form'] }> =
-    left === undefined ? [{ body: record.body, recipients: recipients.length, form: 'original' }] : left.copies.map((copy) => ({ ...copy, form: left.form }));
-  if (left === undefined) result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${outcome.accepted} recipients have it already)`;
+    left === undefined
+      ? [{ body: record.body, recipients: recipients.length, form: 'original' }]
+      : left.copies.map((copy) => ({ ...copy, form: left.form }));
+  if (left === undefined)
+    result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${outcome.accepted} recipients have it already)`;
   for (const [index, copy] of copies.entries()) {
     try {
-      await delivery.actions.deadLetter(record, { phase: 'rcpt', message: why }, {
-        ...(jobId === undefined ? {} : { jobId }),
-        body: copy.body,
-        part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: offset + index },
-        ...withSignal,
-      });
+      await delivery.actions.deadLetter(
+        record,
+        { phase: 'rcpt', message: why },
+        {
+          ...(jobId === undefined ? {} : { jobId }),
+          body: copy.body,
+          part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: offset + index },
+          ...withSignal,
+        },
+      );
     } catch (error) {
       // Kept nowhere: the record comes back (and with it the message, to everyone who has it).
       result.placement = 'retry';

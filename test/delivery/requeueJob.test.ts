@@ -39,7 +39,17 @@ describe('requeueBody', () => {
     expect(next).toEqual({
       ok: true,
       form: 'narrowed',
-      copies: [{ recipients: 3, body: JSON.stringify({ ...withoutCopies, to: ['bob@example.com'], cc: [{ name: 'Cy', address: 'cy@example.com' }], bcc: ['dee@example.com'] }) }],
+      copies: [
+        {
+          recipients: 3,
+          body: JSON.stringify({
+            ...withoutCopies,
+            to: ['bob@example.com'],
+            cc: [{ name: 'Cy', address: 'cy@example.com' }],
+            bcc: ['dee@example.com'],
+          }),
+        },
+      ],
     });
   });
 
@@ -50,7 +60,13 @@ describe('requeueBody', () => {
 
   it('a recipient only in cc becomes the copy\'s "to" (the job needs one); blind copies stay blind', () => {
     const next = requeueBody(body, job, undefined, ['cy@example.com', 'dee@example.com']);
-    expect(next).toEqual({ ok: true, form: 'narrowed', copies: [{ recipients: 2, body: JSON.stringify({ ...withoutCopies, to: [{ name: 'Cy', address: 'cy@example.com' }], bcc: ['dee@example.com'] }) }] });
+    expect(next).toEqual({
+      ok: true,
+      form: 'narrowed',
+      copies: [
+        { recipients: 2, body: JSON.stringify({ ...withoutCopies, to: [{ name: 'Cy', address: 'cy@example.com' }], bcc: ['dee@example.com'] }) },
+      ],
+    });
   });
 
   it('only blind copies: one copy each, so that none is shown to another', () => {
@@ -71,28 +87,46 @@ describe('requeueBody', () => {
     const oddJob = parseMailJob(odd);
     const narrowed = requeueBody(JSON.stringify(odd), oddJob, undefined, ['bob@example.com']);
     expect(narrowed.ok && narrowed.copies[0]!.body).toContain('"text":"odd \\ufffe and \\uffff"');
-    const raw = { v: 1, raw: { envelope: { from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }, message: 'From: a@example.com\r\n\r\n\ufffe\uffff\r\n' } };
+    const raw = {
+      v: 1,
+      raw: { envelope: { from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }, message: 'From: a@example.com\r\n\r\n\ufffe\uffff\r\n' },
+    };
     const rawJob = parseMailJob(raw);
     const next = requeueBody(JSON.stringify(raw), rawJob, await composeMail(rawJob), ['c@example.com']);
     expect(next.ok && next.form).toBe('raw');
     expect(next.ok && next.copies[0]!.body).not.toMatch(/[\ufffe\uffff]/);
-    expect(next.ok && (JSON.parse(next.copies[0]!.body) as { raw: { message: string } }).raw.message).toBe('From: a@example.com\r\n\r\n\ufffe\uffff\r\n');
+    expect(next.ok && (JSON.parse(next.copies[0]!.body) as { raw: { message: string } }).raw.message).toBe(
+      'From: a@example.com\r\n\r\n\ufffe\uffff\r\n',
+    );
   });
 
   it('a raw job whose copy would not fit: its envelope is narrowed in place', () => {
-    const raw = { v: 1, id: 'r-1', raw: { envelope: { from: 'a@example.com', to: ['B@example.com', 'c@example.com'] }, message: 'From: a@example.com\n\nhi\n' } };
+    const raw = {
+      v: 1,
+      id: 'r-1',
+      raw: { envelope: { from: 'a@example.com', to: ['B@example.com', 'c@example.com'] }, message: 'From: a@example.com\n\nhi\n' },
+    };
     const next = requeueBody(JSON.stringify(raw), parseMailJob(raw), huge, ['b@example.com']);
-    expect(next).toEqual({ ok: true, form: 'narrowed', copies: [{ recipients: 1, body: JSON.stringify({ ...raw, raw: { ...raw.raw, envelope: { from: 'a@example.com', to: ['B@example.com'] } } }) }] });
+    expect(next).toEqual({
+      ok: true,
+      form: 'narrowed',
+      copies: [{ recipients: 1, body: JSON.stringify({ ...raw, raw: { ...raw.raw, envelope: { from: 'a@example.com', to: ['B@example.com'] } } }) }],
+    });
   });
 
-  it('a copy over the queue\'s budget is offered for the dead-letter queue (only the pending recipients); a recipient not in the job is a problem', () => {
+  it("a copy over the queue's budget is offered for the dead-letter queue (only the pending recipients); a recipient not in the job is a problem", () => {
     const next = requeueBody(body, job, huge, ['bob@example.com'], 100);
     expect(next).toEqual({
       ok: false,
-      problem: expect.stringMatching(/^the copy for the recipients not yet delivered does not fit in a queue message with its attributes \(\d+ octets\)$/),
+      problem: expect.stringMatching(
+        /^the copy for the recipients not yet delivered does not fit in a queue message with its attributes \(\d+ octets\)$/,
+      ),
       deadLetter: { form: 'narrowed', copies: [{ recipients: 1, body: JSON.stringify({ ...withoutCopies, to: ['bob@example.com'] }) }] },
     });
-    expect(requeueBody(body, job, undefined, ['zed@example.com'])).toEqual({ ok: false, problem: 'some recipients not yet delivered are not in the job' });
+    expect(requeueBody(body, job, undefined, ['zed@example.com'])).toEqual({
+      ok: false,
+      problem: 'some recipients not yet delivered are not in the job',
+    });
   });
 
   it('leaves room for the re-enqueue count attribute SQS counts in the 1 MiB', () => {

@@ -67,7 +67,7 @@ function attributes(message: HeldMessage): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(message.messageAttributes).map(([name, value]) => [name, value.StringValue]));
 }
 
-describe('re-enqueued and dead-lettered parts follow the producer\'s rules (item 4)', () => {
+describe("re-enqueued and dead-lettered parts follow the producer's rules (item 4)", () => {
   it('a job of almost 1 MiB: the narrowed copy plus its count attribute would not fit, so only the pending part goes to the DLQ and the record is done', async () => {
     // Prepare: 1,048,572 octets, legal for the producer (and for SQS without attributes).
     const { rig, smtp } = await rigWith();
@@ -89,7 +89,8 @@ describe('re-enqueued and dead-lettered parts follow the producer\'s rules (item
   it('U+FFFE and U+FFFF in a raw message: the re-enqueued copy escapes them as the producer does', async () => {
     // Prepare: a raw job (explicit envelope) whose text holds both characters, as the producer sends it.
     const { rig, smtp } = await rigWith();
-    const message = 'From: s@example.com\r\nTo: a@example.com\r\nSubject: Test job 1\r\nMessage-ID: <j1@example.com>\r\n\r\nodd \ufffe and \uffff\r\n';
+    const message =
+      'From: s@example.com\r\nTo: a@example.com\r\nSubject: Test job 1\r\nMessage-ID: <j1@example.com>\r\n\r\nodd \ufffe and \uffff\r\n';
     const job = { v: 1, id: 'job-1', raw: { envelope: { from: 's@example.com', to: ['a@example.com', 'later@example.com'] }, message } };
     const body = JSON.stringify(job).replace(/[\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
     // Act
@@ -101,7 +102,12 @@ describe('re-enqueued and dead-lettered parts follow the producer\'s rules (item
     expect(requeued).toHaveLength(1);
     expect(requeued[0]!.body).toContain('\\ufffe and \\uffff');
     expect(requeued[0]!.body).not.toMatch(/[\ufffe\uffff]/);
-    expect(parseMailJob(JSON.parse(requeued[0]!.body))).toMatchObject({ kind: 'raw', id: 'job-1', envelope: { from: 's@example.com', to: ['later@example.com'] }, message });
+    expect(parseMailJob(JSON.parse(requeued[0]!.body))).toMatchObject({
+      kind: 'raw',
+      id: 'job-1',
+      envelope: { from: 's@example.com', to: ['later@example.com'] },
+      message,
+    });
     expect(await held(rig, rig.queues.dlqName)).toEqual([]);
   });
 });
@@ -110,7 +116,10 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
   it('a large job whose recipient refused for now sits in cc: the copy is narrowed (cc too), never the whole job', async () => {
     // Prepare: 1,000,000 octets: too large for the raw form (the composed message grows: base64 lines, CRLF escaped in JSON), small enough to narrow.
     const { rig, smtp } = await rigWith();
-    const job = sizedJob(mailJob(1, { to: ['a@example.com'], cc: ['Cy <later-cy@example.com>', 'b@example.com'], bcc: ['d@example.com'] }), 1_000_000);
+    const job = sizedJob(
+      mailJob(1, { to: ['a@example.com'], cc: ['Cy <later-cy@example.com>', 'b@example.com'], bcc: ['d@example.com'] }),
+      1_000_000,
+    );
     // Act
     const { response } = await rig.run([job]);
     // Assess
@@ -185,6 +194,8 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(smtp.messages.map((m) => m.to)).toEqual([['a@example.com']]);
     const requeued = await held(rig, rig.queues.queueName);
-    expect(requeued.map((m) => JSON.parse(m.body) as unknown)).toEqual([{ ...job, raw: { ...job.raw, envelope: { from: 's@example.com', to: ['later@example.com'] } } }]);
+    expect(requeued.map((m) => JSON.parse(m.body) as unknown)).toEqual([
+      { ...job, raw: { ...job.raw, envelope: { from: 's@example.com', to: ['later@example.com'] } } },
+    ]);
   });
 });
