@@ -177,8 +177,8 @@ export class EventSourceMapping {
         result = { kind: 'error', error: (error as Error).message, logs };
       }
     }
-    if (result === undefined) {
-      const running = instance!;
+    if (result === undefined && instance !== undefined) {
+      const running = instance;
       let ended = false;
       this.#options.onInvocationStart?.({
         poller: index + 1,
@@ -190,6 +190,7 @@ export class EventSourceMapping {
       result = await running.invoke({ Records: records });
       ended = true;
     }
+    result ??= { kind: 'error', error: 'no execution environment', logs: [] };
 
     const ids = new Set(records.map((record) => record.messageId));
     let failed: string[];

@@ -46,8 +46,18 @@ describe('backoffSeconds with a scale', () => {
 
 describe('visibilitySeconds with a scale', () => {
   it('scales the systemic backoff and the FIFO hand-back too', () => {
-    const systemic: RecordResult = { messageId: 'm1', receiveCount: 2, outcome: { kind: 'systemic', reason: { phase: 'connect', message: 'refused' } }, placement: 'retry' };
-    const handedBack: RecordResult = { messageId: 'm2', receiveCount: 1, outcome: { kind: 'notAttempted', cause: 'fifoStopped' }, placement: 'retry' };
+    const systemic: RecordResult = {
+      messageId: 'm1',
+      receiveCount: 2,
+      outcome: { kind: 'systemic', reason: { phase: 'connect', message: 'refused' } },
+      placement: 'retry',
+    };
+    const handedBack: RecordResult = {
+      messageId: 'm2',
+      receiveCount: 1,
+      outcome: { kind: 'notAttempted', cause: 'fifoStopped' },
+      placement: 'retry',
+    };
     // Receive 2 of a systemic failure, no jitter: 360 s unscaled, so 3.6 s (4) at 1/100.
     expect(backoffSeconds(2, { ...SYSTEMIC_BACKOFF, random: () => 0 })).toBe(360);
     expect(visibilitySeconds(systemic, false, { random: () => 0, scale: 0.01 })).toBe(4);

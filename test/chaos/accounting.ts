@@ -1,0 +1,293 @@
+/**
+ * The verdict of a fault-injection run, from what each component recorded: every (job, recipient)
+ * is delivered (copies in the relay's mailbox), in the dead-letter queue (with its reason), still
+ * pending in the queue, or lost. The run holds only when nothing is lost, no recipient refused for
+ * good was delivered, every duplicate is explained by a fault that made it unavoidable (its copy's
+ * final reply never reached the function; or the invocation was killed after the copy was
+ * stored), no DLQ copy holds an already delivered recipient without such a fault, and (FIFO) each
+ * message group was delivered in order.
+ * @module
+ */
+import type { ChaosJob } from './chaosJobs.js';
+import { recipientsOfBody } from './chaosJobs.js';
+import type { Refusal, StoredCopy } from './chaosRelay.js';
+import type { FaultEvent, FaultKind } from './FaultLog.js';
+
+/** A message held by the emulator (the inspection endpoint's shape, trimmed). */
+export interface HeldBody {
+  body: string;
+  messageAttributes: Record<string, { StringValue?: string }>;
+}
+
+/** One invocation of the function, as the run saw it. */
+export interface InvocationTrace {
+  start: number;
+  end: number;
+  jobIds: string[];
+  /** When the run killed it (only set when the kill ended it). */
+  killedAt?: number;
+  /** It ran past the function timeout and was ended by the stand-in. */
+  timedOut: boolean;
+  /** Jobs whose re-enqueue failed, so the whole job came back (from the handler's log). */
+  requeueFailed: string[];
+  /** The handler's log lines about records, for the evidence of a violation. */
+  outcomes: { jobId?: string; outcome?: string; placement?: string; problem?: string }[];
+}
+
+/** Everything the run recorded. */
+export interface RunEvidence {
+  queue: 'standard' | 'fifo';
+  jobs: readonly ChaosJob[];
+  copies: readonly StoredCopy[];
+  acknowledged: ReadonlySet<string>;
+  refusals: readonly Refusal[];
+  dlq: readonly HeldBody[];
+  pending: readonly HeldBody[];
+  invocations: readonly InvocationTrace[];
+  /** Re-enqueues the function made (SendMessage of a job to the mail queue that the emulator took). */
+  requeues: readonly { jobId: string; t: number }[];
+  faults: Record<FaultKind, number>;
+  /** The fault log, for the evidence of a violation. */
+  faultEvents?: readonly FaultEvent[];
+  seconds: number;
+}
+
+/** The run's table. */
+export interface ChaosTable {
+  queue: 'standard' | 'fifo';
+  jobs: number;
+  recipients: number;
+  /** (job, recipient) delivered at least once. */
+  delivered: number;
+  /** Extra copies, over all (job, recipient). */
+  duplicates: number;
+  explained: { replyLost: number; killedAfterDelivery: number };
+  unexplained: number;
+  /** Likely cause of the unexplained ones (an invocation that timed out, a failed re-enqueue, or none found). */
+  unexplainedCauses: { invocationTimedOut: number; requeueFailed: number; unknown: number };
+  /** Delivered recipients that a DLQ copy holds too: explained by an unacknowledged copy, or not. */
+  deliveredInDlq: { explained: number; unexplained: number };
+  refusedForGood: { total: number; refusedByRelay: number; inDlq: number; pending: number; delivered: number };
+  /** (job, recipient) in the DLQ and never delivered, by reason (phase and code, or the redrive). */
+  dlqByReason: Record<string, number>;
+  /** Recipients the relay would take, in the DLQ without a copy delivered. */
+  deliverableInDlq: number;
+  pending: number;
+  lost: number;
+  fifoOrderViolations?: number;
+  faults: Record<FaultKind, number>;
+  invocations: { total: number; killed: number; timedOut: number };
+  seconds: number;
+  /** What broke the invariants, with evidence (first few of each). */
+  violations: string[];
+  holds: boolean;
+}
+
+const SHOWN = 5;
+
+/** Computes the table and the verdict. */
+export function account(evidence: RunEvidence): ChaosTable {
+  const copiesOf = new Map<string, StoredCopy[]>(); // `${job} ${recipient}`
+  for (const copy of evidence.copies) {
+    for (const recipient of copy.recipients) {
+      const key = `${copy.jobId} ${recipient}`;
+      copiesOf.set(key, [...(copiesOf.get(key) ?? []), copy]);
+    }
+  }
+  const holding = (messages: readonly HeldBody[]): Map<string, HeldBody[]> => {
+    const byKey = new Map<string, HeldBody[]>();
+    for (const message of messages) {
+      const { jobId, recipients } = recipientsOfBody(message.body);
+      for (const recipient of recipients) byKey.set(`${jobId} ${recipient}`, [...(byKey.get(`${jobId} ${recipient}`) ?? []), message]);
+    }
+    return byKey;
+  };
+  const inDlq = holding(evidence.dlq);
+  const inQueue = holding(evidence.pending);
+  const refused = new Set(evidence.refusals.map((refusal) => refusal.recipient));
+  // A kill can duplicate a job only after the invocation did something for it (delivered a copy
+  // to anyone, or re-enqueued part of it): the record comes back and does it again.
+  const sideEffects = new Map<string, number[]>();
+  for (const copy of evidence.copies) if (copy.jobId !== undefined) sideEffects.set(copy.jobId, [...(sideEffects.get(copy.jobId) ?? []), copy.t]);
+  for (const requeue of evidence.requeues) sideEffects.set(requeue.jobId, [...(sideEffects.get(requeue.jobId) ?? []), requeue.t]);
+  const killsAfterEffect = (jobId: string): number =>
+    evidence.invocations.filter(
+      (i) => i.killedAt !== undefined && i.jobIds.includes(jobId) && (sideEffects.get(jobId) ?? []).some((t) => i.start <= t && t <= i.killedAt!),
+    ).length;
+  const replyLost = (copies: readonly StoredCopy[]): number => copies.filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
+
+  const table: ChaosTable = {
+    queue: evidence.queue,
+    jobs: evidence.jobs.length,
+    recipients: 0,
+    delivered: 0,
+    duplicates: 0,
+    explained: { replyLost: 0, killedAfterDelivery: 0 },
+    unexplained: 0,
+    unexplainedCauses: { invocationTimedOut: 0, requeueFailed: 0, unknown: 0 },
+    deliveredInDlq: { explained: 0, unexplained: 0 },
+    refusedForGood: { total: 0, refusedByRelay: 0, inDlq: 0, pending: 0, delivered: 0 },
+    dlqByReason: {},
+    deliverableInDlq: 0,
+    pending: 0,
+    lost: 0,
+    faults: evidence.faults,
+    invocations: {
+      total: evidence.invocations.length,
+      killed: evidence.invocations.filter((i) => i.killedAt !== undefined).length,
+      timedOut: evidence.invocations.filter((i) => i.timedOut).length,
+    },
+    seconds: evidence.seconds,
+    violations: [],
+    holds: false,
+  };
+  const problems = new Map<string, string[]>();
+  const note = (kind: string, line: string): void => problems.set(kind, [...(problems.get(kind) ?? []), line]);
+
+  for (const job of evidence.jobs) {
+    for (const { address, kind } of job.recipients) {
+      table.recipients += 1;
+      const key = `${job.id} ${address.toLowerCase()}`;
+      const copies = [...(copiesOf.get(key) ?? [])].sort((a, b) => a.t - b.t);
+      const dead = inDlq.get(key) ?? [];
+      const queued = inQueue.get(key) ?? [];
+      const where = `${job.id} ${kind}`;
+      if (kind === 'refuse') {
+        table.refusedForGood.total += 1;
+        if (copies.length > 0) {
+          table.refusedForGood.delivered += 1;
+          note('a recipient refused for good was delivered', `${where} (${copies.length} copies)`);
+        } else if (dead.length > 0) table.refusedForGood.inDlq += 1;
+        else if (refused.has(address.toLowerCase())) table.refusedForGood.refusedByRelay += 1;
+        else if (queued.length > 0) table.refusedForGood.pending += 1;
+        else {
+          table.lost += 1;
+          note('lost', `${where}: never refused by the relay, not in the DLQ, not queued`);
+        }
+        continue;
+      }
+      if (copies.length > 0) {
+        table.delivered += 1;
+        const extra = copies.length - 1;
+        table.duplicates += extra;
+        // Each reply lost after the end of data, and each kill after a side effect, can add one copy.
+        const lost = Math.min(extra, replyLost(copies));
+        const killed = Math.min(extra - lost, killsAfterEffect(job.id));
+        table.explained.replyLost += lost;
+        table.explained.killedAfterDelivery += killed;
+        const missing = extra - lost - killed;
+        if (missing > 0) {
+          table.unexplained += missing;
+          const cause = causeOf(job.id, copies, evidence.invocations);
+          table.unexplainedCauses[cause] += missing;
+          note('unexplained duplicates', `${where}: ${copies.length} copies, ${describeJob(job.id, copies, evidence)}; likely cause: ${cause}`);
+        }
+        if (dead.length > 0) {
+          if (replyLost(copies) + killsAfterEffect(job.id) > 0) table.deliveredInDlq.explained += 1;
+          else {
+            table.deliveredInDlq.unexplained += 1;
+            note(
+              'a DLQ copy holds an already delivered recipient',
+              `${where}: delivered and in the DLQ (${reasonOf(dead[0]!)}), ${describeJob(job.id, copies, evidence)}`,
+            );
+          }
+        }
+        continue;
+      }
+      if (dead.length > 0) {
+        const reason = reasonOf(dead[0]!);
+        table.dlqByReason[reason] = (table.dlqByReason[reason] ?? 0) + 1;
+        table.deliverableInDlq += 1;
+      } else if (queued.length > 0) table.pending += 1;
+      else {
+        table.lost += 1;
+        note('lost', `${where}: not delivered, not in the DLQ, not queued`);
+      }
+    }
+  }
+  for (const job of evidence.jobs) {
+    for (const { address, kind } of job.recipients) {
+      const dead = inDlq.get(`${job.id} ${address.toLowerCase()}`) ?? [];
+      if (kind === 'refuse' && dead.length > 0) {
+        const reason = reasonOf(dead[0]!);
+        table.dlqByReason[reason] = (table.dlqByReason[reason] ?? 0) + 1;
+      }
+    }
+  }
+
+  if (evidence.queue === 'fifo') {
+    // Each group's jobs are first delivered in order, except a job whose part was re-enqueued (it
+    // goes to the back of its group, by design) before the later job's first delivery.
+    table.fifoOrderViolations = 0;
+    const firstCopy = new Map<string, number>();
+    for (const copy of evidence.copies) if (copy.jobId !== undefined && !firstCopy.has(copy.jobId)) firstCopy.set(copy.jobId, copy.t);
+    const firstRequeue = new Map<string, number>();
+    for (const requeue of evidence.requeues) if (!firstRequeue.has(requeue.jobId)) firstRequeue.set(requeue.jobId, requeue.t);
+    const groups = new Map<string, ChaosJob[]>();
+    for (const job of evidence.jobs) groups.set(job.group ?? '', [...(groups.get(job.group ?? '') ?? []), job]);
+    for (const [group, jobs] of groups) {
+      const ordered = [...jobs].sort((a, b) => a.index - b.index);
+      for (const [i, later] of ordered.entries()) {
+        const t = firstCopy.get(later.id);
+        if (t === undefined) continue;
+        const overtaken = ordered
+          .slice(0, i)
+          .find((earlier) => (firstCopy.get(earlier.id) ?? -1) > t && !((firstRequeue.get(earlier.id) ?? Infinity) <= t));
+        if (overtaken === undefined) continue;
+        table.fifoOrderViolations += 1;
+        note('FIFO order', `group ${group}: ${later.id} first delivered before ${overtaken.id}, which was not re-enqueued before`);
+      }
+    }
+  }
+
+  for (const [kind, lines] of problems) {
+    table.violations.push(
+      `${kind}: ${lines.length}`,
+      ...lines.slice(0, SHOWN).map((line) => `  ${line}`),
+      ...(lines.length > SHOWN ? [`  … ${lines.length - SHOWN} more`] : []),
+    );
+  }
+  table.holds = problems.size === 0;
+  return table;
+}
+
+/** A DLQ message's reason: the function's attributes (phase and code), or the queue's redrive. */
+export function reasonOf(message: HeldBody): string {
+  const phase = message.messageAttributes['FailurePhase']?.StringValue;
+  if (phase === undefined) return 'redrive: receives used up';
+  const code = message.messageAttributes['FailureCode']?.StringValue;
+  const error = message.messageAttributes['FailureError']?.StringValue;
+  return [phase, code, error].filter((part) => part !== undefined).join(' ');
+}
+
+/** The evidence about one job: its copies (id, connection, acknowledged or not), the faults on those connections, what the handler logged. */
+function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: RunEvidence): string {
+  const base = copies[0]?.t ?? 0;
+  const at = (t: number): string => `+${t - base} ms`;
+  const shown = copies.map((c) => `${c.copyId} on ${c.conn ?? '?'} at ${at(c.t)}${evidence.acknowledged.has(c.copyId) ? '' : ' (reply lost)'}`);
+  const conns = new Set(copies.map((c) => c.conn));
+  const faults = (evidence.faultEvents ?? [])
+    .filter((f) => f.conn !== undefined && conns.has(f.conn))
+    .map((f) => `${f.kind} on ${f.conn} at ${at(f.t)}`);
+  const handled = evidence.invocations
+    .filter((i) => i.jobIds.includes(jobId))
+    .map((i) => {
+      const lines = i.outcomes
+        .filter((o) => o.jobId === jobId)
+        .map((o) => `${o.outcome}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`);
+      return `invocation ${at(i.start)}..${at(i.end)}${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}`;
+    });
+  const requeues = evidence.requeues.filter((r) => r.jobId === jobId).map((r) => `re-enqueued at ${at(r.t)}`);
+  return [`copies ${shown.join(', ')}`, ...faults, ...requeues, ...handled].join('; ');
+}
+
+function causeOf(
+  jobId: string,
+  copies: readonly StoredCopy[],
+  invocations: readonly InvocationTrace[],
+): 'invocationTimedOut' | 'requeueFailed' | 'unknown' {
+  const covering = invocations.filter((i) => i.jobIds.includes(jobId) && copies.some((copy) => i.start <= copy.t && copy.t <= i.end));
+  if (covering.some((i) => i.timedOut)) return 'invocationTimedOut';
+  if (covering.some((i) => i.requeueFailed.includes(jobId))) return 'requeueFailed';
+  return 'unknown';
+}
