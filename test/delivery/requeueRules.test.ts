@@ -5,6 +5,7 @@
  * (in `to`, `cc` or `bcc`, composed or raw), and a DLQ copy says so in its attributes.
  * Against smtp-server and the SQS emulator.
  */
+import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { composeMail, parseMailJob } from '../../lib/message/index.js';
@@ -13,6 +14,7 @@ import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.
 import { startSqsEmulator } from '../support/sqsQueues.js';
 import type { HeldMessage, SqsEmulator } from '../support/sqsQueues.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 
 let emulator: SqsEmulator;
@@ -158,7 +160,6 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
     await rig.queues.publish([JSON.stringify(job)], { attributes: { MailRequeueCount: '5' } });
     const records = await rig.queues.receiveRecords(10);
     // Act
-    const { sqsEvent, lambdaContext } = await import('../support/sqsEvents.js');
     const response = await rig.handler(sqsEvent(records), lambdaContext());
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -197,5 +198,37 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
     expect(requeued.map((m) => JSON.parse(m.body) as unknown)).toEqual([
       { ...job, raw: { ...job.raw, envelope: { from: 's@example.com', to: ['later@example.com'] } } },
     ]);
+  });
+
+  it('the re-enqueue fails (the mail queue is gone): the pending part goes to the DLQ and the record is done, not re-sent to everyone', async () => {
+    // Prepare
+    const { rig, smtp } = await rigWith();
+    await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['a@example.com'], cc: ['later@example.com'] }))]);
+    const records = await rig.queues.receiveRecords(10);
+    await emulator.sqs.send(new DeleteQueueCommand({ QueueUrl: rig.queues.queueUrl }));
+    // Act
+    const response = await rig.handler(sqsEvent(records), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(smtp.messages.map((m) => m.to)).toEqual([['a@example.com']]);
+    const dead = await held(rig, rig.queues.dlqName);
+    expect(dead).toHaveLength(1);
+    expect(parseMailJob(JSON.parse(dead[0]!.body))).toMatchObject({
+      kind: 'raw',
+      id: 'job-1',
+      envelope: { from: 'sender@example.com', to: ['later@example.com'] },
+    });
+    const { FailureMessage, ...rest } = attributes(dead[0]!);
+    expect(FailureMessage).toMatch(/^recipients refused for now could not be re-enqueued: \S*QueueDoesNotExist/);
+    expect(rest).toEqual({
+      FailurePhase: 'rcpt',
+      SourceMessageId: records[0]!.messageId,
+      SourceReceiveCount: '1',
+      JobId: 'job-1',
+      JobForm: 'raw',
+      PendingRecipients: '1',
+      DeliveredRecipients: '1',
+    });
+    expect(rig.log.records().get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'partlyRefused', placement: 'done' });
   });
 });
