@@ -102,7 +102,12 @@ export class SettleStage {
    */
   async finish(outcomes: readonly (Outcome | undefined)[]): Promise<void> {
     this.#slots.forEach((slot, index) => {
-      void this.settle(index, 'invalid' in slot.prepared ? { kind: 'permanent', reason: slot.prepared.invalid } : (outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' }));
+      void this.settle(
+        index,
+        'invalid' in slot.prepared
+          ? { kind: 'permanent', reason: slot.prepared.invalid }
+          : (outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' }),
+      );
     });
     await Promise.all(this.#started.values());
     await this.#applyVisibility();
@@ -124,7 +129,9 @@ export class SettleStage {
         receiveCount: record.receiveCount,
         outcome: outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' },
         placement: 'retry',
-        problem: this.#started.has(index) ? 'the invocation ran out of time while the record was being settled: retried' : 'the invocation ran out of time before the record was settled: retried',
+        problem: this.#started.has(index)
+          ? 'the invocation ran out of time while the record was being settled: retried'
+          : 'the invocation ran out of time before the record was settled: retried',
       };
       if (jobId !== undefined) result.jobId = jobId;
       return result;
@@ -132,13 +139,19 @@ export class SettleStage {
   }
 
   async #act(index: number, outcome: Outcome): Promise<RecordResult> {
-    const slot = this.#slots[index]!;
+    const slot = this.#slot(index);
     let result: RecordResult;
     try {
       result = await settleRecord(slot, outcome, this.#delivery, this.#signal);
     } catch (error) {
       const { record, jobId } = slot.prepared;
-      result = { messageId: record.messageId, receiveCount: record.receiveCount, outcome, placement: 'retry', problem: `settling failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` };
+      result = {
+        messageId: record.messageId,
+        receiveCount: record.receiveCount,
+        outcome,
+        placement: 'retry',
+        problem: `settling failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      };
       if (jobId !== undefined) result.jobId = jobId;
     }
     this.#settled[index] = result;
@@ -149,8 +162,9 @@ export class SettleStage {
     const { options, actions } = this.#delivery;
     const changes: Array<VisibilityChange & { result: RecordResult }> = [];
     this.#settled.forEach((result, index) => {
-      const seconds = result === undefined ? undefined : visibilitySeconds(result, options.fifo, options.backoff);
-      if (seconds !== undefined) changes.push({ record: this.#slots[index]!.prepared.record, seconds, result: result! });
+      if (result === undefined) return;
+      const seconds = visibilitySeconds(result, options.fifo, options.backoff);
+      if (seconds !== undefined) changes.push({ record: this.#slot(index).prepared.record, seconds, result });
     });
     if (changes.length === 0) return;
     const failed = new Set(await actions.delay(changes, { signal: this.#signal }));
@@ -161,7 +175,13 @@ export class SettleStage {
   }
 
   #groupOf(index: number): string {
-    return this.#slots[index]!.prepared.record.messageGroupId ?? '';
+    return this.#slot(index).prepared.record.messageGroupId ?? '';
+  }
+
+  #slot(index: number): BatchSlot {
+    const slot = this.#slots[index];
+    if (slot === undefined) throw new RangeError(`no record ${index} in this batch`);
+    return slot;
   }
 }
 
@@ -182,7 +202,9 @@ export function visibilitySeconds(result: RecordResult, fifo: boolean, policy: B
       return backoffSeconds(result.receiveCount, { ...SYSTEMIC_BACKOFF, ...(policy.random ? { random: policy.random } : {}), ...scale });
     case 'notAttempted':
       return fifo ? Math.round(HAND_BACK_SECONDS * (policy.scale ?? 1)) : undefined;
-    default:
-      return undefined;
+    case 'delivered':
+    case 'partlyRefused':
+    case 'permanent':
+      return undefined; // back only because a DLQ send or re-enqueue failed: the queue's timeout
   }
 }

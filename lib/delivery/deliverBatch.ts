@@ -166,9 +166,11 @@ async function runSession(slots: BatchSlot[], delivery: Delivery, deadline: Abor
       // by when one of them must come back; other groups go on meanwhile.
       ...(options.fifo ? { skip: (index: number) => stage.passBy(index) } : {}),
       onOutcome: (index, outcome) => {
-        const slot = slots[index]!;
-        delete slot.composing;
-        if (outcome.kind !== 'partlyRefused') delete slot.mail;
+        const slot = slots[index];
+        if (slot !== undefined) {
+          delete slot.composing;
+          if (outcome.kind !== 'partlyRefused') delete slot.mail;
+        }
         // A DLQ send or re-enqueue starts at once, alongside the session. Standard queues: records
         // that come back wait for the session's final word on them (a loss may turn "transient"
         // into "not attempted"); FIFO: every record is fed in order, as it may stop its group.
@@ -236,8 +238,13 @@ function sessionJob(slot: BatchSlot, settings: SmtpSettings): SessionJob {
 
 /** QUIT, cut short (the socket closed) when `signal` says time is up. */
 async function closePolitely(session: MailSession, signal: AbortSignal): Promise<void> {
-  const cut = (): void => session.close();
-  if (signal.aborted) return cut();
+  const cut = (): void => {
+    session.close();
+  };
+  if (signal.aborted) {
+    cut();
+    return;
+  }
   signal.addEventListener('abort', cut, { once: true });
   try {
     await session.quit();

@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const [name, value] of saved) {
-    if (value === undefined) delete process.env[name];
+    if (value === undefined) Reflect.deleteProperty(process.env, name);
     else process.env[name] = value;
   }
   await emulator.stop();
@@ -71,7 +71,13 @@ async function stalledRig(sqsLatencyMs: number, options: { fifo?: boolean } = {}
   process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
   // No `sqs` given: the handler builds its own client, as in Lambda.
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: options.fifo ?? false, deps: { sqs: undefined } });
+  const rig = await sendMailRig({
+    emulator,
+    smtp: { kind: 'url', settings },
+    tlsCa: server.ca,
+    fifo: options.fifo ?? false,
+    deps: { sqs: undefined },
+  });
   return { rig, confirmed };
 }
 
@@ -82,7 +88,10 @@ async function runWithBudget(rig: SendMailRig): Promise<{ records: SQSRecord[]; 
   const records = await rig.queues.receiveRecords(10);
   expect(records).toHaveLength(jobs.length);
   const end = Date.now() + BUDGET_MS;
-  const response = await rig.handler(sqsEvent(records), lambdaContext(() => end - Date.now()));
+  const response = await rig.handler(
+    sqsEvent(records),
+    lambdaContext(() => end - Date.now()),
+  );
   return { records, response, elapsedMs: BUDGET_MS - (end - Date.now()) };
 }
 
@@ -160,7 +169,10 @@ describe('send-mail handler: the deadline holds with a stalling relay and a slow
     const records = received.map((record, index) => ({ ...record, attributes: { ...record.attributes, MessageGroupId: jobs[index]![0] } }));
     const end = Date.now() + BUDGET_MS;
     // Act
-    const response = await rig.handler(sqsEvent(records), lambdaContext(() => end - Date.now()));
+    const response = await rig.handler(
+      sqsEvent(records),
+      lambdaContext(() => end - Date.now()),
+    );
     // Assess: B's first two went at once; A's job 4 waited for job 1's DLQ send until the deadline
     // cut it (so A stopped), and job 5, behind it in the batch, found no time left.
     expect(Date.now()).toBeLessThan(end);
