@@ -200,21 +200,21 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
           ...baseEnv(caFile, jobs),
           SMTP_URL: `smtp://${encodeURIComponent(server.user)}:${encodeURIComponent(server.pass)}@127.0.0.1:${port}`,
         };
-        const samples = new Map(handlers.map((h) => [h.name, [] as (ChildReport & { delivered: number })[]]));
+        const samples = handlers.map((h) => ({ h, reports: [] as (ChildReport & { delivered: number })[] }));
         try {
           for (let run = 0; run < runs; run += 1) {
-            for (const h of run % 2 === 0 ? handlers : [...handlers].reverse()) {
+            for (const { h, reports } of run % 2 === 0 ? samples : [...samples].reverse()) {
               server.messages.splice(0);
               const report = await runChild(childProgram(h.file, eventFile), env, maxOldSpace);
-              samples.get(h.name)!.push({ ...report, delivered: server.messages.length });
+              reports.push({ ...report, delivered: server.messages.length });
               log(`${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`);
             }
           }
         } finally {
           await proxy?.stop();
         }
-        for (const h of handlers) {
-          rows.push(summarise(h.name, { eventBytes, jobBytes, rttMs }, samples.get(h.name)!));
+        for (const { h, reports } of samples) {
+          rows.push(summarise(h.name, { eventBytes, jobBytes, rttMs }, reports));
         }
       }
     }

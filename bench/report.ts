@@ -16,8 +16,12 @@ export interface BenchSection {
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) throw new Error('median of nothing');
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  const at = (index: number): number => {
+    const value = sorted[index];
+    if (value === undefined) throw new Error('median of nothing');
+    return value;
+  };
+  return sorted.length % 2 === 1 ? at(middle) : (at(middle - 1) + at(middle)) / 2;
 }
 
 /** A markdown table; cells are printed as given. */

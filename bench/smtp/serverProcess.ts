@@ -37,7 +37,8 @@ async function handle(request: ServerRequest): Promise<unknown> {
     case 'proxyStats':
       return { ...proxy(request.id).stats };
     case 'resetProxy':
-      return proxy(request.id).reset();
+      proxy(request.id).reset();
+      return undefined;
     case 'proxyIdle':
       return proxy(request.id).idle();
     case 'stopProxy':

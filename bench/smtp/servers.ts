@@ -33,7 +33,7 @@ export async function startSmtpServerTarget(remote: RemoteServers): Promise<Benc
         throw new Error(`smtp-server got ${received.length} messages for ${recipients} recipients, expected ${messages.length} for ${recipientCount(messages)}`);
       }
     },
-    stop: async () => undefined, // stops with the child process
+    stop: () => Promise.resolve(), // stops with the child process
   };
 }
 

@@ -67,29 +67,38 @@ export async function startLocalSmtpServer(options: LocalSmtpServerOptions): Pro
 
     onAuth(attempt, _session, callback) {
       const ok = attempt.username === options.credentials.user && attempt.password === options.credentials.pass;
-      if (ok) return callback(null, { user: attempt.username });
-      return callback(null, { responseCode: 535, message: 'Authentication failed' } as never);
+      if (ok) callback(null, { user: attempt.username });
+      else callback(null, { responseCode: 535, message: 'Authentication failed' });
     },
 
     onMailFrom(_address, session: SMTPServerSession, callback) {
-      if (!session.secure) return callback(smtpError(530, 'Must issue a STARTTLS command first'));
+      if (!session.secure) {
+        callback(smtpError(530, 'Must issue a STARTTLS command first'));
+        return;
+      }
       refusedBySession.set(session.id, []);
-      return callback();
+      callback();
     },
 
     onRcptTo(address, session: SMTPServerSession, callback) {
       const verdict = rules.verdict(address.address);
-      if (verdict.accept) return callback();
+      if (verdict.accept) {
+        callback();
+        return;
+      }
       const refused = refusedBySession.get(session.id) ?? [];
       refused.push({ address: address.address, code: verdict.code });
       refusedBySession.set(session.id, refused);
-      return callback(smtpError(verdict.code, verdict.message));
+      callback(smtpError(verdict.code, verdict.message));
     },
 
     onData(stream, session: SMTPServerSession, callback) {
       readAll(stream)
         .then(async (raw) => {
-          if (stream.sizeExceeded) return callback(smtpError(552, 'Message exceeds the size limit'));
+          if (stream.sizeExceeded) {
+            callback(smtpError(552, 'Message exceeds the size limit'));
+            return;
+          }
           const entry = await options.mailbox.store({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
@@ -98,7 +107,7 @@ export async function startLocalSmtpServer(options: LocalSmtpServerOptions): Pro
           });
           refusedBySession.delete(session.id);
           options.onMessage?.(entry);
-          return callback(null, `OK: stored as ${entry.file}`);
+          callback(null, `OK: stored as ${entry.file}`);
         })
         .catch((error: unknown) => callback(smtpError(451, `Could not store the message: ${(error as Error).message}`)));
     },

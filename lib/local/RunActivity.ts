@@ -113,7 +113,7 @@ export class RunActivity {
     this.counts.received += report.records.length;
     for (const record of report.records) {
       const summary = jobSummary(record.body);
-      const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+      const receives = Number(record.attributes.ApproximateReceiveCount);
       const log = logs.get(record.messageId);
       const jobId = log?.jobId ?? summary.jobId;
       const event = this.#eventOf(record.messageId, log, failed.has(record.messageId), report.batchFailure);

@@ -84,12 +84,18 @@ export function shownPath(file: string): string {
 
 /** Stops what was started, last first, ignoring errors (the first error is what matters). */
 class Teardown {
-  readonly #steps: (() => Promise<unknown>)[] = [];
-  add(step: () => Promise<unknown>): void {
+  readonly #steps: (() => unknown)[] = [];
+  add(step: () => unknown): void {
     this.#steps.push(step);
   }
   async run(): Promise<void> {
-    for (const step of this.#steps.splice(0).reverse()) await step().catch(() => undefined);
+    for (const step of this.#steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch {
+        // ignored: the first error is what matters
+      }
+    }
   }
 }
 
@@ -191,7 +197,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
         .then(([queue, dlq]) => activity.queues(queue, dlq))
         .catch(() => undefined);
     }, 1000);
-    teardown.add(async () => clearInterval(watch));
+    teardown.add(() => clearInterval(watch));
 
     const state: LocalRunState = {
       pid: process.pid,
@@ -234,7 +240,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       state,
       activity,
       mailbox,
-      handlerEnvironment: { ...environment, SMTP_URL: environment['SMTP_URL']!.replace(`:${encodeURIComponent(credentials.pass)}@`, ':***@') },
+      handlerEnvironment: { ...environment, SMTP_URL: smtpUrl.href.replace(`:${encodeURIComponent(credentials.pass)}@`, ':***@') },
       sqs,
       publishDemo: () => publishDemoJobs(sqs.client, sqs.queueUrl),
       stop: () => (stopping ??= stop()),

@@ -22,10 +22,11 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Turns an EADDRINUSE (or EACCES on a privileged port) into a {@link PortInUseError}; other errors pass. */
-export function portError(error: unknown, what: string, port: number, flag: string): unknown {
+/** Turns an EADDRINUSE (or EACCES on a privileged port) into a {@link PortInUseError}; other errors pass (a non-Error wrapped). */
+export function portError(error: unknown, what: string, port: number, flag: string): Error {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EADDRINUSE' || code === 'EACCES' ? new PortInUseError(what, port, flag) : error;
+  if (code === 'EADDRINUSE' || code === 'EACCES') return new PortInUseError(what, port, flag);
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**

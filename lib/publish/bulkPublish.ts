@@ -54,10 +54,10 @@ export async function publishNdjson(queue: MailQueue, input: Uint8Array, onProgr
   for (let start = 0; start < ready.length; start += CHUNK) {
     const chunk = ready.slice(start, start + CHUNK);
     const results = await queue.sendBatch(chunk.map((entry) => entry.job));
-    results.forEach((result, index) => {
-      const { line, job } = chunk[index]!;
-      if (result.ok) summary.sent += 1;
-      else summary.failed.push({ line, ...idOf(job), reason: `${result.error.code}: ${result.error.message}` });
+    chunk.forEach(({ line, job }, index) => {
+      const result = results[index];
+      if (result?.ok) summary.sent += 1;
+      else summary.failed.push({ line, ...idOf(job), reason: result ? `${result.error.code}: ${result.error.message}` : 'MissingResult: no result for this job' });
     });
     done += chunk.length;
     onProgress(done, summary.total);
@@ -66,7 +66,8 @@ export async function publishNdjson(queue: MailQueue, input: Uint8Array, onProgr
   return summary;
 }
 
-function idOf(job: MailJobInput): { jobId?: string } {
+/** The job's `id` when it has a string one; `job` is any JSON value read from a line. */
+function idOf(job: unknown): { jobId?: string } {
   const id: unknown = typeof job === 'object' && job !== null ? (job as { id?: unknown }).id : undefined;
   return typeof id === 'string' ? { jobId: id } : {};
 }

@@ -49,9 +49,9 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
       const retry: QueueMessage[] = [];
       const answered = new Set<string>();
       for (const ok of response.Successful ?? []) {
-        const message = pending[Number(ok.Id)];
-        if (message === undefined) continue;
-        answered.add(ok.Id!);
+        const message = ok.Id === undefined ? undefined : pending[Number(ok.Id)];
+        if (ok.Id === undefined || message === undefined) continue;
+        answered.add(ok.Id);
         results[message.index] = {
           ok: true, index: message.index, messageId: ok.MessageId ?? '', attempts: attempt,
           ...(message.jobId === undefined ? {} : { jobId: message.jobId }),
@@ -59,9 +59,9 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
         };
       }
       for (const failure of response.Failed ?? []) {
-        const message = pending[Number(failure.Id)];
-        if (message === undefined) continue;
-        answered.add(failure.Id!);
+        const message = failure.Id === undefined ? undefined : pending[Number(failure.Id)];
+        if (failure.Id === undefined || message === undefined) continue;
+        answered.add(failure.Id);
         const senderFault = failure.SenderFault === true;
         if (!senderFault && attempt < attempts) retry.push(message);
         else results[message.index] = failed(message, new PublishError(failure.Message ?? failure.Code ?? 'SQS refused the message', { code: failure.Code ?? 'Unknown', senderFault }), attempt);
@@ -96,7 +96,7 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
       }
     });
     if (issues.length > 0) throw new InvalidJobError(issues);
-    const results: PublishResult[] = new Array(jobs.length);
+    const results = new Array<PublishResult>(jobs.length);
     for (const batch of packBatches(messages)) await sendWithRetry(batch, results);
     return results;
   }
@@ -105,7 +105,8 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     const message = toQueueMessage(job, 0, fifoPolicy);
     const results: PublishResult[] = [];
     await sendWithRetry([message], results);
-    const result = results[0]!;
+    const result = results[0];
+    if (result === undefined) throw new PublishError('SQS did not report on this entry', { code: 'MissingResult', senderFault: false });
     if (!result.ok) throw result.error;
     return result;
   }

@@ -52,11 +52,12 @@ export async function jobFromFlags(flags: JobFlags): Promise<ComposedMailJobInpu
     if (equals <= 0) throw new UsageError(`--inline ${JSON.stringify(spec)} must look like "logo@example.com=./logo.png"`);
     attachments.push({ ...(await attachment(spec.slice(equals + 1))), contentId: spec.slice(0, equals) });
   }
+  const [onlyTo, ...moreTo] = flags.to;
   return {
     v: 1,
     ...(flags.id === undefined ? {} : { id: flags.id }),
     ...(flags.from === undefined ? {} : { from: flags.from }),
-    to: flags.to.length === 1 ? flags.to[0]! : flags.to,
+    to: onlyTo !== undefined && moreTo.length === 0 ? onlyTo : flags.to,
     ...(flags.cc.length > 0 ? { cc: flags.cc } : {}),
     ...(flags.bcc.length > 0 ? { bcc: flags.bcc } : {}),
     ...(flags.replyTo.length > 0 ? { replyTo: flags.replyTo } : {}),

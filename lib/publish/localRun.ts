@@ -48,17 +48,20 @@ export async function readLocalRunState(dir: string): Promise<LocalRunState | un
   return isAlive(value.pid) ? value : undefined;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
 function isLocalRunState(value: unknown): value is LocalRunState {
-  if (typeof value !== 'object' || value === null) return false;
-  const state = value as Record<string, unknown>;
-  const credentials = state['credentials'] as Record<string, unknown> | undefined;
+  if (!isRecord(value)) return false;
+  const state = value;
+  const credentials = state['credentials'];
   return (
     Number.isInteger(state['pid']) &&
     (state['pid'] as number) > 0 &&
     ['sqsEndpoint', 'region', 'queueUrl', 'dlqUrl', 'webUrl', 'mailDir'].every((key) => typeof state[key] === 'string') &&
     typeof state['smtpPort'] === 'number' &&
-    typeof credentials === 'object' &&
-    credentials !== null &&
+    isRecord(credentials) &&
     typeof credentials['accessKeyId'] === 'string' &&
     typeof credentials['secretAccessKey'] === 'string'
   );

@@ -209,7 +209,7 @@ function report(summary: BulkSummary): string {
 }
 
 function flagsWithDefaults(flags: Partial<JobFlags>): JobFlags {
-  return { to: [], cc: [], bcc: [], replyTo: [], header: [], attach: [], inline: [], ...flags } as JobFlags;
+  return { to: [], cc: [], bcc: [], replyTo: [], header: [], attach: [], inline: [], ...flags };
 }
 
 async function readJobFile(path: string, io: CliIo): Promise<MailJobInput> {

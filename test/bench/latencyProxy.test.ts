@@ -33,7 +33,7 @@ function connect(proxy: LatencyProxy): Promise<{ socket: net.Socket; received: (
     const socket = net.connect(proxy.port, proxy.host, () => resolve({ socket, received: () => text, until }));
     socket.setNoDelay(true);
     let text = '';
-    let waiters: Array<() => void> = [];
+    const waiters: Array<() => void> = [];
     socket.on('data', (chunk) => {
       text += chunk.toString();
       for (const wake of waiters.splice(0)) wake();

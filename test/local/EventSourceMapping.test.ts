@@ -70,7 +70,7 @@ afterAll(async () => {
 afterEach(async () => {
   await mapping?.stop();
   mapping = undefined;
-  await sqs?.stop();
+  await (sqs as LocalSqs | undefined)?.stop(); // unset when beforeEach failed
 });
 
 async function start(overrides: {

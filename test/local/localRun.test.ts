@@ -46,7 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (first !== undefined) await interrupt(first);
+  if ((first as LocalRunProcess | undefined) !== undefined) await interrupt(first); // unset when beforeAll failed
   await rm(home, { recursive: true, force: true });
 });
 
@@ -181,7 +181,7 @@ describe('npm start, then jobs from a second terminal', () => {
 
 describe('a second start', () => {
   it('fails at once, naming the flag, while the first still holds the port', async () => {
-    const second = spawnLocalRun(['--sqs-port', String(new URL(state.sqsEndpoint).port), '--smtp-port', '0', '--web-port', '0', '--state-dir', stateDir]);
+    const second = spawnLocalRun(['--sqs-port', new URL(state.sqsEndpoint).port, '--smtp-port', '0', '--web-port', '0', '--state-dir', stateDir]);
     const finished = await second.exited;
     expect(finished.code).toBe(1);
     expect(finished.stderr).toContain(`npm start: the SQS port ${new URL(state.sqsEndpoint).port} on 127.0.0.1 is in use`);

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import type { LocalRunState } from '../../lib/publish/localRun.js';
 
 /** The repository's root. */
@@ -109,7 +110,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (error) {
       last = error;
     }
-    if (Date.now() > until) throw new Error(`${what}: not reached in ${timeoutMs} ms${last === undefined ? '' : ` (${String(last)})`}`);
+    if (Date.now() > until) throw new Error(`${what}: not reached in ${timeoutMs} ms${last === undefined ? '' : ` (${last instanceof Error ? String(last) : inspect(last)})`}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidJobError, parseMailJob, type MailJobInput } from '../../lib/message/index.js';
 import { createMailQueue, PublishError, SQS_MAX_BYTES, type PublishResult } from '../../lib/publish/index.js';
 import { sqsClient, startFauxqs, startSqsProxy, type Fauxqs, type FaultPlan, type SqsProxy } from './fauxqs.js';
@@ -8,7 +8,7 @@ let sqs: Fauxqs;
 beforeAll(async () => { sqs = await startFauxqs(); });
 afterAll(async () => { await sqs.close(); });
 
-const job = (n: number, extra: Partial<MailJobInput> = {}): MailJobInput => ({ v: 1, id: `job-${n}`, to: `r${n}@example.com`, subject: `Subject ${n}`, text: `Body ${n}`, ...extra } as MailJobInput);
+const job = (n: number, extra: Partial<MailJobInput> = {}): MailJobInput => ({ v: 1, id: `job-${n}`, to: `r${n}@example.com`, subject: `Subject ${n}`, text: `Body ${n}`, ...extra });
 const quick = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
 /** A queue behind a recording (and optionally fault-injecting) proxy. */
@@ -52,13 +52,14 @@ describe('createMailQueue: send', () => {
 
   it('builds its own client from the environment, AWS_ENDPOINT_URL_SQS winning over the queue host', async () => {
     const queueUrl = await sqs.createQueue('mail');
-    const names = ['AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
-    const saved = names.map((name) => process.env[name]);
-    Object.assign(process.env, { AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    vi.stubEnv('AWS_ENDPOINT_URL_SQS', sqs.endpoint);
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
     try {
       await createMailQueue({ queueUrl }).send(job(9));
     } finally {
-      names.forEach((name, i) => { if (saved[i] === undefined) delete process.env[name]; else process.env[name] = saved[i]; });
+      vi.unstubAllEnvs();
     }
     expect((await sqs.drain(queueUrl)).map((m) => JSON.parse(m.Body!) as MailJobInput)).toEqual([job(9)]);
   });

@@ -33,7 +33,7 @@ describe('readLocalRunState', () => {
   });
 
   it('ignores the state a run that is gone left behind', async () => {
-    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
     await writeFile(path.join(dir, 'state.json'), JSON.stringify(state(gone)));
     expect(await readLocalRunState(dir)).toBeUndefined();
   });

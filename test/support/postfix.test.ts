@@ -100,7 +100,7 @@ describe('startPostfix: a private Postfix with Dovecot on 127.0.0.1', () => {
   });
 
   afterAll(async () => {
-    await postfix?.stop();
+    await (postfix as PostfixServer | undefined)?.stop(); // unset when beforeAll failed
   });
 
   it('delivers a message to each example.test recipient, with the exact subject and body', async () => {

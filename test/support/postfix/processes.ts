@@ -25,8 +25,8 @@ export function startDaemon(command: string, args: readonly string[]): Daemon {
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-16_384);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   child.on('error', (error) => {
     exit = `failed to start: ${error.message}`;
   });
