@@ -8,11 +8,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BenchSection } from './report.js';
 import { handlerMemorySection } from './handlerMemory.js';
+import { hostileJobsSection } from './hostileJobs.js';
 import { lambdaBundleSection } from './lambdaBundle.js';
 import { smtpSection } from './smtp/section.js';
 
 /** Every section, in the order they run. Add new sections here. */
-const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, lambdaBundleSection];
+const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, hostileJobsSection, lambdaBundleSection];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

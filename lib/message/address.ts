@@ -169,7 +169,7 @@ function localPartProblem(local: string): string | undefined {
   if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) return 'has a dot at its start or end, or two dots in a row';
   for (const char of local) {
     if (char === '.') continue;
-    if (char.codePointAt(0)! < 0x80) {
+    if ((char.codePointAt(0) ?? 0) < 0x80) {
       if (!ATEXT_ASCII.test(char)) return `contains ${quoteValue(char)}, which is not allowed without quoting`;
     } else if (UNICODE_SPACE_OR_CONTROL.test(char)) {
       return 'contains a space, control or unassigned character';
@@ -182,14 +182,14 @@ function localPartProblem(local: string): string | undefined {
 function domainToAscii(domain: string): string | { problem: string } {
   if (domain === '') return { problem: 'is empty' };
   if (domain.startsWith('[')) return { problem: 'is an address literal, which is not supported' };
-  if (/[\[\]<>@%/?#]/.test(domain)) return { problem: 'contains characters not allowed in a domain' };
+  if (/[[\]<>@%/?#]/.test(domain)) return { problem: 'contains characters not allowed in a domain' };
   const ascii = domainToASCII(domain);
   if (ascii === '') return { problem: 'is not a valid domain name' };
   if (ascii.length > 253) return { problem: 'is longer than 253 characters' };
   const labels = ascii.split('.');
   if (labels.length < 2) return { problem: 'has no dot: use a fully qualified domain like example.com' };
   if (labels.some((label) => !LDH_LABEL.test(label))) return { problem: 'has an empty label, a label longer than 63 characters, or characters other than letters, digits and hyphens' };
-  if (/^[0-9]+$/.test(labels.at(-1)!)) return { problem: 'ends in a numeric label (an IP address is not a domain)' };
+  if (/^[0-9]+$/.test(labels.at(-1) ?? '')) return { problem: 'ends in a numeric label (an IP address is not a domain)' };
   return ascii;
 }
 

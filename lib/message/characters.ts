@@ -46,6 +46,8 @@ export function describeType(value: unknown): string {
     case 'boolean': return value ? 'true' : 'false';
     case 'object': return 'an object';
     case 'undefined': return 'missing';
-    default: return `a ${typeof value}`;
+    case 'bigint':
+    case 'function':
+    case 'symbol': return `a ${typeof value}`;
   }
 }

@@ -50,9 +50,9 @@ export function headerNameProblem(name: string): string | undefined {
   if (!FTEXT.test(name)) return `${quoteValue(name)} is not a valid header name (printable ASCII without spaces or colons)`;
   if (name.length > MAX_HEADER_NAME_LENGTH) return `the header name ${quoteValue(name)} is longer than ${MAX_HEADER_NAME_LENGTH} characters`;
   const lower = name.toLowerCase();
-  if (lower === 'resent-bcc') return `${quoteValue(name)} ${RESENT_FIELDS.get(lower)!}`;
   if (lower.startsWith('resent-')) {
     const reason = RESENT_FIELDS.get(lower) ?? 'is not one RFC 5322 defines';
+    if (lower === 'resent-bcc') return `${quoteValue(name)} ${reason}`;
     return `${quoteValue(name)} is one of the resent fields (RFC 5322 3.6.6), which tell that a message was sent on again; it ${reason}. To resend a message as it is, use a raw job`;
   }
   if (PRODUCT_HEADERS.has(lower) || lower.startsWith('content-')) {

@@ -15,7 +15,7 @@ const FIELD_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** `key` when it is a field name of the format, `'*'` otherwise. */
-export function pathKeyOf(key: string): PathKey {
+export function pathKeyOf(key: string): string {
   return FIELD_NAMES.has(key) ? key : '*';
 }
 

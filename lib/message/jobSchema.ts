@@ -43,7 +43,7 @@ function pathItem(input: Record<string, unknown> | unknown[], key: string | numb
 function text(policy: TextPolicy, maxLength: number) {
   return v.pipe(
     v.string(),
-    v.maxLength(maxLength, (issue) => `is longer than ${maxLength} characters (${(issue.input as string).length})`),
+    v.maxLength(maxLength, (issue) => `is longer than ${maxLength} characters (${issue.input.length})`),
     v.rawCheck(({ dataset, addIssue }) => {
       // Too long already: not worth reading through.
       if (!dataset.typed || dataset.issues !== undefined) return;
@@ -84,14 +84,14 @@ function addressListTransform<TInput>(parse: (value: unknown) => ReturnType<type
     }
     const out: MailAddress[] = [];
     let failed = false;
-    items.forEach((item, index) => {
+    for (const [index, item] of items.entries()) {
       const result = parse(item);
       if (result.ok) out.push(result.address);
       else {
         failed = true;
         addIssue(Array.isArray(input) ? { message: result.problem, path: [pathItem(input, index)] } : { message: result.problem });
       }
-    });
+    }
     return failed ? NEVER : out;
   });
 }
@@ -122,17 +122,18 @@ const headers = v.pipe(
     const out: MailHeader[] = [];
     const seen = new Map<string, string>();
     let failed = false;
-    names.forEach((name, index) => {
+    for (const [index, name] of names.entries()) {
       const value = record[name];
+      const earlier = seen.get(name.toLowerCase());
       const problem = headerNameProblem(name)
         ?? (typeof value === 'string' ? headerValueProblem(name, value) : `the value of ${quoteValue(name)} must be a string, not ${describeType(value)}`)
-        ?? (seen.has(name.toLowerCase()) ? `${quoteValue(name)} is given twice (also as ${quoteValue(seen.get(name.toLowerCase())!)}); header names are case-insensitive` : undefined);
+        ?? (earlier === undefined ? undefined : `${quoteValue(name)} is given twice (also as ${quoteValue(earlier)}); header names are case-insensitive`);
       seen.set(name.toLowerCase(), name);
       if (problem !== undefined) {
         failed = true;
         addIssue({ message: problem, path: [headerPathItem(record, index, name)] });
       } else out.push({ name, value: value as string });
-    });
+    }
     return failed ? NEVER : out;
   }),
 );
@@ -165,7 +166,7 @@ const attachment = v.pipe(
 /** At most {@link MAX_ATTACHMENTS}, counted before any attachment is checked. */
 const attachments = v.pipe(
   v.array(v.unknown()),
-  v.maxLength(MAX_ATTACHMENTS, (issue) => `has ${(issue.input as unknown[]).length} attachments; at most ${MAX_ATTACHMENTS} are allowed`),
+  v.maxLength(MAX_ATTACHMENTS, (issue) => `has ${issue.input.length} attachments; at most ${MAX_ATTACHMENTS} are allowed`),
   v.array(attachment),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

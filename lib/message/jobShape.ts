@@ -72,7 +72,7 @@ export function shapeIssues(input: object): ShapeResult {
       if (RESERVED_KEYS.has(key)) issues.push({ path: formatPath(path), message: `${quoteValue(key)} is a reserved name and not allowed anywhere in a mail job` });
       else children.push({ value: record[key], path: [...path, pathKeyOf(key)], depth: depth + 1 });
     }
-    for (let index = children.length - 1; index >= 0; index -= 1) stack.push(children[index]!);
+    for (const child of children.reverse()) stack.push(child);
   }
   return { issues, tooLarge: false };
 }

@@ -86,7 +86,7 @@ function countFields(header: string): Map<string, number> {
   let pending = [...COUNTED_FIELDS];
   let search = fieldSearch(pending);
   for (let match = search.exec(header); match !== null; match = search.exec(header)) {
-    const name = match[1]!.toLowerCase();
+    const name = (match[1] ?? '').toLowerCase();
     const count = (counts.get(name) ?? 0) + 1;
     counts.set(name, count);
     if (count < enough(name)) continue;
@@ -139,7 +139,7 @@ function toCrlf(message: string): string {
   let at = 0;
   let previous = -1;
   for (let index = 0; index < bytes.length; index += 1) {
-    const byte = bytes[index]!;
+    const byte = bytes[index] ?? 0;
     if (byte === LF && previous !== CR) out[at++] = CR;
     out[at++] = byte;
     previous = byte;
