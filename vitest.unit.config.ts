@@ -8,6 +8,7 @@ import base from './vitest.config.js';
 export const NEEDS_SYSTEM_PACKAGES = [
   // Postfix and Dovecot from Debian, started as root (test/support/postfix.ts).
   'test/smtp/client.postfix.test.ts',
+  'test/delivery/recipientLimit.postfix.test.ts',
   'test/support/postfix.test.ts',
   // Chromium from Debian (/usr/bin/chromium) for the web page in a real browser; the file's other
   // tests (npm start end to end, second start, state folder) go with it.

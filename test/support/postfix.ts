@@ -55,6 +55,12 @@ export interface PostfixOptions {
    * @default true
    */
   readonly pipelining?: boolean;
+  /**
+   * `smtpd_recipient_limit`: recipients past this many in one transaction are refused with
+   * `452 4.5.3 Error: too many recipients`.
+   * @default Postfix's 1000
+   */
+  readonly recipientLimit?: number;
 }
 
 /** A running private Postfix (with its Dovecot) and how to reach, inspect and stop it. */
@@ -167,6 +173,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       sizeLimit: DEFAULT_SIZE_LIMIT,
       chunking: options.chunking ?? true,
       pipelining: options.pipelining ?? true,
+      ...(options.recipientLimit === undefined ? {} : { recipientLimit: options.recipientLimit }),
       ...(await mailOwner()),
     };
     const pass = randomBytes(18).toString('base64url');

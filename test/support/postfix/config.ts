@@ -24,6 +24,8 @@ export interface InstanceSettings {
   readonly chunking: boolean;
   /** Advertise PIPELINING. */
   readonly pipelining: boolean;
+  /** `smtpd_recipient_limit`: recipients past it in one transaction get `452 4.5.3 Error: too many recipients`. */
+  readonly recipientLimit?: number;
   /** The uid and gid that own delivered mail (Postfix virtual and Dovecot LMTP deliver as them). */
   readonly mailUid: number;
   readonly mailGid: number;
@@ -114,7 +116,7 @@ smtpd_hard_error_limit = 1000
 smtpd_junk_command_limit = 10000
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
-`;
+${settings.recipientLimit === undefined ? '' : `\n# Recipients per transaction (the default is 1000).\nsmtpd_recipient_limit = ${settings.recipientLimit}\n`}`;
 }
 
 /**
