@@ -213,6 +213,9 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
   // Replies go out at once (no Nagle wait for the client's ACK), as a tuned MTA does: round trips
   // measured through this server are then the protocol's, not the TCP stack's.
   server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  // A client that drops mid-session (EPIPE, ECONNRESET) is the client's business: smtp-server
+  // re-emits it on the server, where an unheard 'error' would end the test process.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
