@@ -48,6 +48,7 @@ export function describeType(value: unknown): string {
     case 'undefined': return 'missing';
     case 'bigint':
     case 'function':
-    case 'symbol': return `a ${typeof value}`;
+    case 'symbol': break;
   }
+  return `a ${typeof value}`;
 }
