@@ -278,7 +278,7 @@ export class OutboundMail extends Construct {
     props.smtpSecret.grantRead(this.sendMailFunction);
     this.logGroup.grantWrite(this.sendMailFunction);
 
-    this.alarms = {
+    const alarms = {
       deadLetterQueueNotEmpty: this.alarm('DeadLetterQueueNotEmpty', {
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
@@ -313,10 +313,11 @@ export class OutboundMail extends Construct {
         description:
           'The relay could not be reached, or STARTTLS or AUTH failed: whole batches are being retried. Check the relay and the secret.',
       }),
-    };
+    } satisfies OutboundMailAlarms;
+    this.alarms = alarms;
     if (props.alarmTopic !== undefined) {
       const action = new SnsAction(props.alarmTopic);
-      for (const alarm of Object.values(this.alarms)) {
+      for (const alarm of Object.values(alarms)) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }

@@ -166,7 +166,7 @@ function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
     }
   }
   const config: Record<string, unknown> = { name };
-  for (const [key, spec] of Object.entries(KEYS) as [string, KeySpec][]) {
+  for (const [key, spec] of Object.entries<KeySpec>(KEYS)) {
     const value = raw[key];
     if (value === undefined) {
       if (spec.required) throw new InvalidEnvironmentConfigError(`${path}.${key}`, 'is missing');

@@ -87,7 +87,8 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
     const dlq = await client.send(
       new CreateQueueCommand({ QueueName: dlqName, Attributes: { ...fifoAttributes, MessageRetentionPeriod: String(14 * 24 * 3600), MaximumMessageSize: '1048576' } }),
     );
-    const dlqArn = await arnOf(client, dlq.QueueUrl!);
+    const dlqUrl = required(dlq.QueueUrl, 'the dead-letter queue URL');
+    const dlqArn = await arnOf(client, dlqUrl);
     const queue = await client.send(
       new CreateQueueCommand({
         QueueName: queueName,
@@ -99,7 +100,7 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
         },
       }),
     );
-    const queueUrl = queue.QueueUrl!;
+    const queueUrl = required(queue.QueueUrl, 'the queue URL');
     const queueArn = await arnOf(client, queueUrl);
     const names = { queue: queueName, dlq: dlqName };
 
@@ -113,7 +114,7 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
       region: settings.region,
       queueUrl,
       queueArn,
-      dlqUrl: dlq.QueueUrl!,
+      dlqUrl,
       client,
       async depth(which) {
         const state = await inspect(endpoint, names[which]);
@@ -134,7 +135,13 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
 
 async function arnOf(client: SQSClient, queueUrl: string): Promise<string> {
   const reply = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-  return reply.Attributes!['QueueArn']!;
+  return required(reply.Attributes?.['QueueArn'], `the ARN of ${queueUrl}`);
+}
+
+/** A value the emulator always gives; its absence is a bug of the emulator, said plainly. */
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the SQS emulator did not return ${what}`);
+  return value;
 }
 
 interface InspectedQueue {

@@ -28,6 +28,8 @@ export interface WebPage {
   stop(): Promise<void>;
 }
 
+const TEXT = 'text/plain; charset=utf-8';
+
 const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
@@ -44,7 +46,9 @@ const SECURITY_HEADERS = {
  */
 export async function startWebPage(options: WebPageOptions): Promise<WebPage> {
   const server = createServer((request, response) => {
-    void route(request, response, options, port).catch(() => send(response, 500, 'text/plain; charset=utf-8', 'internal error\n'));
+    void route(request, response, options, port).catch(() => {
+      send(response, 500, TEXT, 'internal error\n');
+    });
   });
   const port = await listenOn(server, options.port, 'web page', '--web-port');
   return {
@@ -58,31 +62,47 @@ export async function startWebPage(options: WebPageOptions): Promise<WebPage> {
   };
 }
 
+/** What the page answers: status, content type and body. */
+interface PageReply {
+  status: number;
+  type: string;
+  body: string | Buffer;
+}
+
 async function route(request: IncomingMessage, response: ServerResponse, options: WebPageOptions, port: number): Promise<void> {
+  const reply = await answer(request, options, port);
+  send(response, reply.status, reply.type, reply.body);
+}
+
+async function answer(request: IncomingMessage, options: WebPageOptions, port: number): Promise<PageReply> {
   // Only pages asked for by this machine's own name for it: a web page elsewhere cannot reach
   // this one through a DNS name that points at 127.0.0.1.
-  if (!isLoopbackHost(request.headers.host, port)) return send(response, WRONG_HOST.status, 'text/plain; charset=utf-8', WRONG_HOST.body);
-  if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'text/plain; charset=utf-8', 'only GET\n');
+  if (!isLoopbackHost(request.headers.host, port)) return { status: WRONG_HOST.status, type: TEXT, body: WRONG_HOST.body };
+  if (request.method !== 'GET' && request.method !== 'HEAD') return { status: 405, type: TEXT, body: 'only GET\n' };
   const { pathname } = new URL(request.url ?? '/', 'http://127.0.0.1');
   const messages = (): MailboxEntry[] => [...options.mailbox.entries()].reverse();
   switch (pathname) {
     case '/':
-      return send(response, 200, 'text/html; charset=utf-8', page(options.activity.stats(), messages(), options.activity.jobs(), options.mailbox.dir, options.refreshSeconds ?? 3));
+      return {
+        status: 200,
+        type: 'text/html; charset=utf-8',
+        body: page(options.activity.stats(), messages(), options.activity.jobs(), options.mailbox.dir, options.refreshSeconds ?? 3),
+      };
     case '/api/stats':
-      return json(response, options.activity.stats());
+      return json(options.activity.stats());
     case '/api/messages':
-      return json(response, messages());
+      return json(messages());
     case '/api/jobs':
-      return json(response, options.activity.jobs());
+      return json(options.activity.jobs());
     default:
       break;
   }
-  const raw = /^\/raw\/([^/]+)$/.exec(pathname);
-  if (raw !== null) {
-    const source = await options.mailbox.raw(decodeURIComponent(raw[1]!));
-    if (source !== undefined) return send(response, 200, 'text/plain; charset=utf-8', source);
+  const file = /^\/raw\/([^/]+)$/.exec(pathname)?.[1];
+  if (file !== undefined) {
+    const source = await options.mailbox.raw(decodeURIComponent(file));
+    if (source !== undefined) return { status: 200, type: TEXT, body: source };
   }
-  return send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
+  return { status: 404, type: TEXT, body: 'not found\n' };
 }
 
 function send(response: ServerResponse, status: number, type: string, body: string | Buffer): void {
@@ -90,8 +110,8 @@ function send(response: ServerResponse, status: number, type: string, body: stri
   response.end(body);
 }
 
-function json(response: ServerResponse, value: unknown): void {
-  send(response, 200, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
+function json(value: unknown): PageReply {
+  return { status: 200, type: 'application/json; charset=utf-8', body: `${JSON.stringify(value, null, 2)}\n` };
 }
 
 /** Escapes text for HTML content and attribute values. */
