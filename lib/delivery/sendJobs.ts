@@ -39,7 +39,11 @@ export type SessionJob =
 
 /** How a session runs. */
 export interface SessionPlan {
-  /** At most this many messages on the connection (`MAIL_PER_CONNECTION`). */
+  /**
+   * At most this many jobs on the connection (`MAIL_PER_CONNECTION`). A job sent in several
+   * transactions for its recipients' sake (`maxRecipients`, "too many recipients") counts once:
+   * the count sizes the batch, and those transactions carry one message.
+   */
   limit: number;
   /**
    * Messages handed to the client and not yet finished. Three keep a pipelining client's queue
