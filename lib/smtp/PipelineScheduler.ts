@@ -13,7 +13,15 @@ import type { SmtpConnection } from './connection.js';
 import { SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import type { Session } from './session.js';
-import { ambiguousUnlessAnswered, dataNotAccepted, judgeContent, judgeEnvelope, notAttempted, type ContentMode, type Transaction } from './transaction.js';
+import {
+  ambiguousUnlessAnswered,
+  dataNotAccepted,
+  judgeContent,
+  judgeEnvelope,
+  notAttempted,
+  type ContentMode,
+  type Transaction,
+} from './transaction.js';
 import { TransactionWire, type EnvelopeReplies } from './TransactionWire.js';
 import type { SmtpPhase, SmtpReply } from './types.js';
 
@@ -21,9 +29,7 @@ import type { SmtpPhase, SmtpReply } from './types.js';
 const WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** A job of the queue: a message to send, or one command run on its own (its own write and read). */
-export type Job =
-  | { kind: 'send'; tx: Transaction }
-  | { kind: 'command'; run: () => Promise<void>; fail: (error: SmtpError) => void };
+export type Job = { kind: 'send'; tx: Transaction } | { kind: 'command'; run: () => Promise<void>; fail: (error: SmtpError) => void };
 
 /** Runs a session's jobs in order, pipelining messages as the server allows. */
 export class PipelineScheduler {
@@ -78,13 +84,13 @@ export class PipelineScheduler {
   /** Runs the queue until it is empty; a failure closes the connection and fails what is left. */
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const head = this.#queue[0]!;
+      for (let head = this.#queue[0]; head; head = this.#queue[0]) {
         if (head.kind === 'command') {
           this.#queue.shift();
           await head.run();
         } else if (!this.#session.capabilities.pipelining) {
-          await this.#sendOneByOne(this.#takeSend()!);
+          this.#queue.shift();
+          await this.#sendOneByOne(head.tx);
         } else if (this.#mode === 'bdat') {
           await this.#streamChunks();
         } else {
@@ -167,21 +173,20 @@ export class PipelineScheduler {
       if (window.length === 0) return;
       const chunks: (string | Uint8Array)[] = [];
       const lines: string[] = [];
-      // Only the first message's state is known at write time; RSET before each later one keeps a
-      // refused transaction from leaking its recipients into the next one.
-      const resets = window.map((tx, index) => (index === 0 ? this.#takeReset() : true));
-      // Where each message's last byte lies in the write, to tell after a cut write which ones left.
-      const ends: number[] = [];
       let offset = 0;
       let replies = 0;
-      window.forEach((tx, index) => {
+      const plan = window.map((tx, index) => {
+        // Only the first message's state is known at write time; RSET before each later one keeps a
+        // refused transaction from leaking its recipients into the next one.
+        const reset = index === 0 ? this.#takeReset() : true;
         // LMTP answers BDAT LAST once per accepted recipient (once if none): count the most, release the rest.
-        replies += envelopeReplies(tx, resets[index]!) + (this.#session.lmtp ? Math.max(1, tx.rcptLines.length) : 1);
-        pushEnvelope(tx, resets[index]!, `BDAT ${tx.content.bytes.byteLength} LAST`, chunks, lines);
+        replies += envelopeReplies(tx, reset) + (this.#session.lmtp ? Math.max(1, tx.rcptLines.length) : 1);
+        pushEnvelope(tx, reset, `BDAT ${tx.content.bytes.byteLength} LAST`, chunks, lines);
         chunks.push(tx.content.bytes);
         lines.push(contentSummary(tx));
         offset += Buffer.byteLength(chunks.at(-2) as string) + tx.content.bytes.byteLength;
-        ends.push(offset);
+        // Where the message's last byte lies in the write, to tell after a cut write whether it left.
+        return { tx, reset, end: offset };
       });
       const unusable = this.#connection.failureFor('mail');
       if (unusable) {
@@ -195,12 +200,13 @@ export class PipelineScheduler {
         // server sent before that are still read below; the rest fail as ambiguous there.
       }
       const requeue: Transaction[] = [];
-      for (const [index, tx] of window.entries()) {
+      for (const [index, { tx, reset, end }] of plan.entries()) {
         let replies: EnvelopeReplies | undefined;
         const finals: SmtpReply[] = [];
         try {
-          replies = await this.#wire.readEnvelopeReplies(tx, resets[index]!);
-          const expected = replies.rcpts.some(isPositive) && isPositive(replies.mail) && this.#session.lmtp ? replies.rcpts.filter(isPositive).length : 1;
+          replies = await this.#wire.readEnvelopeReplies(tx, reset);
+          const expected =
+            replies.rcpts.some(isPositive) && isPositive(replies.mail) && this.#session.lmtp ? replies.rcpts.filter(isPositive).length : 1;
           if (this.#session.lmtp) this.#connection.release(Math.max(1, tx.rcptLines.length) - expected);
           await this.#wire.readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
         } catch (error) {
@@ -210,12 +216,12 @@ export class PipelineScheduler {
             tx.rejected = verdict.rejected;
             this.#wire.settleCut(tx, finals, error);
           } else {
-            tx.reject(ends[index]! <= offset - this.#connection.unflushedBytes ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+            tx.reject(end <= offset - this.#connection.unflushedBytes ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
           }
           const left = offset - this.#connection.unflushedBytes;
-          window.forEach((lost, at) => {
-            if (at > index) lost.reject(ends[at]! <= left ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
-          });
+          for (const lost of plan.slice(index + 1)) {
+            lost.tx.reject(lost.end <= left ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+          }
           for (const refused of requeue) refused.reject(notAttempted(error as SmtpError));
           throw error;
         }

@@ -115,10 +115,11 @@ export class ReplyStream {
       garbage = error as Error;
     }
     for (const reply of replies) {
-      if (this.#stopped) return;
+      // A reply (or the transcript hook) may have ended the connection: read nothing after that.
+      if (this.#isStopped()) return;
       this.#deliver(reply);
     }
-    if (garbage && !this.#stopped) this.#hooks.fail({ kind: 'protocol', message: garbage.message, cause: garbage });
+    if (garbage && !this.#isStopped()) this.#hooks.fail({ kind: 'protocol', message: garbage.message, cause: garbage });
   }
 
   /** Forgets everything read before the TLS handshake: bytes, held replies, expectations. */
@@ -137,6 +138,10 @@ export class ReplyStream {
       clearTimeout(waiter.timer);
       waiter.reject(errorFor(waiter.phase));
     }
+  }
+
+  #isStopped(): boolean {
+    return this.#stopped;
   }
 
   #deliver(reply: SmtpReply): void {

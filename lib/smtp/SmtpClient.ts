@@ -78,7 +78,10 @@ export class SmtpClient {
   send(envelope: Envelope, message: string | Uint8Array): Promise<SendResult> {
     return new Promise((resolve, reject) => {
       const unusable = this.#unusable('mail');
-      if (unusable) return reject(unusable);
+      if (unusable) {
+        reject(unusable);
+        return;
+      }
       const tx = prepareTransaction(envelope, message, this.capabilities, this.#scheduler.mode, { resolve, reject });
       this.#scheduler.enqueue({ kind: 'send', tx });
     });
@@ -107,9 +110,13 @@ export class SmtpClient {
 
   /** RSET: ends any open transaction. */
   reset(): Promise<SmtpReply> {
-    return this.#command(() => 'RSET', 'mail', (reply) => {
-      if (isPositive(reply)) this.#scheduler.transactionClosed();
-    });
+    return this.#command(
+      () => 'RSET',
+      'mail',
+      (reply) => {
+        if (isPositive(reply)) this.#scheduler.transactionClosed();
+      },
+    );
   }
 
   /**
@@ -160,9 +167,12 @@ export class SmtpClient {
   }
 
   #command(build: () => string, phase: SmtpPhase, after?: (reply: SmtpReply) => void): Promise<SmtpReply> {
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve, reject: (error: SmtpError) => void) => {
       const unusable = this.#unusable(phase);
-      if (unusable) return reject(unusable);
+      if (unusable) {
+        reject(unusable);
+        return;
+      }
       const line = build();
       this.#scheduler.enqueue({
         kind: 'command',
@@ -173,7 +183,7 @@ export class SmtpClient {
             after?.(reply);
             resolve(reply);
           } catch (error) {
-            reject(error);
+            reject(error as SmtpError);
             throw error;
           }
         },

@@ -66,11 +66,13 @@ export class TransactionWire {
   settleCut(tx: Transaction, finals: SmtpReply[], error: unknown): void {
     if (this.#session.lmtp && finals.some(isPositive)) {
       const cause = error as SmtpError;
-      const answered = finals.map((reply, index) => ({ reply, recipient: tx.accepted[index]! }));
       const missing = tx.accepted.slice(finals.length).map((recipient) => ({
-        recipient, code: cause.code ?? 0, message: `no reply after the data: ${cause.message}`, transient: true,
+        recipient,
+        code: cause.code ?? 0,
+        message: `no reply after the data: ${cause.message}`,
+        transient: true,
       }));
-      const outcome = judgeContent(answered.map((a) => a.recipient), [...tx.rejected, ...missing], finals, true);
+      const outcome = judgeContent(tx.accepted.slice(0, finals.length), [...tx.rejected, ...missing], finals, true);
       if (!(outcome instanceof SmtpError)) {
         tx.resolve(outcome);
         return;

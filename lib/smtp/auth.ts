@@ -25,10 +25,17 @@ const PREFERENCE: AuthMethod[] = ['PLAIN', 'LOGIN'];
 export function chooseMechanism(offered: string[], wanted?: AuthMethod): AuthMethod {
   if (wanted) {
     if (offered.includes(wanted)) return wanted;
-    throw new AuthenticationError(`The server does not offer AUTH ${wanted} (it offers: ${offered.join(' ') || 'none'})`, { phase: 'auth', transient: false });
+    throw new AuthenticationError(`The server does not offer AUTH ${wanted} (it offers: ${offered.join(' ') || 'none'})`, {
+      phase: 'auth',
+      transient: false,
+    });
   }
   const found = PREFERENCE.find((mechanism) => offered.includes(mechanism));
-  if (!found) throw new AuthenticationError(`The server offers no AUTH mechanism this client speaks (it offers: ${offered.join(' ') || 'none'})`, { phase: 'auth', transient: false });
+  if (!found)
+    throw new AuthenticationError(`The server offers no AUTH mechanism this client speaks (it offers: ${offered.join(' ') || 'none'})`, {
+      phase: 'auth',
+      transient: false,
+    });
   return found;
 }
 
@@ -59,7 +66,10 @@ export function decodeChallenge(text: string): string {
  * @throws {AuthenticationError} naming the field, never its value.
  */
 export function checkCredentials(credentials: Credentials): void {
-  for (const [field, value] of [['user', credentials.user], ['pass', credentials.pass]] as const) {
+  for (const [field, value] of [
+    ['user', credentials.user],
+    ['pass', credentials.pass],
+  ] as const) {
     if (typeof value !== 'string' || value.length === 0) {
       throw new AuthenticationError(`AUTH ${field} must be a non-empty string`, { phase: 'auth', transient: false });
     }

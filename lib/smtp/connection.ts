@@ -206,9 +206,14 @@ export class SmtpConnection {
       this.#socket = secure;
       const message = `TLS handshake failed: ${(error as Error).message}`;
       // Certificates and TLS protocol failures are permanent; a timeout or a lost connection is not.
-      const kind = isTlsFailure(error) ? 'tls' : (error as Error).message.startsWith('no handshake') || (error as Error).message.includes('deadline') ? 'timeout' : 'closed';
-      this.fail({ kind, message, cause: error });
-      throw errorFor(this.#failure!, 'starttls');
+      const kind = isTlsFailure(error)
+        ? 'tls'
+        : (error as Error).message.startsWith('no handshake') || (error as Error).message.includes('deadline')
+          ? 'timeout'
+          : 'closed';
+      const failure: Failure = { kind, message, cause: error };
+      this.fail(failure);
+      throw errorFor(this.#failure ?? failure, 'starttls');
     }
     this.#socket = secure;
     this.#attach(secure);
@@ -221,11 +226,12 @@ export class SmtpConnection {
 
   /** Ends the connection after the written bytes leave (used after QUIT). */
   finish(): void {
-    if (!this.#failure) this.#failure = { kind: 'closed', message: 'The client closed the connection' };
+    const failure = this.#failure ?? { kind: 'closed', message: 'The client closed the connection' };
+    this.#failure = failure;
     this.#cleanup();
     this.#socket.end();
     this.#socket.destroySoon();
-    this.#rejectAll();
+    this.#replies.stop((phase) => errorFor(failure, phase));
   }
 
   /** Marks the connection failed, destroys the socket and rejects every pending read. Idempotent. */
@@ -235,11 +241,6 @@ export class SmtpConnection {
     this.#unflushed = this.#socket.writableLength;
     this.#cleanup();
     this.#socket.destroy();
-    this.#rejectAll();
-  }
-
-  #rejectAll(): void {
-    const failure = this.#failure!;
     this.#replies.stop((phase) => errorFor(failure, phase));
   }
 

@@ -34,7 +34,12 @@ const DOT_ONLY = Buffer.from('.');
  * // => 'Subject: x\r\n\r\n..hidden\r\n'
  */
 export function prepareContent(message: string | Uint8Array, options: { dotStuff: boolean }): WireContent {
-  const input = typeof message === 'string' ? Buffer.from(message, 'utf8') : Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  const input =
+    typeof message === 'string'
+      ? Buffer.from(message, 'utf8')
+      : Buffer.isBuffer(message)
+        ? message
+        : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   const parts: Uint8Array[] = [];
   let changed = false;
   let size = 0;
@@ -72,7 +77,10 @@ export function prepareContent(message: string | Uint8Array, options: { dotStuff
 
 function pushLine(input: Buffer, start: number, end: number, dotStuff: boolean, parts: Uint8Array[], lineNumber: number): void {
   if (end - start > MAX_LINE_OCTETS) {
-    throw new ProtocolError(`Message line ${lineNumber} is ${end - start} octets long; SMTP allows at most ${MAX_LINE_OCTETS} (encode the body as quoted-printable or base64)`, { phase: 'data', transient: false });
+    throw new ProtocolError(
+      `Message line ${lineNumber} is ${end - start} octets long; SMTP allows at most ${MAX_LINE_OCTETS} (encode the body as quoted-printable or base64)`,
+      { phase: 'data', transient: false },
+    );
   }
   if (dotStuff && input[start] === DOT && end > start) parts.push(DOT_ONLY);
   parts.push(input.subarray(start, end), CRLF);

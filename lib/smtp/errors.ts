@@ -46,12 +46,7 @@ export class SmtpError extends Error {
    * message. Transient only for a 4xx reply: a 5xx, or a reply that makes no sense where it came
    * (a 334 that never ends an AUTH exchange), will not change by trying again.
    */
-  static fromReply<T extends SmtpError>(
-    this: new (message: string, init: SmtpErrorInit) => T,
-    what: string,
-    phase: SmtpPhase,
-    reply: SmtpReply,
-  ): T {
+  static fromReply<T extends SmtpError>(this: new (message: string, init: SmtpErrorInit) => T, what: string, phase: SmtpPhase, reply: SmtpReply): T {
     return new this(`${what}: ${formatReply(reply)}`, {
       phase,
       code: reply.code,

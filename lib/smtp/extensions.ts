@@ -6,7 +6,16 @@ import type { Capabilities, SmtpReply } from './types.js';
 
 /** The capabilities of a server that answered HELO only (no extensions). */
 export function noCapabilities(): Capabilities {
-  return { pipelining: false, chunking: false, eightBitMime: false, smtpUtf8: false, dsn: false, enhancedStatusCodes: false, startTls: false, auth: [] };
+  return {
+    pipelining: false,
+    chunking: false,
+    eightBitMime: false,
+    smtpUtf8: false,
+    dsn: false,
+    enhancedStatusCodes: false,
+    startTls: false,
+    auth: [],
+  };
 }
 
 /**
@@ -25,13 +34,27 @@ export function parseCapabilities(reply: SmtpReply): Capabilities {
     const [rawKeyword = '', ...params] = line.trim().split(/[ \t]+/);
     const keyword = rawKeyword.toUpperCase();
     switch (keyword) {
-      case 'PIPELINING': caps.pipelining = true; break;
-      case 'CHUNKING': caps.chunking = true; break;
-      case '8BITMIME': caps.eightBitMime = true; break;
-      case 'SMTPUTF8': caps.smtpUtf8 = true; break;
-      case 'DSN': caps.dsn = true; break;
-      case 'ENHANCEDSTATUSCODES': caps.enhancedStatusCodes = true; break;
-      case 'STARTTLS': caps.startTls = true; break;
+      case 'PIPELINING':
+        caps.pipelining = true;
+        break;
+      case 'CHUNKING':
+        caps.chunking = true;
+        break;
+      case '8BITMIME':
+        caps.eightBitMime = true;
+        break;
+      case 'SMTPUTF8':
+        caps.smtpUtf8 = true;
+        break;
+      case 'DSN':
+        caps.dsn = true;
+        break;
+      case 'ENHANCEDSTATUSCODES':
+        caps.enhancedStatusCodes = true;
+        break;
+      case 'STARTTLS':
+        caps.startTls = true;
+        break;
       case 'SIZE': {
         const limit = params[0] === undefined ? 0 : Number(params[0]);
         caps.size = Number.isSafeInteger(limit) && limit >= 0 ? limit : 0;

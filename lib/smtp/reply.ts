@@ -84,8 +84,10 @@ export class ReplyParser {
     this.#code = code;
     this.#lines.push(match[3] ?? '');
     this.#octets += raw.length + 2;
-    if (this.#lines.length > MAX_REPLY_LINES) throw new ProtocolError(`Reply has more than ${MAX_REPLY_LINES} lines`, { phase: 'connect', transient: true });
-    if (this.#octets > MAX_REPLY_OCTETS) throw new ProtocolError(`Reply is over ${MAX_REPLY_OCTETS} octets long`, { phase: 'connect', transient: true });
+    if (this.#lines.length > MAX_REPLY_LINES)
+      throw new ProtocolError(`Reply has more than ${MAX_REPLY_LINES} lines`, { phase: 'connect', transient: true });
+    if (this.#octets > MAX_REPLY_OCTETS)
+      throw new ProtocolError(`Reply is over ${MAX_REPLY_OCTETS} octets long`, { phase: 'connect', transient: true });
     if (match[2] === '-') return undefined;
     const reply = buildReply(code, this.#lines);
     this.#lines = [];
@@ -106,7 +108,7 @@ export function buildReply(code: number, lines: string[]): SmtpReply {
     if (lines.every((line) => line.startsWith(enhanced))) {
       return { code, enhancedCode: enhanced, lines: lines.map((line) => line.slice(enhanced.length).trimStart()) };
     }
-    return { code, enhancedCode: enhanced, lines: [lines[0]!.slice(enhanced.length).trimStart(), ...lines.slice(1)] };
+    return { code, enhancedCode: enhanced, lines: [(lines[0] ?? '').slice(enhanced.length).trimStart(), ...lines.slice(1)] };
   }
   return { code, lines: [...lines] };
 }
@@ -132,7 +134,10 @@ export function replyText(reply: SmtpReply): string {
 }
 
 function overlong(length: number): ProtocolError {
-  return new ProtocolError(`Reply line from server is ${length} octets long, over the ${MAX_REPLY_LINE} accepted`, { phase: 'connect', transient: true });
+  return new ProtocolError(`Reply line from server is ${length} octets long, over the ${MAX_REPLY_LINE} accepted`, {
+    phase: 'connect',
+    transient: true,
+  });
 }
 
 function truncate(text: string): string {

@@ -45,7 +45,10 @@ export interface Session {
 export async function openSession(options: SmtpConnectOptions): Promise<Session> {
   const security: SecurityMode = options.security ?? 'starttls';
   if (!['starttls', 'opportunistic', 'implicit', 'none'].includes(security)) {
-    throw new SmtpError(`security must be starttls, opportunistic, implicit or none, not ${JSON.stringify(security)}`, { phase: 'connect', transient: false });
+    throw new SmtpError(`security must be starttls, opportunistic, implicit or none, not ${JSON.stringify(security)}`, {
+      phase: 'connect',
+      transient: false,
+    });
   }
   const lmtp = options.protocol === 'lmtp';
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...definedOnly(options.timeouts ?? {}) };
@@ -53,7 +56,10 @@ export async function openSession(options: SmtpConnectOptions): Promise<Session>
   const clientName = options.clientName === undefined ? undefined : checkClientName(options.clientName);
   const targets = parseTargets(options.host, options.port ?? defaultPort(security, options.protocol ?? 'smtp'));
   if (security === 'implicit' && targets.some((target) => target.kind === 'unix')) {
-    throw new SmtpError('security "implicit" needs a TCP host; a unix socket path is local (use security "none")', { phase: 'connect', transient: false });
+    throw new SmtpError('security "implicit" needs a TCP host; a unix socket path is local (use security "none")', {
+      phase: 'connect',
+      transient: false,
+    });
   }
 
   const failures: string[] = [];
@@ -84,11 +90,13 @@ export async function openSession(options: SmtpConnectOptions): Promise<Session>
       throw asSmtpError(error, 'ehlo');
     }
   }
-  const error = lastError!;
+  const error = lastError ?? new ConnectionError('No host to connect to', { phase: 'connect', transient: false });
   if (failures.length > 1) {
     const Class = error.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
     throw new Class(`No server could be reached: ${failures.join('; ')}`, {
-      phase: error.phase, transient: error.transient, cause: error,
+      phase: error.phase,
+      transient: error.transient,
+      cause: error,
       ...(error.code === undefined ? {} : { code: error.code }),
       ...(error.enhancedCode === undefined ? {} : { enhancedCode: error.enhancedCode }),
     });
@@ -96,13 +104,24 @@ export async function openSession(options: SmtpConnectOptions): Promise<Session>
   throw error;
 }
 
-async function negotiate(connection: SmtpConnection, options: SmtpConnectOptions, security: SecurityMode, timeouts: Timeouts, lmtp: boolean, name: string | undefined): Promise<Session> {
+async function negotiate(
+  connection: SmtpConnection,
+  options: SmtpConnectOptions,
+  security: SecurityMode,
+  timeouts: Timeouts,
+  lmtp: boolean,
+  name: string | undefined,
+): Promise<Session> {
   const clientName = name ?? defaultClientName(connection);
   let hello = await greet(connection, clientName, lmtp, timeouts);
   if (security === 'starttls' || security === 'opportunistic') {
     const required = security === 'starttls';
     if (!hello.capabilities.startTls) {
-      if (required) throw new TlsRequiredError('The server does not offer STARTTLS, and security is starttls (required)', { phase: 'starttls', transient: false });
+      if (required)
+        throw new TlsRequiredError('The server does not offer STARTTLS, and security is starttls (required)', {
+          phase: 'starttls',
+          transient: false,
+        });
     } else {
       const reply = await connection.requestTls(timeouts.commandMs);
       if (reply.code === 220) {
@@ -123,7 +142,12 @@ async function negotiate(connection: SmtpConnection, options: SmtpConnectOptions
 }
 
 /** EHLO, falling back to HELO when the server does not know EHLO (5xx); LHLO for LMTP. */
-async function greet(connection: SmtpConnection, clientName: string, lmtp: boolean, timeouts: Timeouts): Promise<{ capabilities: Capabilities; esmtp: boolean }> {
+async function greet(
+  connection: SmtpConnection,
+  clientName: string,
+  lmtp: boolean,
+  timeouts: Timeouts,
+): Promise<{ capabilities: Capabilities; esmtp: boolean }> {
   const verb = lmtp ? 'LHLO' : 'EHLO';
   const reply = await command(connection, `${verb} ${clientName}`, 'ehlo', timeouts.commandMs);
   if (isPositive(reply)) return { capabilities: parseCapabilities(reply), esmtp: true };
@@ -140,7 +164,10 @@ async function greet(connection: SmtpConnection, clientName: string, lmtp: boole
 async function authenticate(connection: SmtpConnection, credentials: Credentials, capabilities: Capabilities, timeouts: Timeouts): Promise<void> {
   const local = connection.target.kind === 'unix' || isLoopbackAddress(connection.remoteAddress);
   if (!connection.secure && !local) {
-    throw new AuthenticationError('Refusing to send credentials over an unencrypted connection to a host that is not loopback', { phase: 'auth', transient: false });
+    throw new AuthenticationError('Refusing to send credentials over an unencrypted connection to a host that is not loopback', {
+      phase: 'auth',
+      transient: false,
+    });
   }
   const mechanism = chooseMechanism(capabilities.auth, credentials.method);
   const step = async (line: string, shown: string): Promise<SmtpReply> => {
@@ -193,7 +220,11 @@ function defaultClientName(connection: SmtpConnection): string {
 
 function asSmtpError(error: unknown, phase: SmtpPhase): SmtpError {
   if (error instanceof SmtpError) return error;
-  return new ConnectionError(`Unexpected failure: ${(error as Error)?.message ?? String(error)}`, { phase, transient: true, cause: error });
+  return new ConnectionError(`Unexpected failure: ${error instanceof Error ? error.message : String(error)}`, {
+    phase,
+    transient: true,
+    cause: error,
+  });
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

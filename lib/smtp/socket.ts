@@ -27,11 +27,12 @@ export function openSocket(target: Target, options: SocketOptions): Promise<net.
     return Promise.reject(new TimeoutError(`Not connecting to ${where}: the deadline already passed`, { phase: 'connect', transient: true }));
   }
   return new Promise((resolve, reject) => {
-    const socket = target.kind === 'unix'
-      ? net.connect({ path: target.path })
-      : options.implicitTls
-        ? tls.connect({ ...options.implicitTls, host: target.host, port: target.port })
-        : net.connect({ host: target.host, port: target.port });
+    const socket =
+      target.kind === 'unix'
+        ? net.connect({ path: target.path })
+        : options.implicitTls
+          ? tls.connect({ ...options.implicitTls, host: target.host, port: target.port })
+          : net.connect({ host: target.host, port: target.port });
     const readyEvent = options.implicitTls && target.kind === 'tcp' ? 'secureConnect' : 'connect';
     const settle = (error?: SmtpError): void => {
       clearTimeout(timer);
@@ -48,12 +49,18 @@ export function openSocket(target: Target, options: SocketOptions): Promise<net.
     };
     const onReady = (): void => settle();
     const onError = (error: NodeJS.ErrnoException): void => {
-      settle(options.implicitTls && isTlsFailure(error)
-        ? new TlsRequiredError(`TLS handshake with ${where} failed: ${error.message}`, { phase: 'connect', transient: false, cause: error })
-        : new ConnectionError(`Cannot connect to ${where}: ${error.message}`, { phase: 'connect', transient: true, cause: error }));
+      settle(
+        options.implicitTls && isTlsFailure(error)
+          ? new TlsRequiredError(`TLS handshake with ${where} failed: ${error.message}`, { phase: 'connect', transient: false, cause: error })
+          : new ConnectionError(`Cannot connect to ${where}: ${error.message}`, { phase: 'connect', transient: true, cause: error }),
+      );
     };
-    const onAbort = (): void => settle(new TimeoutError(`Connecting to ${where} stopped: the deadline passed`, { phase: 'connect', transient: true }));
-    const timer = setTimeout(() => settle(new TimeoutError(`No connection to ${where} within ${options.connectMs} ms`, { phase: 'connect', transient: true })), options.connectMs);
+    const onAbort = (): void =>
+      settle(new TimeoutError(`Connecting to ${where} stopped: the deadline passed`, { phase: 'connect', transient: true }));
+    const timer = setTimeout(
+      () => settle(new TimeoutError(`No connection to ${where} within ${options.connectMs} ms`, { phase: 'connect', transient: true })),
+      options.connectMs,
+    );
     socket.once(readyEvent, onReady);
     socket.on('error', onError);
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -65,6 +72,6 @@ export function openSocket(target: Target, options: SocketOptions): Promise<net.
  * name) or the TLS protocol itself; not a reset or a timeout during the handshake.
  */
 export function isTlsFailure(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|HOSTNAME/.test(code);
 }

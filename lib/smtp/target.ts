@@ -39,7 +39,7 @@ function parseTarget(spec: unknown, fallbackPort: number): Target {
   let port = fallbackPort;
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
   if (bracketed) {
-    host = bracketed[1]!;
+    host = bracketed[1] ?? '';
     if (bracketed[2] !== undefined) port = Number(bracketed[2]);
   } else if (isIP(spec) === 6) {
     host = spec;

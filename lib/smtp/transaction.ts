@@ -6,7 +6,15 @@
  */
 import { checkAddress, needsSmtpUtf8 } from './arguments.js';
 import { prepareContent, type WireContent } from './content.js';
-import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, formatReply, type SmtpError } from './errors.js';
+import {
+  DataRefusedError,
+  MessageTooLargeError,
+  ProtocolError,
+  RecipientsRefusedError,
+  SenderRefusedError,
+  formatReply,
+  type SmtpError,
+} from './errors.js';
 import { isPositive, isTransient, replyText } from './reply.js';
 import type { Capabilities, Envelope, RefusedRecipient, SendResult, SmtpPhase, SmtpReply } from './types.js';
 
@@ -44,10 +52,13 @@ export function prepareTransaction(
   mode: ContentMode,
   settle: Pick<Transaction, 'resolve' | 'reject'>,
 ): Transaction {
-  if (envelope === null || typeof envelope !== 'object') throw new ProtocolError('The envelope must be an object { from, to }', { phase: 'mail', transient: false });
-  if (typeof message !== 'string' && !(message instanceof Uint8Array)) throw new ProtocolError('The message must be a string or a Uint8Array', { phase: 'data', transient: false });
+  if ((envelope as unknown) === null || typeof envelope !== 'object')
+    throw new ProtocolError('The envelope must be an object { from, to }', { phase: 'mail', transient: false });
+  if (typeof message !== 'string' && !(message instanceof Uint8Array))
+    throw new ProtocolError('The message must be a string or a Uint8Array', { phase: 'data', transient: false });
   const from = checkAddress(envelope.from, 'mail', true);
-  if (!Array.isArray(envelope.to) || envelope.to.length === 0) throw new ProtocolError('The envelope has no recipient', { phase: 'rcpt', transient: false });
+  if (!Array.isArray(envelope.to) || envelope.to.length === 0)
+    throw new ProtocolError('The envelope has no recipient', { phase: 'rcpt', transient: false });
   const to = envelope.to.map((address) => checkAddress(address, 'rcpt'));
 
   const utf8 = needsSmtpUtf8(from) || to.some(needsSmtpUtf8);
@@ -56,10 +67,16 @@ export function prepareTransaction(
   }
   const content = prepareContent(message, { dotStuff: mode === 'data' });
   if (content.eightBit && !capabilities.eightBitMime) {
-    throw new ProtocolError('The message holds 8-bit data and the server does not offer 8BITMIME (encode it as quoted-printable or base64)', { phase: 'data', transient: false });
+    throw new ProtocolError('The message holds 8-bit data and the server does not offer 8BITMIME (encode it as quoted-printable or base64)', {
+      phase: 'data',
+      transient: false,
+    });
   }
   if (capabilities.size && content.size > capabilities.size) {
-    throw new MessageTooLargeError(`The message is ${content.size} octets; the server takes at most ${capabilities.size}`, { phase: 'mail', transient: false });
+    throw new MessageTooLargeError(`The message is ${content.size} octets; the server takes at most ${capabilities.size}`, {
+      phase: 'mail',
+      transient: false,
+    });
   }
   const params: string[] = [];
   if (capabilities.size !== undefined) params.push(`SIZE=${content.size}`);
@@ -79,9 +96,7 @@ export function prepareTransaction(
 }
 
 /** What the envelope replies (MAIL, each RCPT) say about a transaction. */
-export type EnvelopeVerdict =
-  | { ok: true; accepted: string[]; rejected: RefusedRecipient[] }
-  | { ok: false; error: SmtpError };
+export type EnvelopeVerdict = { ok: true; accepted: string[]; rejected: RefusedRecipient[] } | { ok: false; error: SmtpError };
 
 /** Reads MAIL's and the RCPTs' replies: the sender refused, every recipient refused, or who was accepted. */
 export function judgeEnvelope(tx: Transaction, mail: SmtpReply, rcpts: SmtpReply[]): EnvelopeVerdict {
@@ -91,11 +106,12 @@ export function judgeEnvelope(tx: Transaction, mail: SmtpReply, rcpts: SmtpReply
   }
   const accepted: string[] = [];
   const rejected: RefusedRecipient[] = [];
-  rcpts.forEach((reply, index) => {
-    const recipient = tx.to[index]!;
+  for (const [index, recipient] of tx.to.entries()) {
+    const reply = rcpts[index];
+    if (!reply) break;
     if (isPositive(reply)) accepted.push(recipient);
     else rejected.push(refusal(recipient, reply));
-  });
+  }
   if (accepted.length === 0) return { ok: false, error: allRefused(rejected, 'rcpt') };
   return { ok: true, accepted, rejected };
 }
@@ -105,17 +121,20 @@ export function judgeEnvelope(tx: Transaction, mail: SmtpReply, rcpts: SmtpReply
  * @returns the result, or the error when nobody took the message.
  */
 export function judgeContent(accepted: string[], rejected: RefusedRecipient[], finals: SmtpReply[], lmtp: boolean): SendResult | SmtpError {
-  const last = finals[finals.length - 1]!;
+  const last = finals.at(-1);
+  if (!last) return new ProtocolError('No reply after the message content', { phase: 'data', transient: true });
   if (!lmtp) {
     if (isPositive(last)) return { accepted, rejected, reply: last };
     return contentRefused(last);
   }
   const delivered: string[] = [];
   const refused = [...rejected];
-  finals.forEach((reply, index) => {
-    if (isPositive(reply)) delivered.push(accepted[index]!);
-    else refused.push(refusal(accepted[index]!, reply));
-  });
+  for (const [index, recipient] of accepted.entries()) {
+    const reply = finals[index];
+    if (!reply) break;
+    if (isPositive(reply)) delivered.push(recipient);
+    else refused.push(refusal(recipient, reply));
+  }
   if (delivered.length === 0) return allRefused(refused, 'data');
   return { accepted: delivered, rejected: refused, reply: last };
 }
@@ -138,7 +157,7 @@ function refusal(recipient: string, reply: SmtpReply): RefusedRecipient {
 }
 
 function allRefused(rejected: RefusedRecipient[], phase: 'rcpt' | 'data'): RecipientsRefusedError {
-  const first = rejected[0]!;
+  const first = rejected[0] ?? { code: 0, enhancedCode: undefined, transient: true };
   return new RecipientsRefusedError(
     `The server refused every recipient: ${rejected.map((r) => `<${r.recipient}> ${r.code}${r.enhancedCode ? ` ${r.enhancedCode}` : ''} ${r.message}`).join('; ')}`,
     {
@@ -157,7 +176,10 @@ export function ambiguousUnlessAnswered(error: unknown): SmtpError {
   if (cause.code !== undefined) return cause;
   const Class = cause.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
   return new Class(`${cause.message} after the end of the message was sent: it may have been delivered`, {
-    phase: 'data', transient: true, ambiguous: true, cause,
+    phase: 'data',
+    transient: true,
+    ambiguous: true,
+    cause,
   });
 }
 
@@ -166,7 +188,10 @@ export function dataNotAccepted(reply: SmtpReply): SmtpError {
   if (reply.code >= 400) return contentRefused(reply);
   // The server broke the protocol, as with garbage: transient, the message was not sent.
   return new ProtocolError(`The server answered DATA without asking for the message: ${formatReply(reply)}`, {
-    phase: 'data', code: reply.code, ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }), transient: true,
+    phase: 'data',
+    code: reply.code,
+    ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }),
+    transient: true,
   });
 }
 
@@ -174,7 +199,9 @@ export function dataNotAccepted(reply: SmtpReply): SmtpError {
 export function notAttempted(error: SmtpError, phase: SmtpPhase = 'mail'): SmtpError {
   const Class = error.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
   return new Class(`Not sent: ${error.message}`, {
-    phase, transient: true, cause: error,
+    phase,
+    transient: true,
+    cause: error,
     ...(error.code === undefined ? {} : { code: error.code }),
     ...(error.enhancedCode === undefined ? {} : { enhancedCode: error.enhancedCode }),
   });

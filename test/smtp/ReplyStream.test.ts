@@ -23,7 +23,13 @@ describe('ReplyStream', () => {
     push('220 ready\r\n');
     replies.expect(3);
     push('250 a\r\n250 b\r\n354 c\r\n');
-    expect([replies.take(), replies.take(), replies.take(), replies.take(), replies.take()].map((r) => r?.code)).toEqual([220, 250, 250, 354, undefined]);
+    expect([replies.take(), replies.take(), replies.take(), replies.take(), replies.take()].map((r) => r?.code)).toEqual([
+      220,
+      250,
+      250,
+      354,
+      undefined,
+    ]);
     expect(replies.owed).toBe(0);
     expect(failures).toEqual([]);
   });

@@ -80,9 +80,12 @@ describe('checkClientName', () => {
     expect(checkClientName(name)).toBe(name);
   });
 
-  it.each(['bad name', 'x\r\nMAIL FROM:<a@b>', '-leading.example', '', 'mail_out.example.com', 'a'.repeat(254), 'mail.example.com\t'])('refuses %j', (name) => {
-    expect(() => checkClientName(name)).toThrow(ProtocolError);
-  });
+  it.each(['bad name', 'x\r\nMAIL FROM:<a@b>', '-leading.example', '', 'mail_out.example.com', 'a'.repeat(254), 'mail.example.com\t'])(
+    'refuses %j',
+    (name) => {
+      expect(() => checkClientName(name)).toThrow(ProtocolError);
+    },
+  );
 
   it('takes a name of 253 characters', () => {
     const name = `${'a'.repeat(60)}.`.repeat(4) + 'a'.repeat(9);

@@ -13,8 +13,9 @@ describe('AUTH encodings', () => {
   });
 
   it('encodes XOAUTH2 as Google documents it', () => {
-    expect(Buffer.from(encodeXoauth2('someuser@example.com', 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg'), 'base64').toString())
-      .toBe('user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01');
+    expect(Buffer.from(encodeXoauth2('someuser@example.com', 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg'), 'base64').toString()).toBe(
+      'user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01',
+    );
   });
 
   it('decodes challenges and ignores non-base64', () => {
@@ -47,7 +48,14 @@ describe('checkCredentials', () => {
     ['pass', { user: 'a', pass: 'line\r\nRCPT TO:<x@y>' }],
     ['pass', { user: 'a', pass: 'tab\x01' }],
   ])('refuses a bad %s without echoing it', (field, credentials) => {
-    const error = (() => { try { checkCredentials(credentials); } catch (e) { return e as Error; } return undefined; })();
+    const error = (() => {
+      try {
+        checkCredentials(credentials);
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error!.message).toContain(`AUTH ${field}`);
     expect(error!.message).not.toContain(credentials.pass.slice(0, 4) || 'never');

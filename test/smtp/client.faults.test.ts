@@ -9,9 +9,18 @@ import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ConnectionError, DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError,
-  SmtpClient, TimeoutError, type SmtpConnectOptions,
+  ConnectionError,
+  DataRefusedError,
+  MessageTooLargeError,
+  ProtocolError,
+  RecipientsRefusedError,
+  SenderRefusedError,
+  SmtpClient,
+  SmtpError,
+  TimeoutError,
+  type SmtpConnectOptions,
 } from '../../lib/smtp/index.js';
+import { rejection } from './rejection.js';
 import { DEFAULT_EXTENSIONS, startScriptedServer, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
 
 const servers: ScriptedServerHandle[] = [];
@@ -43,7 +52,7 @@ const body = (n: number) => `Subject: ${n}\r\n\r\nmessage ${n}\r\n`;
 describe('greeting and session faults', () => {
   it('fails a 421 greeting as a transient ConnectionError with its code', async () => {
     const server = await serve({ greeting: ['421 4.3.2 Too busy'] });
-    const error = await connect(server).catch((e) => e);
+    const error = await rejection(connect(server), SmtpError);
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).toMatchObject({ phase: 'greeting', code: 421, enhancedCode: '4.3.2', transient: true });
   });
@@ -68,16 +77,18 @@ describe('greeting and session faults', () => {
 
   it('names every host tried when none works', async () => {
     const busy = await serve({ greeting: ['421 4.3.2 busy'] });
-    const error = await SmtpClient.connect({ host: [`127.0.0.1:${busy.port}`, `127.0.0.1:${busy.port}`], security: 'none' }).catch((e) => e);
+    const error = await rejection(SmtpClient.connect({ host: [`127.0.0.1:${busy.port}`, `127.0.0.1:${busy.port}`], security: 'none' }), SmtpError);
     expect(error).toBeInstanceOf(ConnectionError);
     const where = `127.0.0.1:${busy.port}`;
-    expect(error.message).toBe(`No server could be reached: ${where}: The server is closing the connection: 421 busy; ${where}: The server is closing the connection: 421 busy`);
+    expect(error.message).toBe(
+      `No server could be reached: ${where}: The server is closing the connection: 421 busy; ${where}: The server is closing the connection: 421 busy`,
+    );
     expect(error).toMatchObject({ code: 421, transient: true });
   });
 
   it('times out a silent greeting', async () => {
     const server = await serve({ greeting: 'silent' });
-    const error = await connect(server, { timeouts: { greetingMs: 150 } }).catch((e) => e);
+    const error = await rejection(connect(server, { timeouts: { greetingMs: 150 } }), SmtpError);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ phase: 'greeting', transient: true, message: expect.stringContaining('150 ms') });
   });
@@ -88,9 +99,22 @@ describe('greeting and session faults', () => {
     expect(client.capabilities).toMatchObject({ pipelining: false, chunking: false, auth: [] });
     await client.send(envelope(1, ['x@example.com', 'y@example.com']), body(1));
     const connection = server.connections[0]!;
-    expect(connection.lines).toEqual(['EHLO client.test', 'HELO client.test', 'MAIL FROM:<a@example.com>', 'RCPT TO:<x@example.com>', 'RCPT TO:<y@example.com>', 'DATA']);
+    expect(connection.lines).toEqual([
+      'EHLO client.test',
+      'HELO client.test',
+      'MAIL FROM:<a@example.com>',
+      'RCPT TO:<x@example.com>',
+      'RCPT TO:<y@example.com>',
+      'DATA',
+    ]);
     // Greeting-time chunks: EHLO, HELO; then MAIL, RCPT, RCPT, DATA, content+dot: one chunk each.
-    expect(connection.chunks.map(String).slice(2)).toEqual(['MAIL FROM:<a@example.com>\r\n', 'RCPT TO:<x@example.com>\r\n', 'RCPT TO:<y@example.com>\r\n', 'DATA\r\n', `${body(1)}.\r\n`]);
+    expect(connection.chunks.map(String).slice(2)).toEqual([
+      'MAIL FROM:<a@example.com>\r\n',
+      'RCPT TO:<x@example.com>\r\n',
+      'RCPT TO:<y@example.com>\r\n',
+      'DATA\r\n',
+      `${body(1)}.\r\n`,
+    ]);
   });
 
   it('fails garbage and overlong replies as ProtocolError and the connection with them', async () => {
@@ -98,7 +122,7 @@ describe('greeting and session faults', () => {
     await expect(connect(garbage)).rejects.toMatchObject({ name: 'ProtocolError', phase: 'ehlo', transient: true });
     const overlong = await serve({ onCommand: (c) => (c.verb === 'MAIL' ? { raw: `250 ${'x'.repeat(10_000)}` } : undefined) });
     const client = await connect(overlong);
-    const error = await client.send(envelope(1), body(1)).catch((e) => e);
+    const error = await rejection(client.send(envelope(1), body(1)), SmtpError);
     expect(error).toBeInstanceOf(ProtocolError);
     expect(error.message).toMatch(/over the 4096 accepted/);
     expect(client.closed).toBe(true);
@@ -112,7 +136,11 @@ describe('greeting and session faults', () => {
     // The capabilities are those of the EHLO sent after the handshake, not the injected reply.
     expect(client.capabilities).toMatchObject({ pipelining: true, chunking: true, startTls: false, auth: ['PLAIN', 'LOGIN'] });
     const connection = server.connections[0]!;
-    expect(connection.commands.map((c) => [c.line, c.tls])).toEqual([['EHLO client.test', false], ['STARTTLS', false], ['EHLO client.test', true]]);
+    expect(connection.commands.map((c) => [c.line, c.tls])).toEqual([
+      ['EHLO client.test', false],
+      ['STARTTLS', false],
+      ['EHLO client.test', true],
+    ]);
     await client.send(envelope(1), body(1));
     expect(connection.messages.map((m) => m.tls)).toEqual([true]);
   });
@@ -120,7 +148,10 @@ describe('greeting and session faults', () => {
 
 describe('faults in the middle of a session', () => {
   it('on a 421 mid-session: what was delivered stays, the refused one and the queued ones fail as transient', async () => {
-    const server = await serve({ extensions: WITHOUT_CHUNKING, onCommand: (c, conn) => (c.verb === 'RCPT' && conn.messages.length === 1 ? ['421 4.3.2 Shutting down'] : undefined) });
+    const server = await serve({
+      extensions: WITHOUT_CHUNKING,
+      onCommand: (c, conn) => (c.verb === 'RCPT' && conn.messages.length === 1 ? ['421 4.3.2 Shutting down'] : undefined),
+    });
     const client = await connect(server);
     const sends = [1, 2, 3].map((n) => client.send(envelope(n), body(n)));
     const [first, second, third] = await Promise.allSettled(sends);
@@ -134,7 +165,13 @@ describe('faults in the middle of a session', () => {
   it('a 421 as the reply to the data is a definite refusal, not ambiguous', async () => {
     const server = await serve({ extensions: WITHOUT_CHUNKING, onData: () => ['421 4.4.2 Timeout, closing'] });
     const client = await connect(server);
-    await expect(client.send(envelope(1), body(1))).rejects.toMatchObject({ name: 'ConnectionError', phase: 'data', code: 421, transient: true, ambiguous: false });
+    await expect(client.send(envelope(1), body(1))).rejects.toMatchObject({
+      name: 'ConnectionError',
+      phase: 'data',
+      code: 421,
+      transient: true,
+      ambiguous: false,
+    });
   });
 
   it('a drop after the dot is ambiguous; the message pipelined behind it is not', async () => {
@@ -169,7 +206,9 @@ describe('faults in the middle of a session', () => {
     const pending = client.send(envelope(1), body(1));
     setTimeout(() => deadline.abort(), 50);
     await expect(pending).rejects.toMatchObject({ name: 'TimeoutError', ambiguous: true, message: expect.stringContaining('deadline') });
-    await expect(SmtpClient.connect({ host: server.host, port: server.port, security: 'none', signal: deadline.signal })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(SmtpClient.connect({ host: server.host, port: server.port, security: 'none', signal: deadline.signal })).rejects.toBeInstanceOf(
+      TimeoutError,
+    );
   });
 
   it('QUIT never waits past its timeout', async () => {
@@ -218,13 +257,27 @@ describe('pipelining with DATA', () => {
       client.send({ from: 'a@example.com', to: ['ok4@example.com'] }, 'Subject: 4\r\n\r\nreject me\r\n'),
       client.send({ from: 'a@example.com', to: ['ok5@example.com', 'later@example.com'] }, body(5)),
     ]);
-    expect(outcomes[0]).toMatchObject({ status: 'fulfilled', value: { accepted: ['ok1@example.com'], rejected: [{ recipient: 'gone@example.com', code: 550 }] } });
+    expect(outcomes[0]).toMatchObject({
+      status: 'fulfilled',
+      value: { accepted: ['ok1@example.com'], rejected: [{ recipient: 'gone@example.com', code: 550 }] },
+    });
     expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { name: 'SenderRefusedError', phase: 'mail', code: 550, transient: false } });
     expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(RecipientsRefusedError);
-    expect(outcomes[2]).toMatchObject({ reason: { transient: true, rejected: [{ recipient: 'gone@example.com', code: 550 }, { recipient: 'later@example.com', code: 451, transient: true }] } });
+    expect(outcomes[2]).toMatchObject({
+      reason: {
+        transient: true,
+        rejected: [
+          { recipient: 'gone@example.com', code: 550 },
+          { recipient: 'later@example.com', code: 451, transient: true },
+        ],
+      },
+    });
     expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(DataRefusedError);
     expect(outcomes[3]).toMatchObject({ reason: { phase: 'data', code: 554, enhancedCode: '5.6.0', transient: false, ambiguous: false } });
-    expect(outcomes[4]).toMatchObject({ status: 'fulfilled', value: { accepted: ['ok5@example.com'], rejected: [{ recipient: 'later@example.com', code: 451 }] } });
+    expect(outcomes[4]).toMatchObject({
+      status: 'fulfilled',
+      value: { accepted: ['ok5@example.com'], rejected: [{ recipient: 'later@example.com', code: 451 }] },
+    });
     const messages = server.connections[0]!.messages;
     expect(messages.map((m) => [m.envelope.from, m.envelope.to])).toEqual([
       ['a@example.com', ['ok1@example.com']],
@@ -238,7 +291,11 @@ describe('pipelining with DATA', () => {
     const client = await connect(server);
     const before = server.connections[0]!.chunks.length;
     const results = await Promise.all([1, 2, 3].map((n) => client.send(envelope(n), body(n))));
-    expect(results.map((r) => [r.accepted, r.reply.code])).toEqual([[['r1@example.com'], 250], [['r2@example.com'], 250], [['r3@example.com'], 250]]);
+    expect(results.map((r) => [r.accepted, r.reply.code])).toEqual([
+      [['r1@example.com'], 250],
+      [['r2@example.com'], 250],
+      [['r3@example.com'], 250],
+    ]);
     const connection = server.connections[0]!;
     expect(connection.messages.map((m) => m.envelope.to)).toEqual([['r1@example.com'], ['r2@example.com'], ['r3@example.com']]);
     expect(connection.chunks.slice(before).map(String)).toEqual([
@@ -261,9 +318,17 @@ describe('pipelining with DATA', () => {
   });
 
   it('maps a 552 to MAIL to MessageTooLargeError and the same to the data', async () => {
-    const server = await serve({ extensions: WITHOUT_CHUNKING, onCommand: (c) => (c.verb === 'MAIL' && c.args.includes('big@') ? ['552 5.3.4 Too big'] : undefined), onData: () => ['552 5.3.4 Message too big'] });
+    const server = await serve({
+      extensions: WITHOUT_CHUNKING,
+      onCommand: (c) => (c.verb === 'MAIL' && c.args.includes('big@') ? ['552 5.3.4 Too big'] : undefined),
+      onData: () => ['552 5.3.4 Message too big'],
+    });
     const client = await connect(server);
-    await expect(client.send({ from: 'big@example.com', to: ['b@example.com'] }, body(1))).rejects.toMatchObject({ name: 'MessageTooLargeError', phase: 'mail', code: 552 });
+    await expect(client.send({ from: 'big@example.com', to: ['b@example.com'] }, body(1))).rejects.toMatchObject({
+      name: 'MessageTooLargeError',
+      phase: 'mail',
+      code: 552,
+    });
     await expect(client.send(envelope(2), body(2))).rejects.toMatchObject({ name: 'MessageTooLargeError', phase: 'data', code: 552 });
   });
 
@@ -273,8 +338,14 @@ describe('pipelining with DATA', () => {
     const before = server.connections[0]!.chunks.length;
     await Promise.all([client.send(envelope(1), body(1)), client.send(envelope(2), body(2))]);
     expect(server.connections[0]!.chunks.slice(before).map(String)).toEqual([
-      'MAIL FROM:<a@example.com>\r\n', 'RCPT TO:<r1@example.com>\r\n', 'DATA\r\n', `${body(1)}.\r\n`,
-      'MAIL FROM:<a@example.com>\r\n', 'RCPT TO:<r2@example.com>\r\n', 'DATA\r\n', `${body(2)}.\r\n`,
+      'MAIL FROM:<a@example.com>\r\n',
+      'RCPT TO:<r1@example.com>\r\n',
+      'DATA\r\n',
+      `${body(1)}.\r\n`,
+      'MAIL FROM:<a@example.com>\r\n',
+      'RCPT TO:<r2@example.com>\r\n',
+      'DATA\r\n',
+      `${body(2)}.\r\n`,
     ]);
   });
 });
@@ -290,8 +361,8 @@ describe('CHUNKING (BDAT)', () => {
     const size = content(1).length;
     expect(server.connections[0]!.chunks.slice(before.chunks).map(String).join('')).toBe(
       `MAIL FROM:<a@example.com>\r\nRCPT TO:<r1@example.com>\r\nBDAT ${size} LAST\r\n${content(1)}` +
-      `RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<r2@example.com>\r\nBDAT ${size} LAST\r\n${content(2)}` +
-      `RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<r3@example.com>\r\nBDAT ${size} LAST\r\n${content(3)}`,
+        `RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<r2@example.com>\r\nBDAT ${size} LAST\r\n${content(2)}` +
+        `RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<r3@example.com>\r\nBDAT ${size} LAST\r\n${content(3)}`,
     );
     expect(client.stats.writes - before.writes).toBe(1);
     expect(client.stats.roundTrips - before.roundTrips).toBe(1);
@@ -333,7 +404,12 @@ describe('LMTP and AUTH over the scripted server', () => {
   it('speaks LMTP over a unix socket with a reply per recipient', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lmtp-'));
     try {
-      const server = await serve({ lmtp: true, socketPath: path.join(dir, 'lmtp.sock'), extensions: ['PIPELINING', 'ENHANCEDSTATUSCODES'], onData: () => ['250 2.0.0 <a> ok', '552 5.2.2 <b> over quota'] });
+      const server = await serve({
+        lmtp: true,
+        socketPath: path.join(dir, 'lmtp.sock'),
+        extensions: ['PIPELINING', 'ENHANCEDSTATUSCODES'],
+        onData: () => ['250 2.0.0 <a> ok', '552 5.2.2 <b> over quota'],
+      });
       const client = await SmtpClient.connect({ host: server.path!, protocol: 'lmtp', security: 'none', clientName: 'client.test' });
       clients.push(client);
       const result = await client.send({ from: 'x@example.com', to: ['a@example.com', 'b@example.com'] }, body(1));
@@ -358,9 +434,14 @@ describe('LMTP and AUTH over the scripted server', () => {
     const server = await serve();
     const client = await connect(server);
     const before = server.connections[0]!.chunks.length;
-    await expect(client.send({ from: 'a@example.com\r\nRCPT TO:<x@example.com>', to: ['b@example.com'] }, body(1))).rejects.toBeInstanceOf(ProtocolError);
+    await expect(client.send({ from: 'a@example.com\r\nRCPT TO:<x@example.com>', to: ['b@example.com'] }, body(1))).rejects.toBeInstanceOf(
+      ProtocolError,
+    );
     await expect(client.send({ from: 'a@example.com', to: [] }, body(1))).rejects.toMatchObject({ name: 'ProtocolError', phase: 'rcpt' });
-    await expect(client.send({ from: 'a@example.com', to: ['b@example.com'] }, `Subject: x\r\n\r\n${'y'.repeat(999)}\r\n`)).rejects.toMatchObject({ phase: 'data', transient: false });
+    await expect(client.send({ from: 'a@example.com', to: ['b@example.com'] }, `Subject: x\r\n\r\n${'y'.repeat(999)}\r\n`)).rejects.toMatchObject({
+      phase: 'data',
+      transient: false,
+    });
     expect(server.connections[0]!.chunks.length).toBe(before);
     expect(SenderRefusedError).toBeDefined();
   });
@@ -370,7 +451,8 @@ describe('regressions found in review', () => {
   it('BDAT: a message refused with 503 in a window settles when a later one loses the connection', async () => {
     const server = await serve({
       extensions: ['PIPELINING', 'CHUNKING'],
-      onCommand: (c, conn) => (c.verb === 'MAIL' && conn.commands.filter((x) => x.verb === 'MAIL').length === 2 ? ['503 5.5.1 Error: nested MAIL command'] : undefined),
+      onCommand: (c, conn) =>
+        c.verb === 'MAIL' && conn.commands.filter((x) => x.verb === 'MAIL').length === 2 ? ['503 5.5.1 Error: nested MAIL command'] : undefined,
       // The second message gets no transaction, so the third is the second recorded: drop there.
       onData: (_m, conn) => (conn.messages.length === 2 ? 'drop' : undefined),
     });
@@ -423,7 +505,7 @@ describe('regressions found in review', () => {
       const client = await SmtpClient.connect({ host: '127.0.0.1', port, security: 'none', timeouts: { dataMs: 300 } });
       clients.push(client);
       const big = `Subject: big\r\n\r\n${'x'.repeat(990)}\r\n`.repeat(20_000); // ~20 MB: more than the socket buffers hold
-      const error = await client.send(envelope(1), big).catch((e) => e);
+      const error = await rejection(client.send(envelope(1), big), SmtpError);
       expect(error).toBeInstanceOf(TimeoutError);
       expect(error).toMatchObject({ transient: true, ambiguous: false, message: expect.stringContaining('took no more of the message') });
     } finally {
@@ -433,11 +515,17 @@ describe('regressions found in review', () => {
   });
 
   it('LMTP: recipients answered 250 before a 421 keep the message; the rest are refused for now', async () => {
-    const server = await serve({ lmtp: true, extensions: ['PIPELINING', 'ENHANCEDSTATUSCODES'], onData: () => ['250 2.0.0 <a> delivered', '421 4.3.2 shutting down'] });
+    const server = await serve({
+      lmtp: true,
+      extensions: ['PIPELINING', 'ENHANCEDSTATUSCODES'],
+      onData: () => ['250 2.0.0 <a> delivered', '421 4.3.2 shutting down'],
+    });
     const client = await connect(server, { protocol: 'lmtp' });
     const result = await client.send({ from: 'x@example.com', to: ['a@example.com', 'b@example.com'] }, body(1));
     expect(result.accepted).toEqual(['a@example.com']);
-    expect(result.rejected).toEqual([{ recipient: 'b@example.com', code: 421, message: expect.stringContaining('no reply after the data'), transient: true }]);
+    expect(result.rejected).toEqual([
+      { recipient: 'b@example.com', code: 421, message: expect.stringContaining('no reply after the data'), transient: true },
+    ]);
   });
 
   it('a reply that arrived before garbage still answers its command', async () => {
@@ -449,7 +537,11 @@ describe('regressions found in review', () => {
 
   it('a transcript hook that throws does not break the session', async () => {
     const server = await serve({ extensions: WITHOUT_CHUNKING });
-    const client = await connect(server, { transcript: () => { throw new Error('hook bug'); } });
+    const client = await connect(server, {
+      transcript: () => {
+        throw new Error('hook bug');
+      },
+    });
     await expect(client.send(envelope(1), body(1))).resolves.toMatchObject({ accepted: ['r1@example.com'] });
   });
 
@@ -461,4 +553,3 @@ describe('regressions found in review', () => {
     expect(server.connections[0]!.lines).toContain('VRFY postmaster');
   });
 });
-

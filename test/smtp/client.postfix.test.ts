@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, RecipientsRefusedError, SmtpClient, type TranscriptEntry } from '../../lib/smtp/index.js';
+import { rejection } from './rejection.js';
 import { DEFERRED_RECIPIENT, LMTP_OVER_QUOTA_RECIPIENT, REFUSED_RECIPIENT, startPostfix, type PostfixServer } from '../support/postfix.js';
 
 const message = (n: number, extra = '') =>
@@ -21,17 +22,28 @@ describe.each([
     postfix = await startPostfix({ chunking });
   });
   afterAll(async () => {
-    await postfix?.stop();
+    await (postfix as PostfixServer | undefined)?.stop();
   });
 
   it('delivers a batch over STARTTLS + AUTH, with per-recipient refusals, and the mailbox holds exactly it', async () => {
     await postfix.clearMailbox();
     const transcript: TranscriptEntry[] = [];
     const client = await SmtpClient.connect({
-      host: postfix.host, port: postfix.port, tls: { ca: postfix.ca }, clientName: 'client.test',
-      auth: { user: postfix.user, pass: postfix.pass }, transcript: (e) => transcript.push(e),
+      host: postfix.host,
+      port: postfix.port,
+      tls: { ca: postfix.ca },
+      clientName: 'client.test',
+      auth: { user: postfix.user, pass: postfix.pass },
+      transcript: (e) => transcript.push(e),
     });
-    expect(client.capabilities).toMatchObject({ chunking, pipelining: true, eightBitMime: true, smtpUtf8: true, size: postfix.sizeLimit, startTls: false });
+    expect(client.capabilities).toMatchObject({
+      chunking,
+      pipelining: true,
+      eightBitMime: true,
+      smtpUtf8: true,
+      size: postfix.sizeLimit,
+      startTls: false,
+    });
 
     const outcomes = await Promise.allSettled([
       client.send({ from: 'sender@example.test', to: ['one@example.test', REFUSED_RECIPIENT] }, message(1)),
@@ -41,13 +53,18 @@ describe.each([
     ]);
     await client.quit();
 
-    expect(outcomes[0]).toMatchObject({ status: 'fulfilled', value: { accepted: ['one@example.test'], rejected: [{ recipient: REFUSED_RECIPIENT, code: 550, enhancedCode: '5.1.1', transient: false }] } });
+    expect(outcomes[0]).toMatchObject({
+      status: 'fulfilled',
+      value: { accepted: ['one@example.test'], rejected: [{ recipient: REFUSED_RECIPIENT, code: 550, enhancedCode: '5.1.1', transient: false }] },
+    });
     expect(outcomes[1]).toMatchObject({ status: 'rejected' });
-    const refused = (outcomes[1] as PromiseRejectedResult).reason;
+    const refused: unknown = (outcomes[1] as PromiseRejectedResult).reason;
     expect(refused).toBeInstanceOf(RecipientsRefusedError);
-    expect(refused.rejected.map((r: { code: number }) => r.code)).toEqual([550, 450]);
-    expect(refused.transient).toBe(true);
-    expect(outcomes[2]).toMatchObject({ status: 'fulfilled', value: { accepted: ['two@example.test', 'three@example.test'], rejected: [{ recipient: DEFERRED_RECIPIENT, code: 450, transient: true }] } });
+    expect(refused).toMatchObject({ transient: true, rejected: [{ code: 550 }, { code: 450 }] });
+    expect(outcomes[2]).toMatchObject({
+      status: 'fulfilled',
+      value: { accepted: ['two@example.test', 'three@example.test'], rejected: [{ recipient: DEFERRED_RECIPIENT, code: 450, transient: true }] },
+    });
     expect(outcomes[3]).toMatchObject({ status: 'fulfilled', value: { accepted: ['four@example.test'] } });
 
     const sent = transcript.filter((e) => e.dir === 'C').map((e) => e.line);
@@ -66,14 +83,22 @@ describe.each([
   });
 
   it('refuses a wrong password with AuthenticationError 535', async () => {
-    const error = await SmtpClient.connect({ host: postfix.host, port: postfix.port, tls: { ca: postfix.ca }, auth: { user: postfix.user, pass: 'not-the-password' } }).catch((e) => e);
+    const error = await rejection(
+      SmtpClient.connect({ host: postfix.host, port: postfix.port, tls: { ca: postfix.ca }, auth: { user: postfix.user, pass: 'not-the-password' } }),
+      AuthenticationError,
+    );
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error).toMatchObject({ code: 535, transient: false });
   });
 
   it('pipelines ten messages in at most setup + N + 1 round trips (BDAT: far fewer)', async () => {
     await postfix.clearMailbox();
-    const client = await SmtpClient.connect({ host: postfix.host, port: postfix.port, tls: { ca: postfix.ca }, auth: { user: postfix.user, pass: postfix.pass } });
+    const client = await SmtpClient.connect({
+      host: postfix.host,
+      port: postfix.port,
+      tls: { ca: postfix.ca },
+      auth: { user: postfix.user, pass: postfix.pass },
+    });
     const setup = client.stats.roundTrips;
     await Promise.all(Array.from({ length: 10 }, (_, i) => client.send({ from: 'sender@example.test', to: [`bulk${i}@example.test`] }, message(i))));
     const spent = client.stats.roundTrips - setup;
@@ -85,14 +110,18 @@ describe.each([
   });
 
   // One Postfix instance carries Dovecot's LMTP; testing it once is enough.
-  if (chunking) it('delivers through Dovecot LMTP over its unix socket, one reply per recipient', async () => {
-    const client = await SmtpClient.connect({ host: postfix.lmtpSocket, protocol: 'lmtp', security: 'none', clientName: 'client.test' });
-    const result = await client.send({ from: 'sender@example.test', to: ['lmtp1@example.test', LMTP_OVER_QUOTA_RECIPIENT, 'lmtp2@example.test'] }, message(9));
-    await client.quit();
-    expect(result.accepted).toEqual(['lmtp1@example.test', 'lmtp2@example.test']);
-    expect(result.rejected).toHaveLength(1);
-    expect(result.rejected[0]).toMatchObject({ recipient: LMTP_OVER_QUOTA_RECIPIENT });
-    const stored = await postfix.lmtpMailbox.read();
-    expect(stored.map((m) => m.recipient).sort()).toEqual(['lmtp1@example.test', 'lmtp2@example.test']);
-  });
+  if (chunking)
+    it('delivers through Dovecot LMTP over its unix socket, one reply per recipient', async () => {
+      const client = await SmtpClient.connect({ host: postfix.lmtpSocket, protocol: 'lmtp', security: 'none', clientName: 'client.test' });
+      const result = await client.send(
+        { from: 'sender@example.test', to: ['lmtp1@example.test', LMTP_OVER_QUOTA_RECIPIENT, 'lmtp2@example.test'] },
+        message(9),
+      );
+      await client.quit();
+      expect(result.accepted).toEqual(['lmtp1@example.test', 'lmtp2@example.test']);
+      expect(result.rejected).toHaveLength(1);
+      expect(result.rejected[0]).toMatchObject({ recipient: LMTP_OVER_QUOTA_RECIPIENT });
+      const stored = await postfix.lmtpMailbox.read();
+      expect(stored.map((m) => m.recipient).sort()).toEqual(['lmtp1@example.test', 'lmtp2@example.test']);
+    });
 });

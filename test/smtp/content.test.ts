@@ -47,7 +47,7 @@ describe('prepareContent', () => {
 
   it('handles a large message line by line', () => {
     const line = 'A'.repeat(76);
-    const input = `${`${line}\n`.repeat(20_000)}`;
+    const input = `${line}\n`.repeat(20_000);
     const out = prepareContent(input, { dotStuff: true });
     expect(out.bytes.byteLength).toBe(78 * 20_000);
   });

@@ -5,11 +5,31 @@ describe('parseCapabilities', () => {
   it('parses a Postfix EHLO reply', () => {
     const caps = parseCapabilities({
       code: 250,
-      lines: ['mail.example.test', 'PIPELINING', 'SIZE 10240000', 'VRFY', 'ETRN', 'STARTTLS', 'AUTH PLAIN LOGIN', 'ENHANCEDSTATUSCODES', '8BITMIME', 'DSN', 'SMTPUTF8', 'CHUNKING'],
+      lines: [
+        'mail.example.test',
+        'PIPELINING',
+        'SIZE 10240000',
+        'VRFY',
+        'ETRN',
+        'STARTTLS',
+        'AUTH PLAIN LOGIN',
+        'ENHANCEDSTATUSCODES',
+        '8BITMIME',
+        'DSN',
+        'SMTPUTF8',
+        'CHUNKING',
+      ],
     });
     expect(caps).toEqual({
-      size: 10240000, pipelining: true, chunking: true, eightBitMime: true, smtpUtf8: true, dsn: true,
-      enhancedStatusCodes: true, startTls: true, auth: ['PLAIN', 'LOGIN'],
+      size: 10240000,
+      pipelining: true,
+      chunking: true,
+      eightBitMime: true,
+      smtpUtf8: true,
+      dsn: true,
+      enhancedStatusCodes: true,
+      startTls: true,
+      auth: ['PLAIN', 'LOGIN'],
     });
   });
 

@@ -36,7 +36,10 @@ describe('ReplyParser', () => {
   });
 
   it('accepts bare LF line ends and a code without text', () => {
-    expect(new ReplyParser().push('250\n221 bye\n')).toEqual([{ code: 250, lines: [''] }, { code: 221, lines: ['bye'] }]);
+    expect(new ReplyParser().push('250\n221 bye\n')).toEqual([
+      { code: 250, lines: [''] },
+      { code: 221, lines: ['bye'] },
+    ]);
   });
 
   it('decodes UTF-8 text', () => {

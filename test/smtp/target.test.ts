@@ -20,7 +20,7 @@ describe('parseTargets', () => {
   it.each([[[]], [['']], [['relay.example:']], [['relay.example:99999']], [['relay.example:x']], [['bad host']], [['a\r\nb']], [['-x.example']]])(
     'refuses %j',
     (hosts) => {
-      expect(() => parseTargets(hosts as string[], 25)).toThrow(ProtocolError);
+      expect(() => parseTargets(hosts, 25)).toThrow(ProtocolError);
     },
   );
 
@@ -41,10 +41,16 @@ describe('defaultPort', () => {
 });
 
 describe('isLoopbackAddress', () => {
-  it.each([['127.0.0.1', true], ['127.8.9.10', true], ['::1', true], ['::ffff:127.0.0.1', true], ['10.0.0.1', false], ['::ffff:10.0.0.1', false], [undefined, false], ['1.127.0.0', false]])(
-    '%s -> %s',
-    (address, expected) => {
-      expect(isLoopbackAddress(address)).toBe(expected);
-    },
-  );
+  it.each([
+    ['127.0.0.1', true],
+    ['127.8.9.10', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['10.0.0.1', false],
+    ['::ffff:10.0.0.1', false],
+    [undefined, false],
+    ['1.127.0.0', false],
+  ])('%s -> %s', (address, expected) => {
+    expect(isLoopbackAddress(address)).toBe(expected);
+  });
 });
