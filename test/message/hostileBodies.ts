@@ -79,6 +79,7 @@ export function hostileBodies(): HostileBody[] {
     { name: 'raw: 262k header fields', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n${'a:\\n'.repeat(262_000)}\\nbody"}}`, valid: true },
     { name: 'raw: 209k To fields', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n${'To:\\n'.repeat(209_000)}\\nbody"}}` },
     { name: 'raw: 262k short lines (LF)', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n\\n${'ab\\n'.repeat(262_000)}"}}`, valid: true },
+    { name: 'raw: 3130 lines of 332 characters', body: `{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"]},"message":"From: a@example.com\\n\\n${`${filler(332)}\\n`.repeat(3_130)}"}}`, valid: true },
     { name: 'raw envelope: to: ["x", …]', body: fill('{"v":1,"raw":{"message":"From: a@example.com\\r\\n\\r\\nx","envelope":{"from":"a@example.com"', ',"to":[', () => '"x"', ']}}}') },
     { name: 'not JSON: 1 MiB of "["', body: '['.repeat(MAX_BODY_BYTES) },
   ];
