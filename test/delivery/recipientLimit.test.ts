@@ -180,4 +180,43 @@ describe('recipient limits', () => {
       placement: 'done',
     });
   });
+
+  it('split messages nobody took: refused for good in one part and for now in the other, only the ones refused for now go back', async () => {
+    // Prepare: 2 recipients per message; the first message's two are unknown (550), the second's busy (450).
+    const { rig, smtp } = await rigWith(
+      {
+        onRcptTo: (to) =>
+          to.startsWith('gone')
+            ? { code: 550, message: 'No such user' }
+            : to.startsWith('later')
+              ? { code: 450, message: 'Mailbox busy' }
+              : undefined,
+      },
+      { maxRecipientsPerMessage: 2 },
+    );
+    // Act
+    const { records, response } = await rig.run([
+      mailJob(1, { to: ['gone1@example.com', 'gone2@example.com', 'later1@example.com', 'later2@example.com'] }),
+      mailJob(2, { to: ['gone3@example.com', 'gone4@example.com', 'gone5@example.com'] }),
+    ]);
+    // Assess: job 1's pending pair is re-enqueued on its own; job 2, refused for good by all, is dead-lettered whole.
+    expect(smtp.messages).toEqual([]);
+    expect(response).toEqual({ batchItemFailures: [] });
+    const queue = await rig.queues.contents(rig.queues.queueName);
+    expect([...queue.ready, ...queue.delayed].map((m) => parseMailJob(JSON.parse(m.body)))).toMatchObject([
+      { kind: 'raw', id: 'job-1', envelope: { to: ['later1@example.com', 'later2@example.com'] } },
+    ]);
+    const dead = await rig.queues.contents(rig.queues.dlqName);
+    expect([...dead.ready, ...dead.delayed].map((m) => [m.body, m.messageAttributes['FailureCode']?.StringValue])).toEqual([
+      [records[1]!.body, '550'],
+    ]);
+    const lines = rig.log.records();
+    expect(lines.get(records[0]!.messageId)?.attributes).toMatchObject({
+      outcome: 'partlyRefused',
+      accepted: 0,
+      requeuedRecipients: 2,
+      placement: 'done',
+    });
+    expect(lines.get(records[1]!.messageId)?.attributes).toMatchObject({ outcome: 'permanent', placement: 'deadLettered' });
+  });
 });
