@@ -2,9 +2,12 @@
  * Types of mail jobs: the JSON a producer writes ({@link MailJobInput}) and the checked,
  * normalised form that {@link parseMailJob} returns ({@link MailJob}).
  *
- * Rules of version 1 (checked by `parseMailJob`, every problem reported at once with its path):
+ * Rules of version 1 (checked by `parseMailJob`, every problem reported at once with its path,
+ * the first 20 listed and the rest counted):
  * - Unknown fields are refused at every level (a typo such as `subjet` would otherwise lose data),
  *   and so are the keys `__proto__`, `constructor` and `prototype` anywhere.
+ * - Sizes before items: at most 8 levels deep and 4,096 values in all (a valid job holds about
+ *   1,200 at most), and every list and object is measured before its items are checked.
  * - Addresses: `"a@example.com"`, `"Name <a@example.com>"` (the whole name may be in double quotes,
  *   without escapes) or `{ name, address }`. Refused: several addresses, comments, quoted local
  *   parts, group syntax, source routes, address literals, dotless domains, control and invisible
@@ -14,10 +17,11 @@
  *   characters; a body (text, html or attachments) is required.
  * - `headers`: RFC 5322 field names, values without CR, LF or other controls, each line at most
  *   998 octets; From, Sender, To, Cc, Bcc, Reply-To, Subject, Date, Message-ID, MIME-Version,
- *   Return-Path and Content-* are the product's and cannot be set there.
+ *   Return-Path and Content-* are the product's and cannot be set there, and neither can the resent
+ *   fields (Resent-*; see `RESENT_FIELDS` for the reason of each).
  * - Attachments: a file name without folders, a MIME type (not multipart), strict base64 content,
  *   an optional Content-ID (inline image). At most 100.
- * - `raw`: a complete message (header fields with a From, an empty line, the body; no Bcc field;
+ * - `raw`: a complete message (header fields with a From, an empty line, the body; no Bcc or Resent-Bcc field;
  *   CR only before LF; lines at most 998 octets) and its envelope; no other field beside `v` and `id`.
  * - Text that is not valid Unicode (lone surrogates, which cannot be encoded as UTF-8) is refused.
  * @module
