@@ -113,8 +113,8 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
 
   it('keeps dead letters 14 days, encrypted, and takes redrives from its source queue only', () => {
     const { stack, template } = get();
-    const queueName = (template.toJSON().Resources[logicalId(stack.mail.queue)] as { Properties: { QueueName: string } })
-      .Properties.QueueName;
+    const resources = (template.toJSON() as { Resources: Record<string, { Properties: { QueueName: string } }> }).Resources;
+    const queueName = resources[logicalId(stack.mail.queue)]?.Properties.QueueName;
     expect(queueName).toMatch(/^[A-Za-z0-9_-]+$/);
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: `${queueName}-dlq`,

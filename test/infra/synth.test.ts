@@ -22,14 +22,13 @@ interface Run {
 
 /** The environment of the spawned commands: Node 24 from node_modules first, no AWS endpoints or credentials. */
 function commandEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const credentials = new Set(['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !credentials.has(name))),
     PATH: `${path.join(PROJECT_ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env['PATH'] ?? ''}`,
     AWS_EC2_METADATA_DISABLED: 'true',
     CDK_DISABLE_CLI_TELEMETRY: 'true',
   };
-  for (const name of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete env[name];
-  return env;
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = commandEnvironment()): Promise<Run> {
