@@ -46,10 +46,22 @@ export class SettleStage {
   /** FIFO: message groups in which a record must come back. */
   readonly #stoppedGroups = new Set<string>();
 
-  constructor(slots: readonly BatchSlot[], delivery: Pick<Delivery, 'actions' | 'options'>, signal: AbortSignal) {
+  readonly #onSqsCall: (ms: number) => void;
+
+  /**
+   * @param signal the invocation's deadline for SQS calls
+   * @param onSqsCall told how long each SQS call took (DLQ send, re-enqueue, visibility changes), cut or not
+   */
+  constructor(
+    slots: readonly BatchSlot[],
+    delivery: Pick<Delivery, 'actions' | 'options'>,
+    signal: AbortSignal,
+    onSqsCall: (ms: number) => void = () => undefined,
+  ) {
     this.#slots = slots;
     this.#delivery = delivery;
     this.#signal = signal;
+    this.#onSqsCall = onSqsCall;
     this.#settled = slots.map(() => undefined);
   }
 
@@ -141,8 +153,11 @@ export class SettleStage {
   async #act(index: number, outcome: Outcome): Promise<RecordResult> {
     const slot = this.#slot(index);
     let result: RecordResult;
+    const calls = outcome.kind === 'permanent' || (outcome.kind === 'partlyRefused' && outcome.refusedForNow.length > 0);
+    const started = performance.now();
     try {
       result = await settleRecord(slot, outcome, this.#delivery, this.#signal);
+      if (calls) this.#onSqsCall(performance.now() - started);
     } catch (error) {
       const { record, jobId } = slot.prepared;
       result = {
@@ -167,7 +182,9 @@ export class SettleStage {
       if (seconds !== undefined) changes.push({ record: this.#slot(index).prepared.record, seconds, result });
     });
     if (changes.length === 0) return;
+    const started = performance.now();
     const failed = new Set(await actions.delay(changes, { signal: this.#signal }));
+    this.#onSqsCall(performance.now() - started);
     for (const { result, seconds } of changes) {
       if (failed.has(result.messageId)) result.problem = 'visibility change failed: retried after the queue default';
       else result.backoffSeconds = seconds;

@@ -13,7 +13,9 @@ import type { FailureReason, Outcome } from './outcome.js';
 import { openSession } from './openSession.js';
 import { sendJobs } from './sendJobs.js';
 import type { SessionJob } from './sendJobs.js';
+import { Deadline } from './Deadline.js';
 import { SettleStage } from './SettleStage.js';
+import { SqsCallTimes } from './SqsCallTimes.js';
 import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
 
 /**
@@ -21,7 +23,8 @@ import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
  * {@link RecordResult}, and the response names only records of this batch, each at most once.
  *
  * The invocation's remaining time bounds everything: no message starts with less than
- * `startMarginMs` left, the SMTP session is cut `reserveMs` before the end, every SQS call
+ * `startMarginMs` left, the SMTP session is cut `reserveMs` before the end (more when SQS has
+ * lately been slow: the calls after the session need that time), every SQS call
  * (DLQ sends, re-enqueues, visibility changes) `answerMarginMs` before it, and the answer comes
  * at the latest half of that margin before the end, whatever is still under way: a record not
  * settled by then (its DLQ send unfinished, say) is in `batchItemFailures`.
@@ -43,9 +46,20 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const { options } = delivery;
   const slots: BatchSlot[] = records.map((record) => ({ prepared: prepareRecord(readRecord(record)) }));
   const budgetMs = remainingTimeMs();
+  const leftMs = (): number => budgetMs - (performance.now() - started);
   const answerMarginMs = options.answerMarginMs ?? 500;
-  const stage = new SettleStage(slots, delivery, timeLimit(budgetMs - answerMarginMs));
-  const canStart = (): boolean => remainingTimeMs() > (options.startMarginMs ?? 5000);
+  const startMarginMs = options.startMarginMs ?? 5000;
+  const canStart = (): boolean => remainingTimeMs() > startMarginMs;
+  // The session ends early enough for the SQS calls after it (in parallel: one call's time) and
+  // the answer: `reserveMs`, or more when SQS has lately been slower, yet never so much that a
+  // message started at the start margin has less than a second.
+  const times = delivery.sqsCallTimes ?? new SqsCallTimes();
+  const reserveMs = (): number => Math.max(options.reserveMs ?? 1500, Math.min(answerMarginMs + 1.25 * times.expectedMs(), startMarginMs - 1000));
+  const sessionEnd = new Deadline(budgetMs - reserveMs());
+  const stage = new SettleStage(slots, delivery, timeLimit(budgetMs - answerMarginMs), (ms) => {
+    times.add(ms);
+    sessionEnd.bringForward(leftMs() - reserveMs());
+  });
 
   let session: SessionReport | undefined;
   const work = async (): Promise<void> => {
@@ -54,13 +68,16 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
     } else if (!canStart()) {
       session = { outcomes: slots.map((slot) => ownOutcome(slot, { kind: 'notAttempted', cause: 'outOfTime' })) };
     } else {
-      const sessionDeadline = timeLimit(budgetMs - (performance.now() - started) - (options.reserveMs ?? 1500));
-      session = await runSession(slots, delivery, sessionDeadline, canStart, stage);
+      session = await runSession(slots, delivery, sessionEnd.signal, canStart, stage);
     }
     await stage.finish(session.outcomes);
     await session.closing;
   };
-  await within(work(), budgetMs - answerMarginMs / 2 - (performance.now() - started));
+  try {
+    await within(work(), leftMs() - answerMarginMs / 2);
+  } finally {
+    sessionEnd.dispose();
+  }
 
   const results = stage.snapshot(session?.outcomes);
   return {

@@ -17,6 +17,7 @@ import { QueueActions, isFifoUrl } from './QueueActions.js';
 import { redactAddresses, reportBatch } from './report.js';
 import type { DeliveryLog, DeliveryMetrics } from './report.js';
 import { SmtpSettingsSource } from './SmtpSettingsSource.js';
+import { SqsCallTimes } from './SqsCallTimes.js';
 
 /** The part of the Lambda context the handler uses. */
 export interface InvocationContext {
@@ -68,6 +69,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     ...(deps.secretMaxAgeMs === undefined ? {} : { maxAgeMs: deps.secretMaxAgeMs }),
   });
   const actions = new QueueActions(sqs, { queueUrl: config.queueUrl, dlqUrl: config.dlqUrl });
+  const sqsCallTimes = new SqsCallTimes();
   const connect = deps.connect ?? ((options: SmtpConnectOptions): Promise<MailSession> => SmtpClient.connect(options));
 
   return async function sendMail(event: SQSEvent, context: InvocationContext): Promise<SQSBatchResponse> {
@@ -82,7 +84,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => 900_000;
     let report;
     try {
-      report = await deliverBatch(records, remaining, { settings, connect, actions, options });
+      report = await deliverBatch(records, remaining, { settings, connect, actions, options, sqsCallTimes });
     } catch (error) {
       deps.log.error('the batch could not be handled; every record is retried', {
         error: redactAddresses(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),

@@ -11,6 +11,7 @@ import type { QueueActions } from './QueueActions.js';
 import type { PreparedRecord } from './mailRecord.js';
 import type { ComposedMessage, MailSender } from './sendJobs.js';
 import type { SmtpSettingsSource } from './SmtpSettingsSource.js';
+import type { SqsCallTimes } from './SqsCallTimes.js';
 
 /** An open SMTP connection, as the delivery uses it (the SMTP client satisfies it). */
 export interface MailSession extends MailSender {
@@ -73,6 +74,8 @@ export interface DeliveryOptions {
   /**
    * The SMTP session is aborted this long before the invocation ends: the time kept for the SQS
    * calls after it (DLQ sends, re-enqueues, visibility changes, all in parallel) and the answer.
+   * More is kept when SQS calls have lately taken longer (`answerMarginMs` + 1.25 × the slowest of
+   * the last few calls), up to `startMarginMs` − 1 s.
    * @default 1500
    */
   reserveMs?: number;
@@ -99,6 +102,8 @@ export interface Delivery {
   connect(options: SmtpConnectOptions): Promise<MailSession>;
   actions: QueueActions;
   options: DeliveryOptions;
+  /** How long SQS calls have lately been taking (kept across invocations); the time reserved after the session follows it. */
+  sqsCallTimes?: SqsCallTimes;
 }
 
 /** One record while its batch is handled. */
