@@ -6,7 +6,8 @@
  *
  * Memory is bounded whatever the server sends: the parser holds at most one line and one reply
  * (see {@link MAX_REPLY_LINE}, {@link MAX_REPLY_OCTETS}); replies wait for their reader only when
- * they were expected, up to {@link MAX_HELD_OCTETS}.
+ * they were expected, up to {@link MAX_HELD_OCTETS} (more only for many short replies, as a large
+ * pipelined batch gets).
  * @module
  */
 import { formatReply } from './errors.js';
@@ -17,6 +18,13 @@ import type { SmtpPhase, SmtpReply } from './types.js';
 
 /** Most octets of replies kept for readers that have not asked for them yet (a pipelined group's replies are a few KB). */
 export const MAX_HELD_OCTETS = 1024 * 1024;
+/**
+ * Past {@link MAX_HELD_OCTETS}, the replies held may average at most this many octets: a batch of
+ * thousands of messages gets thousands of short replies (under 100 octets each), while a server
+ * padding each expected reply towards 64 KiB is refused. So what is held stays proportional to
+ * the commands the client wrote.
+ */
+export const MAX_HELD_OCTETS_PER_REPLY = 1024;
 
 /** What the stream tells its connection. */
 export interface ReplyStreamHooks {
@@ -171,7 +179,7 @@ export class ReplyStream {
     }
     this.#held.push(reply);
     this.#heldOctets += octets(reply);
-    if (this.#heldOctets > MAX_HELD_OCTETS) {
+    if (this.#heldOctets > MAX_HELD_OCTETS && this.#heldOctets > this.#held.length * MAX_HELD_OCTETS_PER_REPLY) {
       this.#hooks.fail({ kind: 'protocol', message: `The server sent over ${MAX_HELD_OCTETS} octets of replies ahead of the client` });
     }
   }

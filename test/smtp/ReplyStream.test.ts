@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../lib/smtp/errors.js';
 import type { Failure } from '../../lib/smtp/failure.js';
-import { MAX_HELD_OCTETS, ReplyStream } from '../../lib/smtp/ReplyStream.js';
+import { MAX_HELD_OCTETS, MAX_HELD_OCTETS_PER_REPLY, ReplyStream } from '../../lib/smtp/ReplyStream.js';
 
 /** A stream wired as the connection wires it: a failure stops it. */
 function stream() {
@@ -59,12 +59,24 @@ describe('ReplyStream', () => {
     expect(log).toEqual(['220 ready', '250 flood']);
   });
 
-  it('fails once replies held for readers pass the cap', () => {
+  it('fails once replies held for readers pass the cap with long replies', () => {
     const { replies, push, failures } = stream();
     replies.expect(100);
-    const big = `250-${'x'.repeat(4_000)}\r\n`.repeat(15) + '250 end\r\n';
+    const big = `${`250-${'x'.repeat(4_000)}\r\n`.repeat(15)}250 end\r\n`;
     for (let i = 0; i < 20 && failures.length === 0; i += 1) push(big);
     expect(failures).toEqual([{ kind: 'protocol', message: `The server sent over ${MAX_HELD_OCTETS} octets of replies ahead of the client` }]);
+  });
+
+  it('holds the many short replies of a large pipelined batch past the cap', () => {
+    const { replies, push, failures } = stream();
+    const count = 40_000;
+    push('220 ready\r\n');
+    replies.expect(count);
+    push('250 2.1.5 Recipient ok, and some text a real server adds\r\n'.repeat(count));
+    expect(count * 60).toBeGreaterThan(MAX_HELD_OCTETS);
+    expect(failures).toEqual([]);
+    expect(replies.owed).toBe(0);
+    expect(MAX_HELD_OCTETS_PER_REPLY).toBeGreaterThan(60);
   });
 
   it('release: replies counted that will not come; more than that already arrived is a stray', () => {
