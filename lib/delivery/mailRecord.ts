@@ -55,7 +55,7 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
     // Refuses first, without building it, a body that no job looks like (1 MiB of nested lists).
     input = readJobBody(record.body);
   } catch (error) {
-    if (error instanceof InvalidJobError) return { record, invalid: { phase: 'job', message: error.message, paths: error.issues.map((issue) => issue.path || '(job)') } };
+    if (error instanceof InvalidJobError) return { record, invalid: invalidJob(error) };
     return { record, invalid: { phase: 'job', message: 'the message body is not JSON' } };
   }
   const jobId = idOf(input);
@@ -63,14 +63,20 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
     const job = parseMailJob(input);
     return jobId === undefined ? { record, job } : { record, job, jobId };
   } catch (error) {
-    // InvalidJobError's message already starts with "invalid mail job".
-    const message =
-      error instanceof InvalidJobError
-        ? error.message
-        : `invalid mail job: ${error instanceof Error ? error.message : String(error)}`;
-    const invalid: FailureReason = { phase: 'job', message, paths: error instanceof InvalidJobError ? error.issues.map((issue) => issue.path || '(job)') : [] };
+    const invalid: FailureReason = error instanceof InvalidJobError
+      ? invalidJob(error)
+      : { phase: 'job', message: `invalid mail job: ${error instanceof Error ? error.message : String(error)}`, paths: [] };
     return jobId === undefined ? { record, invalid } : { record, invalid, jobId };
   }
+}
+
+/**
+ * The reason of a record that is not a valid job: the error's text (it starts with "invalid mail
+ * job" and may quote the job: it goes to the DLQ with the job) and the paths of its problems (field
+ * names and indices only: they go to the logs).
+ */
+function invalidJob(error: InvalidJobError): FailureReason {
+  return { phase: 'job', message: error.message, paths: error.issues.map((issue) => issue.path || '(job)') };
 }
 
 /** The producer's job id, when the body has a usable one (for logs, even when the job is invalid). */
