@@ -113,7 +113,7 @@ describe('mail-queue send', () => {
       'mail-queue: the job was refused and not sent:',
       '  to: "ann@example.com, bob@example.com" contains several addresses: give them as a list',
       '  subject: is required',
-      '  headers.Bcc: "Bcc" is set by the product from the job\'s own fields and cannot be given in headers',
+      '  headers[0]: "Bcc" is set by the product from the job\'s own fields and cannot be given in headers',
       '',
     ].join('\n'));
     expect(await bodies(queueUrl)).toEqual([]);
