@@ -130,6 +130,21 @@ describe('lists and objects are measured before their items are checked', () => 
   });
 });
 
+describe('the size limits leave room for every valid job', () => {
+  it('takes the fullest valid job there is, through the record path', () => {
+    const person = (i: number) => ({ name: `Person ${i}`, address: `p${i}@example.com` });
+    const job = {
+      v: 1, id: 'fullest', from: person(0), subject: 's', text: 't', html: '<p>h</p>',
+      to: Array.from({ length: 34 }, (_, i) => person(i)), cc: Array.from({ length: 33 }, (_, i) => person(100 + i)), bcc: Array.from({ length: 33 }, (_, i) => person(200 + i)),
+      replyTo: Array.from({ length: 100 }, (_, i) => person(300 + i)),
+      headers: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`X-H${i}`, 'v'])),
+      attachments: Array.from({ length: 100 }, (_, i) => ({ filename: `f${i}`, contentType: 'a/b', content: '', contentId: `c${i}@example.com` })),
+    };
+    const prepared = prepareRecord({ messageId: 'm-1', receiptHandle: 'r-1', body: JSON.stringify(job), receiveCount: 1, requeueCount: 0 });
+    expect(prepared).toHaveProperty('job');
+  });
+});
+
 describe('the record path: JSON that no mail job has is refused before it is built', () => {
   it.each([
     ['nested 500,000 levels deep', `{"v":1,"x":${'['.repeat(500_000)}${']'.repeat(500_000)}}`, 'is nested deeper than 8 levels: no mail job is'],
