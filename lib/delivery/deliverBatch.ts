@@ -61,6 +61,13 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
     sessionEnd.bringForward(leftMs() - reserveMs());
   });
 
+  if (!options.fifo) {
+    // An invalid job goes to the DLQ at once, whatever becomes of the session (FIFO: in its turn).
+    slots.forEach((slot, index) => {
+      if ('invalid' in slot.prepared) void stage.settle(index, { kind: 'permanent', reason: slot.prepared.invalid });
+    });
+  }
+
   let session: SessionReport | undefined;
   const work = async (): Promise<void> => {
     if (!slots.some(hasJob)) {

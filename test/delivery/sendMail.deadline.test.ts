@@ -187,4 +187,28 @@ describe('send-mail handler: the deadline holds with a stalling relay and a slow
     expect(String(lines.get(records[0]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
     expect(lines.get(records[3]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped' });
   }, 30_000);
+
+  it('the last resort: whatever hangs past every signal (here the secret read), the handler answers in time with every unsettled record', async () => {
+    // Prepare: a Secrets Manager that never answers and ignores the abort signal; 3 s left.
+    slow = await startSlowSqs(emulator.endpoint, 0);
+    process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
+    const hanging = { send: () => new Promise<never>(() => undefined) };
+    const rig = await sendMailRig({
+      emulator,
+      smtp: { kind: 'secret', secretId: 'relay' },
+      deps: { sqs: undefined, secrets: () => hanging, tuning: { startMarginMs: 500 } },
+    });
+    await rig.queues.publish([JSON.stringify(mailJob(1)), 'not JSON', JSON.stringify(mailJob(3))]);
+    const records = await rig.queues.receiveRecords(10);
+    const end = Date.now() + 3_000;
+    // Act
+    const response = await rig.handler(
+      sqsEvent(records),
+      lambdaContext(() => end - Date.now()),
+    );
+    // Assess: answered before the end; the invalid job was dead-lettered meanwhile, the others come back.
+    expect(Date.now()).toBeLessThan(end);
+    await expectPlaces(rig, records, response, ['failed', 'dead-lettered', 'failed'], []);
+    expect(String(rig.log.records().get(records[0]!.messageId)?.attributes['problem'])).toContain('ran out of time');
+  }, 30_000);
 });
