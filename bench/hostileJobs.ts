@@ -8,7 +8,9 @@
  * Heap: a full GC, then `v8.GCProfiler` around the call; the extra heap is the highest heap in use
  * seen (at the start of each GC during the call, and at its end) less the heap in use before it, so
  * it counts garbage too. Time: wall and CPU time of the call; the median of the runs, and the worst
- * (usually the first, before the code is optimised: what a cold Lambda pays).
+ * wall time (usually the first, before the code is optimised: what a cold Lambda pays). The bar is
+ * checked on CPU time: the call is synchronous, so on an idle machine the two are the same, while on
+ * a shared one the wall time also counts other processes.
  *
  * Part of `npm run bench` (section `hostile-jobs`); alone, without touching `bench/results.md`:
  * `npx tsx bench/hostileJobs.ts`.
@@ -72,7 +74,8 @@ function measureOnce(body: string, gc: () => void) {
   const end = v8.getHeapStatistics().used_heap_size;
   const gcs = profiler.stop().statistics;
   const peak = Math.max(end, ...gcs.map((entry) => usedHeap(entry.beforeGC.heapStatistics)));
-  const result = 'job' in prepared ? 'job' : `${prepared.invalid.paths?.length ?? 0} paths`;
+  const paths = 'job' in prepared ? 0 : (prepared.invalid.paths?.length ?? 0);
+  const result = 'job' in prepared ? 'job' : `${paths} path${paths === 1 ? '' : 's'} logged`;
   return { wallMs, cpuMs: (used.user + used.system) / 1000, heapBytes: peak - before, logBytes: line.length, result };
 }
 
@@ -105,9 +108,11 @@ export function measureHostileJobs(options: { runs?: number; log?: (line: string
 
 /** The markdown table of {@link measureHostileJobs}. */
 export function hostileJobsTable(rows: HostileJobRow[]): string {
-  const within = (row: HostileJobRow): string => (row.wallMs < HOSTILE_JOB_LIMITS.ms && row.heapMiB < HOSTILE_JOB_LIMITS.heapMiB ? 'yes' : '**no**');
+  // CPU time, not wall time: the call is synchronous, so on an idle machine they are the same, and
+  // on a shared one the wall time counts the time other processes held the CPU.
+  const within = (row: HostileJobRow): string => (row.cpuMs < HOSTILE_JOB_LIMITS.ms && row.heapMiB < HOSTILE_JOB_LIMITS.heapMiB ? 'yes' : '**no**');
   return markdownTable(
-    ['body', 'bytes', 'outcome', 'time (median / worst)', 'CPU (median)', 'extra heap (worst)', 'log line', `under ${HOSTILE_JOB_LIMITS.ms} ms and ${HOSTILE_JOB_LIMITS.heapMiB} MB`],
+    ['body', 'bytes', 'outcome', 'wall time (median / worst)', 'CPU time (median)', 'extra heap (worst)', 'log line', `CPU under ${HOSTILE_JOB_LIMITS.ms} ms, heap under ${HOSTILE_JOB_LIMITS.heapMiB} MB`],
     rows.map((row) => [
       row.name.replaceAll('|', '\\|'),
       String(row.bytes),
