@@ -24,6 +24,8 @@ const SURELY_SHORT_LINE = Math.floor(MAX_LINE_OCTETS / 3);
 const POSSIBLY_LONG_LINE = new RegExp(`^[^\\r\\n]{${SURELY_SHORT_LINE + 1}}`, 'm');
 /** An LF without a CR before it. */
 const BARE_LF = /(?<!\r)\n/;
+/** A character outside US-ASCII. */
+const NOT_ASCII = /[^\x00-\x7f]/;
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -137,7 +139,9 @@ function lineNumberAt(text: string, offset: number): number {
  */
 function toCrlf(message: string): string {
   if (!BARE_LF.test(message)) return message;
-  const bytes = Buffer.from(message, 'utf8');
+  // ASCII text goes through Latin-1, which Node copies as it is (UTF-8 has to be decoded: ~3 ms a MiB).
+  const encoding = NOT_ASCII.test(message) ? 'utf8' : 'latin1';
+  const bytes = Buffer.from(message, encoding);
   const out = Buffer.allocUnsafe(bytes.length * 2);
   let at = 0;
   let previous = -1;
@@ -147,5 +151,5 @@ function toCrlf(message: string): string {
     out[at++] = byte;
     previous = byte;
   }
-  return out.toString('utf8', 0, at);
+  return out.toString(encoding, 0, at);
 }
