@@ -66,9 +66,17 @@ function measureOnce(body: string, gc: () => void) {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const prepared = prepareRecord({ messageId: 'bench', receiptHandle: 'bench', body, receiveCount: 1, requeueCount: 0 });
-  const line = 'invalid' in prepared
-    ? JSON.stringify(recordLogAttributes({ messageId: 'bench', receiveCount: 1, placement: 'deadLettered', outcome: { kind: 'permanent', reason: prepared.invalid } }))
-    : '';
+  const line =
+    'invalid' in prepared
+      ? JSON.stringify(
+          recordLogAttributes({
+            messageId: 'bench',
+            receiveCount: 1,
+            placement: 'deadLettered',
+            outcome: { kind: 'permanent', reason: prepared.invalid },
+          }),
+        )
+      : '';
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   const end = v8.getHeapStatistics().used_heap_size;
@@ -112,7 +120,16 @@ export function hostileJobsTable(rows: HostileJobRow[]): string {
   // on a shared one the wall time counts the time other processes held the CPU.
   const within = (row: HostileJobRow): string => (row.cpuMs < HOSTILE_JOB_LIMITS.ms && row.heapMiB < HOSTILE_JOB_LIMITS.heapMiB ? 'yes' : '**no**');
   return markdownTable(
-    ['body', 'bytes', 'outcome', 'wall time (median / worst)', 'CPU time (median)', 'extra heap (worst)', 'log line', `CPU under ${HOSTILE_JOB_LIMITS.ms} ms, heap under ${HOSTILE_JOB_LIMITS.heapMiB} MB`],
+    [
+      'body',
+      'bytes',
+      'outcome',
+      'wall time (median / worst)',
+      'CPU time (median)',
+      'extra heap (worst)',
+      'log line',
+      `CPU under ${HOSTILE_JOB_LIMITS.ms} ms, heap under ${HOSTILE_JOB_LIMITS.heapMiB} MB`,
+    ],
     rows.map((row) => [
       row.name.replaceAll('|', '\\|'),
       String(row.bytes),
@@ -132,7 +149,8 @@ export const hostileJobsSection: BenchSection = {
   title: 'hostile queue messages: time and heap to read and refuse one record',
   run(log) {
     const rows = measureHostileJobs({ log });
-    const note = 'One record through `prepareRecord` (JSON pre-scan, `JSON.parse`, `parseMailJob`) and its log line, in this process; 7 runs each, a full GC before each. Extra heap counts garbage as well (the highest heap in use at any GC during the call, or at its end, less the heap before it).';
+    const note =
+      'One record through `prepareRecord` (JSON pre-scan, `JSON.parse`, `parseMailJob`) and its log line, in this process; 7 runs each, a full GC before each. Extra heap counts garbage as well (the highest heap in use at any GC during the call, or at its end, less the heap before it).';
     return Promise.resolve(`${note}\n\n${hostileJobsTable(rows)}`);
   },
 };

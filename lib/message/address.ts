@@ -67,7 +67,8 @@ function parseAddressString(value: string): AddressResult {
     if (trimmed.includes('>')) return fail(`${quoteValue(trimmed)} has a '>' without a '<'`);
     return parseAddrSpec(trimmed);
   }
-  if (trimmed.indexOf('<', open + 1) !== -1) return fail(`${quoteValue(trimmed)} has more than one '<': several addresses or angle brackets in the name`);
+  if (trimmed.indexOf('<', open + 1) !== -1)
+    return fail(`${quoteValue(trimmed)} has more than one '<': several addresses or angle brackets in the name`);
   const close = trimmed.indexOf('>');
   if (close === -1) return fail(`${quoteValue(trimmed)} has a '<' without a closing '>'`);
   if (close < open) return fail(`${quoteValue(trimmed)} has a '>' before the '<': angle brackets in the name are not allowed`);
@@ -100,7 +101,10 @@ const NAMED_UNKNOWN_FIELDS = 3;
 
 /** `unknown field "x"`, `unknown fields "a", "b"`, `unknown fields "a", "b", "c" and 997 more`. */
 function unknownFields(keys: string[]): string {
-  const named = keys.slice(0, NAMED_UNKNOWN_FIELDS).map((key) => quoteValue(key)).join(', ');
+  const named = keys
+    .slice(0, NAMED_UNKNOWN_FIELDS)
+    .map((key) => quoteValue(key))
+    .join(', ');
   const more = keys.length - NAMED_UNKNOWN_FIELDS;
   return `unknown field${keys.length > 1 ? 's' : ''} ${named}${more > 0 ? ` and ${more} more` : ''}`;
 }
@@ -111,7 +115,8 @@ function parseDisplayName(raw: string): string | { ok: false; problem: string } 
   if (raw.startsWith('"')) {
     if (raw.length < 2 || !raw.endsWith('"')) return fail(`the name ${quoteValue(raw)} has an opening quote without a closing one, or text after it`);
     const inner = raw.slice(1, -1);
-    if (inner.includes('"') || inner.includes('\\')) return fail(`the name ${quoteValue(raw)} has quotes or backslashes inside quotes: use {name, address} instead`);
+    if (inner.includes('"') || inner.includes('\\'))
+      return fail(`the name ${quoteValue(raw)} has quotes or backslashes inside quotes: use {name, address} instead`);
     const problem = nameProblem(inner);
     return problem === undefined ? inner : fail(`the name ${problem}`);
   }
@@ -188,7 +193,8 @@ function domainToAscii(domain: string): string | { problem: string } {
   if (ascii.length > 253) return { problem: 'is longer than 253 characters' };
   const labels = ascii.split('.');
   if (labels.length < 2) return { problem: 'has no dot: use a fully qualified domain like example.com' };
-  if (labels.some((label) => !LDH_LABEL.test(label))) return { problem: 'has an empty label, a label longer than 63 characters, or characters other than letters, digits and hyphens' };
+  if (labels.some((label) => !LDH_LABEL.test(label)))
+    return { problem: 'has an empty label, a label longer than 63 characters, or characters other than letters, digits and hyphens' };
   if (/^[0-9]+$/.test(labels.at(-1) ?? '')) return { problem: 'ends in a numeric label (an IP address is not a domain)' };
   return ascii;
 }

@@ -41,14 +41,20 @@ export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   switch (typeof value) {
-    case 'string': return 'a string';
-    case 'number': return 'a number';
-    case 'boolean': return value ? 'true' : 'false';
-    case 'object': return 'an object';
-    case 'undefined': return 'missing';
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      return 'an object';
+    case 'undefined':
+      return 'missing';
     case 'bigint':
     case 'function':
-    case 'symbol': break;
+    case 'symbol':
+      break;
   }
   return `a ${typeof value}`;
 }

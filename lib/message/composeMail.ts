@@ -63,9 +63,7 @@ function composerOptions(job: ComposedMailJob, from: MailAddress, messageId: str
       contentType: attachment.contentType,
       content: Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength),
       contentTransferEncoding: 'base64',
-      ...(attachment.contentId === undefined
-        ? { contentDisposition: 'attachment' }
-        : { cid: attachment.contentId, contentDisposition: 'inline' }),
+      ...(attachment.contentId === undefined ? { contentDisposition: 'attachment' } : { cid: attachment.contentId, contentDisposition: 'inline' }),
     })),
     disableFileAccess: true,
     disableUrlAccess: true,

@@ -6,7 +6,17 @@ import { quoteValue, textProblem } from './characters.js';
 
 /** Header fields the product writes itself; `headers` may not set them (compared case-insensitively). */
 export const PRODUCT_HEADERS: ReadonlySet<string> = new Set([
-  'from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'subject', 'date', 'message-id', 'mime-version', 'return-path',
+  'from',
+  'sender',
+  'to',
+  'cc',
+  'bcc',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'mime-version',
+  'return-path',
 ]);
 
 /**
@@ -28,8 +38,8 @@ export const RESENT_FIELDS: ReadonlyMap<string, string> = new Map([
   ['resent-to', 'names recipients who get nothing from this job'],
   ['resent-cc', 'names recipients who get nothing from this job'],
   ['resent-reply-to', 'gives an address outside the checks of replyTo'],
-  ['resent-from', 'claims a sender; the product sets the sender from the job\'s from'],
-  ['resent-sender', 'claims a sender; the product sets the sender from the job\'s from'],
+  ['resent-from', "claims a sender; the product sets the sender from the job's from"],
+  ['resent-sender', "claims a sender; the product sets the sender from the job's from"],
   ['resent-date', 'starts a resent block the message does not have; the product sets the date'],
   ['resent-message-id', 'names a resent block the message does not have; the product sets the message id'],
 ]);

@@ -12,6 +12,18 @@ export { messageIdFor } from './messageId.js';
 export { PRODUCT_HEADERS, RESENT_FIELDS } from './headerRules.js';
 export { MAX_RECIPIENTS } from './jobSchema.js';
 export type {
-  AddressInput, AddressListInput, AttachmentInput, ComposedMailJobInput, RawMailJobInput, MailJobInput,
-  MailAddress, MailHeader, MailAttachment, ComposedMailJob, RawMailJob, MailJob, ComposeDefaults, ComposedMail,
+  AddressInput,
+  AddressListInput,
+  AttachmentInput,
+  ComposedMailJobInput,
+  RawMailJobInput,
+  MailJobInput,
+  MailAddress,
+  MailHeader,
+  MailAttachment,
+  ComposedMailJob,
+  RawMailJob,
+  MailJob,
+  ComposeDefaults,
+  ComposedMail,
 } from './types.js';

@@ -10,8 +10,27 @@ export type PathKey = string | number;
 
 /** Every field name of the version 1 format, at any level. */
 const FIELD_NAMES: ReadonlySet<string> = new Set([
-  'v', 'id', 'from', 'to', 'cc', 'bcc', 'replyTo', 'subject', 'text', 'html', 'headers', 'attachments', 'raw',
-  'envelope', 'message', 'filename', 'contentType', 'content', 'contentId', 'name', 'address',
+  'v',
+  'id',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'replyTo',
+  'subject',
+  'text',
+  'html',
+  'headers',
+  'attachments',
+  'raw',
+  'envelope',
+  'message',
+  'filename',
+  'contentType',
+  'content',
+  'contentId',
+  'name',
+  'address',
 ]);
 
 /** `key` when it is a field name of the format, `'*'` otherwise. */

@@ -26,7 +26,7 @@ const ID = /^[\x21-\x7e]{1,200}$/;
 // and, on a 900 KB attachment, costs ~25 MB of stack and 60 ms (measured in bench/handlerMemory.ts).
 const BASE64_CHARACTERS = /^[A-Za-z0-9+/]*={0,2}$/;
 const isBase64 = (text: string): boolean => text.length % 4 === 0 && BASE64_CHARACTERS.test(text);
-const TOKEN = "[A-Za-z0-9!#$&^_.+-]+";
+const TOKEN = '[A-Za-z0-9!#$&^_.+-]+';
 const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"))*$`);
 const CONTENT_ID = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,200}(?:@[A-Za-z0-9.-]{1,200})?$/;
 
@@ -125,9 +125,14 @@ const headers = v.pipe(
     for (const [index, name] of names.entries()) {
       const value = record[name];
       const earlier = seen.get(name.toLowerCase());
-      const problem = headerNameProblem(name)
-        ?? (typeof value === 'string' ? headerValueProblem(name, value) : `the value of ${quoteValue(name)} must be a string, not ${describeType(value)}`)
-        ?? (earlier === undefined ? undefined : `${quoteValue(name)} is given twice (also as ${quoteValue(earlier)}); header names are case-insensitive`);
+      const problem =
+        headerNameProblem(name) ??
+        (typeof value === 'string'
+          ? headerValueProblem(name, value)
+          : `the value of ${quoteValue(name)} must be a string, not ${describeType(value)}`) ??
+        (earlier === undefined
+          ? undefined
+          : `${quoteValue(name)} is given twice (also as ${quoteValue(earlier)}); header names are case-insensitive`);
       seen.set(name.toLowerCase(), name);
       if (problem !== undefined) {
         failed = true;
@@ -148,10 +153,18 @@ const attachment = v.pipe(
   v.objectWithRest(
     {
       filename,
-      contentType: v.pipe(v.string(), v.regex(CONTENT_TYPE, (issue) => `${quoteValue(issue.input)} is not a MIME type like application/pdf or text/plain; charset=utf-8`),
-        v.check((type) => !/^multipart\//i.test(type), 'cannot be a multipart type (the product builds the multipart structure)')),
+      contentType: v.pipe(
+        v.string(),
+        v.regex(CONTENT_TYPE, (issue) => `${quoteValue(issue.input)} is not a MIME type like application/pdf or text/plain; charset=utf-8`),
+        v.check((type) => !/^multipart\//i.test(type), 'cannot be a multipart type (the product builds the multipart structure)'),
+      ),
       content: v.pipe(v.string(), v.check(isBase64, 'must be base64 (A-Z, a-z, 0-9, +, / and = padding, no line breaks)')),
-      contentId: v.optional(v.pipe(v.string(), v.regex(CONTENT_ID, (issue) => `${quoteValue(issue.input)} is not a Content-ID like logo@example.com (without angle brackets)`))),
+      contentId: v.optional(
+        v.pipe(
+          v.string(),
+          v.regex(CONTENT_ID, (issue) => `${quoteValue(issue.input)} is not a Content-ID like logo@example.com (without angle brackets)`),
+        ),
+      ),
     },
     v.never('is not a field of an attachment (filename, contentType, content, contentId)'),
   ),
@@ -173,7 +186,8 @@ const attachments = v.pipe(
     const seen = new Set<string>();
     dataset.value.forEach((item, index) => {
       if (item.contentId === undefined) return;
-      if (seen.has(item.contentId)) addIssue({ message: `Content-ID ${quoteValue(item.contentId)} is used twice`, path: [pathItem(dataset.value, index)] });
+      if (seen.has(item.contentId))
+        addIssue({ message: `Content-ID ${quoteValue(item.contentId)} is used twice`, path: [pathItem(dataset.value, index)] });
       seen.add(item.contentId);
     });
   }),

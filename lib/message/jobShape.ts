@@ -69,7 +69,8 @@ export function shapeIssues(input: object): ShapeResult {
     const record = value as Record<string, unknown>;
     const children: Pending[] = [];
     for (const key of keys) {
-      if (RESERVED_KEYS.has(key)) issues.push({ path: formatPath(path), message: `${quoteValue(key)} is a reserved name and not allowed anywhere in a mail job` });
+      if (RESERVED_KEYS.has(key))
+        issues.push({ path: formatPath(path), message: `${quoteValue(key)} is a reserved name and not allowed anywhere in a mail job` });
       else children.push({ value: record[key], path: [...path, pathKeyOf(key)], depth: depth + 1 });
     }
     for (const child of children.reverse()) stack.push(child);

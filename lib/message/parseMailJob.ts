@@ -52,11 +52,25 @@ export function parseMailJob(input: unknown): MailJob {
 
 function normalise(out: v.InferOutput<typeof rawJobSchema> | v.InferOutput<typeof composedJobSchema>): MailJob {
   if ('raw' in out) {
-    return { kind: 'raw', v: 1, ...(out.id === undefined ? {} : { id: out.id }), envelope: { from: out.raw.envelope.from, to: out.raw.envelope.to.map((a) => a.address) }, message: out.raw.message };
+    return {
+      kind: 'raw',
+      v: 1,
+      ...(out.id === undefined ? {} : { id: out.id }),
+      envelope: { from: out.raw.envelope.from, to: out.raw.envelope.to.map((a) => a.address) },
+      message: out.raw.message,
+    };
   }
   const { v: version, id, from, to, cc, bcc, replyTo, subject, text, html, headers, attachments } = out;
   return {
-    kind: 'composed', v: version, to, cc, bcc, replyTo, subject, headers, attachments,
+    kind: 'composed',
+    v: version,
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject,
+    headers,
+    attachments,
     ...(id === undefined ? {} : { id }),
     ...(from === undefined ? {} : { from }),
     ...(text === undefined ? {} : { text }),
@@ -74,7 +88,8 @@ function crossFieldIssues(job: Record<string, unknown>): JobIssue[] {
     const value = job[key];
     return sum + (Array.isArray(value) ? value.length : value === undefined ? 0 : 1);
   }, 0);
-  if (count > MAX_RECIPIENTS) issues.push({ path: '', message: `has ${count} recipients in to, cc and bcc; at most ${MAX_RECIPIENTS} are allowed per job` });
+  if (count > MAX_RECIPIENTS)
+    issues.push({ path: '', message: `has ${count} recipients in to, cc and bcc; at most ${MAX_RECIPIENTS} are allowed per job` });
   return issues;
 }
 
@@ -83,7 +98,8 @@ function jobIssueOf(issue: v.BaseIssue<unknown>): JobIssue {
   const keys: PathKey[] = (issue.path ?? []).map((item) => item.key as PathKey);
   const last = keys.at(-1);
   // An unknown field (the `never` rest of an object): the path names its object, the message the field.
-  if (issue.type === 'never' && typeof last === 'string') return { path: formatPath(keys.slice(0, -1)), message: `${quoteValue(last)} ${issue.message}` };
+  if (issue.type === 'never' && typeof last === 'string')
+    return { path: formatPath(keys.slice(0, -1)), message: `${quoteValue(last)} ${issue.message}` };
   // A field set to `undefined` (possible from JavaScript, not from JSON) counts as missing.
   return { path: formatPath(keys), message: issue.input === undefined ? 'is required' : issue.message };
 }

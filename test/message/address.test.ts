@@ -25,9 +25,15 @@ describe('parseAddress: accepted forms', () => {
     ['jöhn@example.com', { address: 'jöhn@example.com' }],
     ['用户@例え.jp', { address: '用户@xn--r8jz45g.jp' }],
     [{ address: 'a@example.com' }, { address: 'a@example.com' }],
-    [{ name: 'Smith, "Ann"', address: 'ann@example.com' }, { name: 'Smith, "Ann"', address: 'ann@example.com' }],
+    [
+      { name: 'Smith, "Ann"', address: 'ann@example.com' },
+      { name: 'Smith, "Ann"', address: 'ann@example.com' },
+    ],
     [{ name: '', address: 'ann@example.com' }, { address: 'ann@example.com' }],
-    [{ name: 'Ann', address: 'ann@bücher.example' }, { name: 'Ann', address: 'ann@xn--bcher-kva.example' }],
+    [
+      { name: 'Ann', address: 'ann@bücher.example' },
+      { name: 'Ann', address: 'ann@xn--bcher-kva.example' },
+    ],
     [`${'a'.repeat(64)}@example.com`, { address: `${'a'.repeat(64)}@example.com` }],
   ];
   it.each(good)('%j', (input, expected) => {

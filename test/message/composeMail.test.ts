@@ -7,7 +7,10 @@ const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000
 const pdf = Buffer.from('%PDF-1.7\n% äöü binary \u0000\u00ff\n%%EOF');
 
 /** Composes `job`, checks the wire rules every message must meet, and parses it back. */
-async function roundTrip(job: MailJobInput, defaults = {}): Promise<{ parsed: ParsedMail; text: string; envelope: { from: string; to: string[] }; bytes: Uint8Array }> {
+async function roundTrip(
+  job: MailJobInput,
+  defaults = {},
+): Promise<{ parsed: ParsedMail; text: string; envelope: { from: string; to: string[] }; bytes: Uint8Array }> {
   const { envelope, message } = await composeMail(job, { date, ...defaults });
   const text = Buffer.from(message).toString('utf8');
   const lines = text.split('\r\n');
@@ -32,7 +35,14 @@ function addresses(object: AddressObject | AddressObject[] | undefined): { name:
 
 describe('composeMail: every job shape, parsed back field by field', () => {
   it('text only', async () => {
-    const { parsed, envelope, text } = await roundTrip({ v: 1, id: 'order-1', from: 'Shop <shop@example.com>', to: 'ann@example.com', subject: 'Your order', text: 'Thanks!\nLine two.' });
+    const { parsed, envelope, text } = await roundTrip({
+      v: 1,
+      id: 'order-1',
+      from: 'Shop <shop@example.com>',
+      to: 'ann@example.com',
+      subject: 'Your order',
+      text: 'Thanks!\nLine two.',
+    });
     expect(addresses(parsed.from)).toEqual([{ name: 'Shop', address: 'shop@example.com' }]);
     expect(addresses(parsed.to)).toEqual([{ name: '', address: 'ann@example.com' }]);
     expect(parsed.subject).toBe('Your order');
@@ -62,7 +72,11 @@ describe('composeMail: every job shape, parsed back field by field', () => {
 
   it('attachments as multipart/mixed, bytes intact, non-ASCII file name', async () => {
     const { parsed } = await roundTrip({
-      v: 1, from: 'a@example.com', to: 'b@example.com', subject: 'files', text: 'see attached',
+      v: 1,
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'files',
+      text: 'see attached',
       attachments: [
         { filename: 'Bericht März 2026.pdf', contentType: 'application/pdf', content: pdf.toString('base64') },
         { filename: 'notes.txt', contentType: 'text/plain; charset=utf-8', content: Buffer.from('héllo\n').toString('base64') },
@@ -80,7 +94,12 @@ describe('composeMail: every job shape, parsed back field by field', () => {
 
   it('inline images as multipart/related, referenced by cid', async () => {
     const { parsed, text } = await roundTrip({
-      v: 1, from: 'a@example.com', to: 'b@example.com', subject: 'logo', text: 'logo', html: '<img src="cid:logo@example.com">',
+      v: 1,
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 'logo',
+      text: 'logo',
+      html: '<img src="cid:logo@example.com">',
       attachments: [
         { filename: 'logo.png', contentType: 'image/png', content: png.toString('base64'), contentId: 'logo@example.com' },
         { filename: 'terms.pdf', contentType: 'application/pdf', content: pdf.toString('base64') },
@@ -89,7 +108,13 @@ describe('composeMail: every job shape, parsed back field by field', () => {
     expect(text).toMatch(/Content-Type: multipart\/related/);
     expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/mixed' });
     const [logo, terms] = parsed.attachments;
-    expect(logo).toMatchObject({ filename: 'logo.png', contentType: 'image/png', contentDisposition: 'inline', cid: 'logo@example.com', related: true });
+    expect(logo).toMatchObject({
+      filename: 'logo.png',
+      contentType: 'image/png',
+      contentDisposition: 'inline',
+      cid: 'logo@example.com',
+      related: true,
+    });
     expect(Buffer.from(logo!.content).equals(png)).toBe(true);
     expect(terms).toMatchObject({ filename: 'terms.pdf', contentDisposition: 'attachment' });
     expect(terms?.related).toBeFalsy();
@@ -100,8 +125,14 @@ describe('composeMail: every job shape, parsed back field by field', () => {
   it('non-ASCII names, subject and header values as RFC 2047 encoded words', async () => {
     const subject = 'Grüße aus Köln — Ihre Bestellung Nr. 42 ist unterwegs 🚚 und wird bald ankommen, versprochen!';
     const { parsed, text } = await roundTrip({
-      v: 1, from: { name: 'Jörg Müller', address: 'joerg@example.com' }, to: 'Zoë Ångström <zoe@example.org>', cc: ['"Smith, Ann" <ann@example.com>', '山田 <yamada@example.jp>'],
-      replyTo: 'Kundenservice Süd <help@example.com>', subject, text: 'Grüße', headers: { 'X-Campaign': 'Frühling 2026', 'List-Unsubscribe': '<mailto:unsub@example.com>' },
+      v: 1,
+      from: { name: 'Jörg Müller', address: 'joerg@example.com' },
+      to: 'Zoë Ångström <zoe@example.org>',
+      cc: ['"Smith, Ann" <ann@example.com>', '山田 <yamada@example.jp>'],
+      replyTo: 'Kundenservice Süd <help@example.com>',
+      subject,
+      text: 'Grüße',
+      headers: { 'X-Campaign': 'Frühling 2026', 'List-Unsubscribe': '<mailto:unsub@example.com>' },
     });
     const head = text.slice(0, text.indexOf('\r\n\r\n'));
     expect(head).toMatch(/^[\x00-\x7f]*$/); // every header is 7-bit
@@ -109,7 +140,10 @@ describe('composeMail: every job shape, parsed back field by field', () => {
     expect(parsed.subject).toBe(subject);
     expect(addresses(parsed.from)).toEqual([{ name: 'Jörg Müller', address: 'joerg@example.com' }]);
     expect(addresses(parsed.to)).toEqual([{ name: 'Zoë Ångström', address: 'zoe@example.org' }]);
-    expect(addresses(parsed.cc)).toEqual([{ name: 'Smith, Ann', address: 'ann@example.com' }, { name: '山田', address: 'yamada@example.jp' }]);
+    expect(addresses(parsed.cc)).toEqual([
+      { name: 'Smith, Ann', address: 'ann@example.com' },
+      { name: '山田', address: 'yamada@example.jp' },
+    ]);
     expect(addresses(parsed.replyTo)).toEqual([{ name: 'Kundenservice Süd', address: 'help@example.com' }]);
     expect(parsed.headers.get('x-campaign')).toMatch(/^=\?UTF-8\?[QB]\?/);
     expect(await decodeHeader(parsed.headers.get('x-campaign'))).toBe('Frühling 2026');
@@ -118,12 +152,25 @@ describe('composeMail: every job shape, parsed back field by field', () => {
   });
 
   it('names with quotes and commas in object form are quoted safely', async () => {
-    const { parsed } = await roundTrip({ v: 1, from: { name: 'Ann "the boss", Sales', address: 'ann@example.com' }, to: 'b@example.com', subject: 's', text: 't' });
+    const { parsed } = await roundTrip({
+      v: 1,
+      from: { name: 'Ann "the boss", Sales', address: 'ann@example.com' },
+      to: 'b@example.com',
+      subject: 's',
+      text: 't',
+    });
     expect(addresses(parsed.from)).toEqual([{ name: 'Ann "the boss", Sales', address: 'ann@example.com' }]);
   });
 
   it('IDN domains as A-labels in headers and envelope', async () => {
-    const { parsed, envelope, text } = await roundTrip({ v: 1, id: 'idn', from: 'info@bücher.example', to: 'kunde@例え.jp', subject: 's', text: 't' });
+    const { parsed, envelope, text } = await roundTrip({
+      v: 1,
+      id: 'idn',
+      from: 'info@bücher.example',
+      to: 'kunde@例え.jp',
+      subject: 's',
+      text: 't',
+    });
     expect(text).toMatch(/^From: info@xn--bcher-kva\.example\r$/m);
     expect(text).toMatch(/^To: kunde@xn--r8jz45g\.jp\r$/m);
     // mailparser shows A-labels as Unicode again
@@ -134,7 +181,14 @@ describe('composeMail: every job shape, parsed back field by field', () => {
   });
 
   it('long bodies are folded (quoted-printable or base64) so no line exceeds 998 octets', async () => {
-    const { parsed, text } = await roundTrip({ v: 1, from: 'a@example.com', to: 'b@example.com', subject: 's', text: `${'x'.repeat(5000)}\n${'ü'.repeat(3000)}`, html: `<p>${'y'.repeat(5000)}</p>` });
+    const { parsed, text } = await roundTrip({
+      v: 1,
+      from: 'a@example.com',
+      to: 'b@example.com',
+      subject: 's',
+      text: `${'x'.repeat(5000)}\n${'ü'.repeat(3000)}`,
+      html: `<p>${'y'.repeat(5000)}</p>`,
+    });
     expect(parsed.text).toBe(`${'x'.repeat(5000)}\n${'ü'.repeat(3000)}`);
     expect(parsed.html).toBe(`<p>${'y'.repeat(5000)}</p>`);
     expect(text).toMatch(/Content-Transfer-Encoding: (quoted-printable|base64)/);
@@ -150,9 +204,18 @@ describe('composeMail: every job shape, parsed back field by field', () => {
 describe('composeMail: envelope', () => {
   it('is to + cc + bcc, deduplicated on the domain case-insensitively; bcc never in headers', async () => {
     const { parsed, envelope, text } = await roundTrip({
-      v: 1, from: 'a@example.com', to: ['x@example.com', 'Y <y@EXAMPLE.com>'], cc: ['x@Example.COM', 'z@example.com'], bcc: ['secret@example.net', 'y@example.com', 'Secret@example.net'], subject: 's', text: 't',
+      v: 1,
+      from: 'a@example.com',
+      to: ['x@example.com', 'Y <y@EXAMPLE.com>'],
+      cc: ['x@Example.COM', 'z@example.com'],
+      bcc: ['secret@example.net', 'y@example.com', 'Secret@example.net'],
+      subject: 's',
+      text: 't',
     });
-    expect(envelope).toEqual({ from: 'a@example.com', to: ['x@example.com', 'y@example.com', 'z@example.com', 'secret@example.net', 'Secret@example.net'] });
+    expect(envelope).toEqual({
+      from: 'a@example.com',
+      to: ['x@example.com', 'y@example.com', 'z@example.com', 'secret@example.net', 'Secret@example.net'],
+    });
     expect(text).not.toMatch(/secret/i);
     expect(parsed.bcc).toBeUndefined();
     expect(parsed.headers.has('bcc')).toBe(false);
@@ -165,16 +228,23 @@ describe('composeMail: envelope', () => {
   });
 
   it('prefers the job sender to the default', async () => {
-    const { envelope } = await roundTrip({ v: 1, from: 'own@example.com', to: 'b@example.com', subject: 's', text: 't' }, { from: 'noreply@example.com' });
+    const { envelope } = await roundTrip(
+      { v: 1, from: 'own@example.com', to: 'b@example.com', subject: 's', text: 't' },
+      { from: 'noreply@example.com' },
+    );
     expect(envelope.from).toBe('own@example.com');
   });
 
   it('refuses a job without a sender when no default is configured', async () => {
-    await expect(composeMail({ v: 1, to: 'b@example.com', subject: 's', text: 't' })).rejects.toEqual(new InvalidJobError([{ path: 'from', message: 'is missing and no default sender is configured' }]));
+    await expect(composeMail({ v: 1, to: 'b@example.com', subject: 's', text: 't' })).rejects.toEqual(
+      new InvalidJobError([{ path: 'from', message: 'is missing and no default sender is configured' }]),
+    );
   });
 
   it('refuses an invalid default sender', async () => {
-    await expect(composeMail({ v: 1, to: 'b@example.com', subject: 's', text: 't' }, { from: 'a@example.com, b@example.com' })).rejects.toThrow(/default sender .*several addresses/);
+    await expect(composeMail({ v: 1, to: 'b@example.com', subject: 's', text: 't' }, { from: 'a@example.com, b@example.com' })).rejects.toThrow(
+      /default sender .*several addresses/,
+    );
   });
 
   it('refuses an invalid job given as input', async () => {
@@ -219,7 +289,10 @@ describe('composeMail: Message-ID and Date', () => {
 describe('composeMail: raw jobs', () => {
   it('passes the message through with its explicit envelope, CRLF line ends', async () => {
     const message = 'From: Äpfel <a@example.com>\nTo: b@example.com\nSubject: raw\nMessage-ID: <own@example.com>\n\nbody ü\n';
-    const { envelope, message: bytes } = await composeMail({ v: 1, raw: { envelope: { from: 'bounce@bücher.example', to: ['b@example.com', 'hidden@example.com'] }, message } });
+    const { envelope, message: bytes } = await composeMail({
+      v: 1,
+      raw: { envelope: { from: 'bounce@bücher.example', to: ['b@example.com', 'hidden@example.com'] }, message },
+    });
     expect(envelope).toEqual({ from: 'bounce@xn--bcher-kva.example', to: ['b@example.com', 'hidden@example.com'] });
     expect(Buffer.from(bytes).toString('utf8')).toBe(message.replace(/\n/g, '\r\n'));
     const parsed = await simpleParser(Buffer.from(bytes));
@@ -246,7 +319,10 @@ describe('composeMail: raw jobs', () => {
 
 describe('composeMail: size', () => {
   it('is known before sending: message.byteLength counts octets, not characters', async () => {
-    const { message } = await composeMail({ v: 1, raw: { envelope: { from: 'a@example.com', to: ['b@example.com'] }, message: 'From: a@example.com\r\n\r\nüüü' } });
+    const { message } = await composeMail({
+      v: 1,
+      raw: { envelope: { from: 'a@example.com', to: ['b@example.com'] }, message: 'From: a@example.com\r\n\r\nüüü' },
+    });
     expect(message.byteLength).toBe(Buffer.byteLength('From: a@example.com\r\n\r\nüüü'));
   });
 });

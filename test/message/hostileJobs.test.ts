@@ -27,7 +27,12 @@ function refusal(input: unknown): InvalidJobError {
 function logged(body: string) {
   const prepared = prepareRecord({ messageId: 'm-1', receiptHandle: 'r-1', body, receiveCount: 1, requeueCount: 0 });
   if (!('invalid' in prepared)) throw new Error('accepted');
-  const line = recordLogAttributes({ messageId: 'm-1', receiveCount: 1, placement: 'deadLettered', outcome: { kind: 'permanent', reason: prepared.invalid } });
+  const line = recordLogAttributes({
+    messageId: 'm-1',
+    receiveCount: 1,
+    placement: 'deadLettered',
+    outcome: { kind: 'permanent', reason: prepared.invalid },
+  });
   return { reason: prepared.invalid, line: JSON.stringify(line) };
 }
 
@@ -57,7 +62,11 @@ describe('hostile bodies of at most 1 MiB', () => {
 });
 
 describe('large valid bodies', () => {
-  it.each(hostileBodies().filter((body) => body.valid === true).map((body) => [body.name, body] as const))('%s: is a job', (_name, { body }) => {
+  it.each(
+    hostileBodies()
+      .filter((body) => body.valid === true)
+      .map((body) => [body.name, body] as const),
+  )('%s: is a job', (_name, { body }) => {
     expect(prepareRecord({ messageId: 'm-1', receiptHandle: 'r-1', body, receiveCount: 1, requeueCount: 0 })).toHaveProperty('job');
   });
 });
@@ -91,7 +100,9 @@ describe('the issues of a job are capped: the first 20, then how many more', () 
   it('names few unknown fields of an address object, and counts the rest', () => {
     const to = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, 0]));
     const issues = refusal({ ...base, to }).issues;
-    expect(issues).toEqual([{ path: 'to', message: 'has unknown fields "k0", "k1", "k2" and 997 more (an address object has only name and address)' }]);
+    expect(issues).toEqual([
+      { path: 'to', message: 'has unknown fields "k0", "k1", "k2" and 997 more (an address object has only name and address)' },
+    ]);
   });
 });
 
@@ -134,8 +145,15 @@ describe('the size limits leave room for every valid job', () => {
   it('takes the fullest valid job there is, through the record path', () => {
     const person = (i: number) => ({ name: `Person ${i}`, address: `p${i}@example.com` });
     const job = {
-      v: 1, id: 'fullest', from: person(0), subject: 's', text: 't', html: '<p>h</p>',
-      to: Array.from({ length: 34 }, (_, i) => person(i)), cc: Array.from({ length: 33 }, (_, i) => person(100 + i)), bcc: Array.from({ length: 33 }, (_, i) => person(200 + i)),
+      v: 1,
+      id: 'fullest',
+      from: person(0),
+      subject: 's',
+      text: 't',
+      html: '<p>h</p>',
+      to: Array.from({ length: 34 }, (_, i) => person(i)),
+      cc: Array.from({ length: 33 }, (_, i) => person(100 + i)),
+      bcc: Array.from({ length: 33 }, (_, i) => person(200 + i)),
       replyTo: Array.from({ length: 100 }, (_, i) => person(300 + i)),
       headers: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`X-H${i}`, 'v'])),
       attachments: Array.from({ length: 100 }, (_, i) => ({ filename: `f${i}`, contentType: 'a/b', content: '', contentId: `c${i}@example.com` })),

@@ -18,23 +18,53 @@ function issuesOf(input: unknown): readonly JobIssue[] {
 describe('parseMailJob: good jobs', () => {
   it('normalises a minimal job: lists, empty headers and attachments', () => {
     expect(parseMailJob(base)).toEqual({
-      kind: 'composed', v: 1, to: [{ address: 'ann@example.com' }], cc: [], bcc: [], replyTo: [],
-      subject: 'Hello', text: 'Hi Ann', headers: [], attachments: [],
+      kind: 'composed',
+      v: 1,
+      to: [{ address: 'ann@example.com' }],
+      cc: [],
+      bcc: [],
+      replyTo: [],
+      subject: 'Hello',
+      text: 'Hi Ann',
+      headers: [],
+      attachments: [],
     });
   });
 
   it('takes every field of a composed job', () => {
     const job = parseMailJob({
-      v: 1, id: 'order-42', from: 'Shop <shop@bücher.example>', to: ['a@example.com', { name: 'Bo', address: 'b@example.com' }],
-      cc: 'Cy <c@example.com>', bcc: ['d@example.com'], replyTo: 'help@example.com', subject: 'Ihre Bestellung', text: 't', html: '<p>h</p>',
+      v: 1,
+      id: 'order-42',
+      from: 'Shop <shop@bücher.example>',
+      to: ['a@example.com', { name: 'Bo', address: 'b@example.com' }],
+      cc: 'Cy <c@example.com>',
+      bcc: ['d@example.com'],
+      replyTo: 'help@example.com',
+      subject: 'Ihre Bestellung',
+      text: 't',
+      html: '<p>h</p>',
       headers: { 'List-Unsubscribe': '<mailto:u@example.com>', 'X-Campaign': 'spring' },
-      attachments: [{ filename: 'a.txt', contentType: 'text/plain; charset=utf-8', content: b64('hello') }, { filename: 'logo.png', contentType: 'image/png', content: b64('png'), contentId: 'logo@example.com' }],
+      attachments: [
+        { filename: 'a.txt', contentType: 'text/plain; charset=utf-8', content: b64('hello') },
+        { filename: 'logo.png', contentType: 'image/png', content: b64('png'), contentId: 'logo@example.com' },
+      ],
     });
     expect(job).toEqual({
-      kind: 'composed', v: 1, id: 'order-42', from: { name: 'Shop', address: 'shop@xn--bcher-kva.example' },
-      to: [{ address: 'a@example.com' }, { name: 'Bo', address: 'b@example.com' }], cc: [{ name: 'Cy', address: 'c@example.com' }],
-      bcc: [{ address: 'd@example.com' }], replyTo: [{ address: 'help@example.com' }], subject: 'Ihre Bestellung', text: 't', html: '<p>h</p>',
-      headers: [{ name: 'List-Unsubscribe', value: '<mailto:u@example.com>' }, { name: 'X-Campaign', value: 'spring' }],
+      kind: 'composed',
+      v: 1,
+      id: 'order-42',
+      from: { name: 'Shop', address: 'shop@xn--bcher-kva.example' },
+      to: [{ address: 'a@example.com' }, { name: 'Bo', address: 'b@example.com' }],
+      cc: [{ name: 'Cy', address: 'c@example.com' }],
+      bcc: [{ address: 'd@example.com' }],
+      replyTo: [{ address: 'help@example.com' }],
+      subject: 'Ihre Bestellung',
+      text: 't',
+      html: '<p>h</p>',
+      headers: [
+        { name: 'List-Unsubscribe', value: '<mailto:u@example.com>' },
+        { name: 'X-Campaign', value: 'spring' },
+      ],
       attachments: [
         { filename: 'a.txt', contentType: 'text/plain; charset=utf-8', content: new Uint8Array(Buffer.from('hello')) },
         { filename: 'logo.png', contentType: 'image/png', content: new Uint8Array(Buffer.from('png')), contentId: 'logo@example.com' },
@@ -44,24 +74,46 @@ describe('parseMailJob: good jobs', () => {
 
   it.each([
     ['html only', { v: 1, to: 'a@example.com', subject: 's', html: '<b>x</b>' }],
-    ['attachments only', { v: 1, to: 'a@example.com', subject: 's', attachments: [{ filename: 'x.bin', contentType: 'application/octet-stream', content: '' }] }],
+    [
+      'attachments only',
+      { v: 1, to: 'a@example.com', subject: 's', attachments: [{ filename: 'x.bin', contentType: 'application/octet-stream', content: '' }] },
+    ],
     ['empty subject', { ...base, subject: '' }],
     ['subject with non-ASCII', { ...base, subject: 'Grüße 👋' }],
-    ['100 recipients', { ...base, to: Array.from({ length: 50 }, (_, i) => `to${i}@example.com`), bcc: Array.from({ length: 50 }, (_, i) => `b${i}@example.com`) }],
+    [
+      '100 recipients',
+      { ...base, to: Array.from({ length: 50 }, (_, i) => `to${i}@example.com`), bcc: Array.from({ length: 50 }, (_, i) => `b${i}@example.com`) },
+    ],
     ['body with CRLF, tabs and form feed', { ...base, text: 'a\r\n\tb\fc' }],
     ['header value with tab and non-ASCII', { ...base, headers: { 'X-Note': 'für\tdich' } }],
     ['In-Reply-To and References headers', { ...base, headers: { 'In-Reply-To': '<a@example.com>', References: '<a@example.com> <b@example.com>' } }],
     ['id of 200 visible characters', { ...base, id: 'x'.repeat(200) }],
     ['non-ASCII file name', { ...base, attachments: [{ filename: 'Bericht März.pdf', contentType: 'application/pdf', content: b64('%PDF') }] }],
-    ['content type with a quoted parameter', { ...base, attachments: [{ filename: 'a.txt', contentType: 'text/plain; charset="utf-8"; format=flowed', content: b64('x') }] }],
-    ['a forwarded message attached', { ...base, attachments: [{ filename: 'fwd.eml', contentType: 'message/rfc822', content: b64('From: a@example.com\r\n\r\nx') }] }],
+    [
+      'content type with a quoted parameter',
+      { ...base, attachments: [{ filename: 'a.txt', contentType: 'text/plain; charset="utf-8"; format=flowed', content: b64('x') }] },
+    ],
+    [
+      'a forwarded message attached',
+      { ...base, attachments: [{ filename: 'fwd.eml', contentType: 'message/rfc822', content: b64('From: a@example.com\r\n\r\nx') }] },
+    ],
   ])('accepts %s', (_name, input) => {
     expect(parseMailJob(input).kind).toBe('composed');
   });
 
   it('takes a raw job and normalises LF to CRLF', () => {
-    expect(parseMailJob({ v: 1, id: 'r1', raw: { envelope: { from: 'a@bücher.example', to: ['b@example.com'] }, message: 'From: a@example.com\nSubject: x\n\nbody\n' } })).toEqual({
-      kind: 'raw', v: 1, id: 'r1', envelope: { from: 'a@xn--bcher-kva.example', to: ['b@example.com'] }, message: 'From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n',
+    expect(
+      parseMailJob({
+        v: 1,
+        id: 'r1',
+        raw: { envelope: { from: 'a@bücher.example', to: ['b@example.com'] }, message: 'From: a@example.com\nSubject: x\n\nbody\n' },
+      }),
+    ).toEqual({
+      kind: 'raw',
+      v: 1,
+      id: 'r1',
+      envelope: { from: 'a@xn--bcher-kva.example', to: ['b@example.com'] },
+      message: 'From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n',
     });
   });
 
@@ -73,7 +125,13 @@ describe('parseMailJob: good jobs', () => {
 
 describe('parseMailJob: every problem at once, with its path', () => {
   it('lists all problems of a job in one error', () => {
-    const issues = issuesOf({ v: 2, to: ['a@example.com', 'bad'], subjet: 'typo', headers: { Subject: 'x', 'X-Ok': 'fine', 'X-Bad': 'a\r\nb' }, attachments: [{ filename: 'a', contentType: 'text/plain', content: '!!' }] });
+    const issues = issuesOf({
+      v: 2,
+      to: ['a@example.com', 'bad'],
+      subjet: 'typo',
+      headers: { Subject: 'x', 'X-Ok': 'fine', 'X-Bad': 'a\r\nb' },
+      attachments: [{ filename: 'a', contentType: 'text/plain', content: '!!' }],
+    });
     expect(issues).toEqual([
       { path: 'v', message: 'must be 1 (the only version of the job format), not 2' },
       { path: 'to[1]', message: '"bad" has no \'@\'' },
@@ -86,7 +144,13 @@ describe('parseMailJob: every problem at once, with its path', () => {
   });
 
   it('names the error and summarises the issues in its message', () => {
-    const error = (() => { try { parseMailJob({ v: 1, to: 'x', subject: 's', text: 't' }); } catch (e) { return e; } })();
+    const error = (() => {
+      try {
+        parseMailJob({ v: 1, to: 'x', subject: 's', text: 't' });
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(error).toBeInstanceOf(InvalidJobError);
     expect((error as Error).message).toBe('invalid mail job: to: "x" has no \'@\'');
   });
@@ -103,8 +167,18 @@ describe('parseMailJob: reserved keys pollute nothing', () => {
     ['top level', '{"v":1,"to":"a@example.com","subject":"s","text":"t","__proto__":{"polluted":true}}', '', '__proto__'],
     ['in headers', '{"v":1,"to":"a@example.com","subject":"s","text":"t","headers":{"__proto__":{"polluted":true}}}', 'headers', '__proto__'],
     ['in an address object', '{"v":1,"to":{"address":"a@example.com","__proto__":{"polluted":true}},"subject":"s","text":"t"}', 'to', '__proto__'],
-    ['in an attachment', '{"v":1,"to":"a@example.com","subject":"s","attachments":[{"filename":"a","contentType":"a/b","content":"","__proto__":{"polluted":true}}]}', 'attachments[0]', '__proto__'],
-    ['in raw', '{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"],"__proto__":{"polluted":true}},"message":"From: a@example.com\\r\\n\\r\\nx"}}', 'raw.envelope', '__proto__'],
+    [
+      'in an attachment',
+      '{"v":1,"to":"a@example.com","subject":"s","attachments":[{"filename":"a","contentType":"a/b","content":"","__proto__":{"polluted":true}}]}',
+      'attachments[0]',
+      '__proto__',
+    ],
+    [
+      'in raw',
+      '{"v":1,"raw":{"envelope":{"from":"a@example.com","to":["b@example.com"],"__proto__":{"polluted":true}},"message":"From: a@example.com\\r\\n\\r\\nx"}}',
+      'raw.envelope',
+      '__proto__',
+    ],
     ['constructor', '{"v":1,"to":"a@example.com","subject":"s","text":"t","constructor":{"prototype":{"polluted":true}}}', '', 'constructor'],
     ['prototype in headers', '{"v":1,"to":"a@example.com","subject":"s","text":"t","headers":{"prototype":"x"}}', 'headers', 'prototype'],
   ])('refuses __proto__/constructor/prototype %s', (_where, json, path, key) => {
@@ -117,7 +191,10 @@ describe('parseMailJob: reserved keys pollute nothing', () => {
 
 describe('parseMailJob: hostile jobs', () => {
   const long = (n: number) => 'x'.repeat(n);
-  const att = (over: Record<string, unknown>) => ({ ...base, attachments: [{ filename: 'a.txt', contentType: 'text/plain', content: b64('x'), ...over }] });
+  const att = (over: Record<string, unknown>) => ({
+    ...base,
+    attachments: [{ filename: 'a.txt', contentType: 'text/plain', content: b64('x'), ...over }],
+  });
   const raw = (message: unknown, envelope: unknown = { from: 'a@example.com', to: ['b@example.com'] }) => ({ v: 1, raw: { envelope, message } });
   const hostile: [name: string, input: unknown, path: string, message: RegExp][] = [
     // wrong top-level types
@@ -152,9 +229,24 @@ describe('parseMailJob: hostile jobs', () => {
     ['replyTo quoted local part', { ...base, replyTo: '"x y"@example.com' }, 'replyTo', /quoted local part/],
     ['from as list', { ...base, from: ['a@example.com'] }, 'from', /not a list/],
     ['from with two addresses', { ...base, from: 'a@example.com, b@example.com' }, 'from', /several addresses/],
-    ['from with angle brackets in the name', { ...base, from: { name: 'PayPal <service@paypal.com>', address: 'x@evil.example' } }, 'from', /angle brackets/],
+    [
+      'from with angle brackets in the name',
+      { ...base, from: { name: 'PayPal <service@paypal.com>', address: 'x@evil.example' } },
+      'from',
+      /angle brackets/,
+    ],
     ['101 recipients in to', { ...base, to: Array.from({ length: 101 }, (_, i) => `r${i}@example.com`) }, 'to', /at most 100/],
-    ['101 recipients across to, cc and bcc', { ...base, to: Array.from({ length: 40 }, (_, i) => `a${i}@example.com`), cc: Array.from({ length: 40 }, (_, i) => `c${i}@example.com`), bcc: Array.from({ length: 21 }, (_, i) => `b${i}@example.com`) }, '', /101 recipients/],
+    [
+      '101 recipients across to, cc and bcc',
+      {
+        ...base,
+        to: Array.from({ length: 40 }, (_, i) => `a${i}@example.com`),
+        cc: Array.from({ length: 40 }, (_, i) => `c${i}@example.com`),
+        bcc: Array.from({ length: 21 }, (_, i) => `b${i}@example.com`),
+      },
+      '',
+      /101 recipients/,
+    ],
     // subject and bodies
     ['subject missing', { ...base, subject: undefined }, 'subject', /is required/],
     ['subject number', { ...base, subject: 1 }, 'subject', /not a number/],
@@ -219,7 +311,12 @@ describe('parseMailJob: hostile jobs', () => {
     ['attachment contentType missing', att({ contentType: undefined }), 'attachments[0].contentType', /is required/],
     ['attachment contentType without subtype', att({ contentType: 'text' }), 'attachments[0].contentType', /not a MIME type/],
     ['attachment contentType with CRLF', att({ contentType: 'text/plain\r\nX-Evil: 1' }), 'attachments[0].contentType', /not a MIME type/],
-    ['attachment contentType with a boundary trick', att({ contentType: 'text/plain; boundary="a\r\n"' }), 'attachments[0].contentType', /not a MIME type/],
+    [
+      'attachment contentType with a boundary trick',
+      att({ contentType: 'text/plain; boundary="a\r\n"' }),
+      'attachments[0].contentType',
+      /not a MIME type/,
+    ],
     ['attachment contentType multipart', att({ contentType: 'multipart/mixed' }), 'attachments[0].contentType', /multipart/],
     ['attachment contentId with brackets', att({ contentId: '<logo@x>' }), 'attachments[0].contentId', /without angle brackets/],
     ['attachment contentId with space', att({ contentId: 'lo go' }), 'attachments[0].contentId', /Content-ID/],
@@ -227,22 +324,68 @@ describe('parseMailJob: hostile jobs', () => {
     ['attachment unknown field path', att({ path: '/etc/passwd' }), 'attachments[0]', /"path" is not a field of an attachment/],
     ['attachment unknown field href', att({ href: 'http://169.254.169.254/' }), 'attachments[0]', /"href" is not a field of an attachment/],
     ['attachment with a typo', att({ contentID: 'x@y' }), 'attachments[0]', /"contentID" is not a field of an attachment/],
-    ['duplicate content ids', { ...base, attachments: [{ filename: 'a.png', contentType: 'image/png', content: '', contentId: 'x@y' }, { filename: 'b.png', contentType: 'image/png', content: '', contentId: 'x@y' }] }, 'attachments[1]', /used twice/],
-    ['101 attachments', { ...base, attachments: Array.from({ length: 101 }, () => ({ filename: 'a', contentType: 'a/b', content: '' })) }, 'attachments', /at most 100/],
+    [
+      'duplicate content ids',
+      {
+        ...base,
+        attachments: [
+          { filename: 'a.png', contentType: 'image/png', content: '', contentId: 'x@y' },
+          { filename: 'b.png', contentType: 'image/png', content: '', contentId: 'x@y' },
+        ],
+      },
+      'attachments[1]',
+      /used twice/,
+    ],
+    [
+      '101 attachments',
+      { ...base, attachments: Array.from({ length: 101 }, () => ({ filename: 'a', contentType: 'a/b', content: '' })) },
+      'attachments',
+      /at most 100/,
+    ],
     // unknown fields
     ['typo subjet', { ...base, subjet: 'x' }, '', /"subjet" .*check the spelling/],
     ['nodemailer field raw path', { ...base, attachDataUrls: true }, '', /"attachDataUrls" .*check the spelling/],
     ['envelope field on a composed job', { ...base, envelope: { from: 'x@y.z', to: ['a@b.c'] } }, '', /"envelope" .*check the spelling/],
-    ['too deep nesting', { ...base, extra: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } } }, '*.*.*.*.*.*.*.*.*', /nested too deeply/],
+    [
+      'too deep nesting',
+      { ...base, extra: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } } },
+      '*.*.*.*.*.*.*.*.*',
+      /nested too deeply/,
+    ],
     // raw jobs
-    ['raw with composed fields', { ...raw('From: a@example.com\r\n\r\nx'), to: 'a@example.com', subject: 'x' }, '', /"to" is not allowed in a raw job/],
+    [
+      'raw with composed fields',
+      { ...raw('From: a@example.com\r\n\r\nx'), to: 'a@example.com', subject: 'x' },
+      '',
+      /"to" is not allowed in a raw job/,
+    ],
     ['raw as string', { v: 1, raw: 'From: a@example.com\r\n\r\nx' }, 'raw', /must be an object, not a string/],
     ['raw without envelope', { v: 1, raw: { message: 'From: a@example.com\r\n\r\nx' } }, 'raw.envelope', /is required/],
-    ['raw envelope to as string', raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: 'b@example.com' }), 'raw.envelope.to', /list of addresses/],
+    [
+      'raw envelope to as string',
+      raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: 'b@example.com' }),
+      'raw.envelope.to',
+      /list of addresses/,
+    ],
     ['raw envelope to empty', raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: [] }), 'raw.envelope.to', /empty list/],
-    ['raw envelope to with a name', raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: ['Bob <b@example.com>'] }), 'raw.envelope.to[0]', /bare address/],
-    ['raw envelope from with CRLF', raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com\r\nRCPT TO:<x@evil.example>', to: ['b@example.com'] }), 'raw.envelope.from', /control characters/],
-    ['raw envelope unknown field', raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: ['b@example.com'], cc: ['c@example.com'] }), 'raw.envelope', /"cc" is not a field of an envelope/],
+    [
+      'raw envelope to with a name',
+      raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: ['Bob <b@example.com>'] }),
+      'raw.envelope.to[0]',
+      /bare address/,
+    ],
+    [
+      'raw envelope from with CRLF',
+      raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com\r\nRCPT TO:<x@evil.example>', to: ['b@example.com'] }),
+      'raw.envelope.from',
+      /control characters/,
+    ],
+    [
+      'raw envelope unknown field',
+      raw('From: a@example.com\r\n\r\nx', { from: 'a@example.com', to: ['b@example.com'], cc: ['c@example.com'] }),
+      'raw.envelope',
+      /"cc" is not a field of an envelope/,
+    ],
     ['raw message empty', raw(''), 'raw.message', /is empty/],
     ['raw message without headers', raw('\r\njust a body'), 'raw.message', /no header section/],
     ['raw message that is not a header', raw('Hello there\r\n\r\nbody'), 'raw.message', /not a "Name: value" field/],

@@ -19,16 +19,27 @@ describe('checkRawMessage: CRLF line ends', () => {
 
 describe('checkRawMessage: problems found by searching', () => {
   it('numbers the first line over 998 octets, counting octets of UTF-8', () => {
-    expect(checkRawMessage(`From: a@example.com\n\nshort\n${'ü'.repeat(500)}\n`)).toEqual({ ok: false, problems: ['line 4 is longer than 998 octets'] });
+    expect(checkRawMessage(`From: a@example.com\n\nshort\n${'ü'.repeat(500)}\n`)).toEqual({
+      ok: false,
+      problems: ['line 4 is longer than 998 octets'],
+    });
     expect(checkRawMessage(`From: a@example.com\n\n${'x'.repeat(998)}\n`)).toMatchObject({ ok: true });
   });
 
   it('numbers the first malformed header line, and ends the header at the first empty line', () => {
-    expect(checkRawMessage('From: a@example.com\nX-Ok: 1\n folded\nnot a field\n\nnot a field either')).toEqual({ ok: false, problems: ['header line 4 is not a "Name: value" field'] });
+    expect(checkRawMessage('From: a@example.com\nX-Ok: 1\n folded\nnot a field\n\nnot a field either')).toEqual({
+      ok: false,
+      problems: ['header line 4 is not a "Name: value" field'],
+    });
   });
 
   it('counts fields in any case, at line starts only, and only in the header', () => {
-    expect(checkRawMessage('from: a@example.com\nX-Note: To: b@example.com\nTO: c@example.com\n\nTo: in the body\nBcc: in the body')).toMatchObject({ ok: true });
-    expect(checkRawMessage('From: a@example.com\nTo: b@example.com\nto : c@example.com\n\nx')).toEqual({ ok: false, problems: ['has more than one to field'] });
+    expect(checkRawMessage('from: a@example.com\nX-Note: To: b@example.com\nTO: c@example.com\n\nTo: in the body\nBcc: in the body')).toMatchObject({
+      ok: true,
+    });
+    expect(checkRawMessage('From: a@example.com\nTo: b@example.com\nto : c@example.com\n\nx')).toEqual({
+      ok: false,
+      problems: ['has more than one to field'],
+    });
   });
 });

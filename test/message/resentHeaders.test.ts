@@ -43,9 +43,13 @@ describe('Resent-* fields in headers', () => {
 
 describe('Resent-* fields in raw messages', () => {
   it.each(['Resent-Bcc', 'resent-bcc', 'RESENT-BCC '])('refuses %s, as Bcc is refused', (name) => {
-    expect(issuesOf(raw(`Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-From: a@example.com\r\n${name}: hidden@example.com\r\nFrom: a@example.com\r\n\r\nbody`))).toEqual([
-      { path: 'raw.message', message: 'has a Resent-Bcc field, which every recipient would see: put blind copies in the envelope only' },
-    ]);
+    expect(
+      issuesOf(
+        raw(
+          `Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-From: a@example.com\r\n${name}: hidden@example.com\r\nFrom: a@example.com\r\n\r\nbody`,
+        ),
+      ),
+    ).toEqual([{ path: 'raw.message', message: 'has a Resent-Bcc field, which every recipient would see: put blind copies in the envelope only' }]);
   });
 
   it('refuses an empty Resent-Bcc as well (RFC 5322 allows it; it still tells that blind copies exist)', () => {
@@ -53,7 +57,8 @@ describe('Resent-* fields in raw messages', () => {
   });
 
   it('takes the other resent fields: a raw message is sent as it is, and these show only what every recipient may see', () => {
-    const message = 'Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-From: a@example.com\r\nResent-Sender: s@example.com\r\nResent-To: b@example.com\r\nResent-Cc: c@example.com\r\nResent-Message-ID: <r@example.com>\r\nFrom: o@example.com\r\n\r\nbody';
+    const message =
+      'Resent-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nResent-From: a@example.com\r\nResent-Sender: s@example.com\r\nResent-To: b@example.com\r\nResent-Cc: c@example.com\r\nResent-Message-ID: <r@example.com>\r\nFrom: o@example.com\r\n\r\nbody';
     expect(parseMailJob(raw(message))).toMatchObject({ kind: 'raw', message });
   });
 });
