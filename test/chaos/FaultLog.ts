@@ -12,6 +12,7 @@ export const FAULT_KINDS = [
   'smtpStall',
   'smtp421',
   'rcpt450',
+  'rcptLimit',
   'sqs500',
   'sqsThrottle',
   'sqsSlow',

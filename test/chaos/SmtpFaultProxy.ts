@@ -23,6 +23,8 @@ export interface SmtpProxyFaults {
   dropServerToClient: number;
   /** Cut right after the n-th end of data reached the relay, before its reply gets back. */
   dropAfterDot: number;
+  /** Hold the relay's reply to the n-th end of data for {@link stallMs} (a relay stalling after the last dot), then pass it on. */
+  stallAfterDot: number;
   /** Hold one direction at a random offset for {@link stallMs}, then go on or cut. */
   stall: number;
   /** Stall length range, milliseconds. */
@@ -36,6 +38,7 @@ type Plan =
   | { kind: 'none' }
   | { kind: 'drop'; dir: Direction; at: number }
   | { kind: 'dropAfterDot'; dot: number }
+  | { kind: 'stallAfterDot'; dot: number; ms: number }
   | { kind: 'stall'; dir: Direction; at: number; ms: number; thenDrop: boolean };
 
 /** The running proxy. */
@@ -63,12 +66,13 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
 
   const drawPlan = (): Plan => {
     const roll = random.next();
-    const edges = [faults.dropClientToServer, faults.dropServerToClient, faults.dropAfterDot, faults.stall].map((_, i, all) =>
+    const edges = [faults.dropClientToServer, faults.dropServerToClient, faults.dropAfterDot, faults.stall, faults.stallAfterDot].map((_, i, all) =>
       all.slice(0, i + 1).reduce((sum, p) => sum + p, 0),
     );
     if (roll < edges[0]!) return { kind: 'drop', dir: 'c2s', at: random.int(0, faults.spanBytes) };
     if (roll < edges[1]!) return { kind: 'drop', dir: 's2c', at: random.int(0, Math.round(faults.spanBytes / 5)) };
     if (roll < edges[2]!) return { kind: 'dropAfterDot', dot: random.int(1, 4) };
+    if (roll >= edges[3]! && roll < edges[4]!) return { kind: 'stallAfterDot', dot: random.int(1, 4), ms: random.int(...faults.stallMs) };
     if (roll < edges[3]!) {
       const dir = random.pick(['c2s', 's2c'] as const);
       return {
@@ -98,6 +102,7 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
     let dots = 0;
     let dotTail = Buffer.alloc(0);
     let swallowReply = false;
+    let holdReply = false;
     let replyLine = '';
     let cut = false;
     const ended: Record<Direction, boolean> = { c2s: false, s2c: false };
@@ -140,6 +145,18 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
         cutBoth();
         return;
       }
+      if (dir === 's2c' && holdReply && plan.kind === 'stallAfterDot') {
+        holdReply = false;
+        log.add('smtpStall', `reply to end of data #${plan.dot} held for ${plan.ms} ms`, id);
+        stalled.s2c = true;
+        held.s2c.push(chunk);
+        setTimeout(() => {
+          stalled.s2c = false;
+          for (const piece of held.s2c.splice(0)) forward('s2c', piece);
+          if (ended.s2c) finish('s2c');
+        }, plan.ms).unref();
+        return;
+      }
       if ((plan.kind === 'drop' || plan.kind === 'stall') && plan.dir === dir && sent[dir] + chunk.length >= plan.at) {
         const head = chunk.subarray(0, plan.at - sent[dir]);
         const rest = chunk.subarray(head.length);
@@ -165,7 +182,7 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
         }, plan.ms).unref();
         return;
       }
-      if (dir === 'c2s' && plan.kind === 'dropAfterDot') {
+      if (dir === 'c2s' && (plan.kind === 'dropAfterDot' || plan.kind === 'stallAfterDot') && !swallowReply && !holdReply) {
         const scan = Buffer.concat([dotTail, chunk]);
         let from = 0;
         for (;;) {
@@ -173,6 +190,10 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
           if (at === -1) break;
           dots += 1;
           from = at + END_OF_DATA.length;
+          if (dots === plan.dot && plan.kind === 'stallAfterDot') {
+            holdReply = true;
+            break;
+          }
           if (dots === plan.dot) {
             // Forward up to and including this dot; nothing after it; cut when the reply comes.
             const end = from - dotTail.length;

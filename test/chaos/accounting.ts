@@ -31,7 +31,7 @@ export interface InvocationTrace {
   /** Jobs whose re-enqueue failed, so the whole job came back (from the handler's log). */
   requeueFailed: string[];
   /** The handler's log lines about records, for the evidence of a violation. */
-  outcomes: { jobId?: string; outcome?: string; placement?: string; problem?: string }[];
+  outcomes: { jobId?: string; outcome?: string; placement?: string; cause?: string; problem?: string }[];
 }
 
 /** Everything the run recorded. */
@@ -72,6 +72,8 @@ export interface ChaosTable {
   dlqByReason: Record<string, number>;
   /** Recipients the relay would take, in the DLQ without a copy delivered. */
   deliverableInDlq: number;
+  /** Of those, recipients of jobs the function never attempted (every outcome it logged for the job was "not attempted"). */
+  deliverableInDlqUntried: number;
   pending: number;
   lost: number;
   fifoOrderViolations?: number;
@@ -129,6 +131,7 @@ export function account(evidence: RunEvidence): ChaosTable {
     refusedForGood: { total: 0, refusedByRelay: 0, inDlq: 0, pending: 0, delivered: 0 },
     dlqByReason: {},
     deliverableInDlq: 0,
+    deliverableInDlqUntried: 0,
     pending: 0,
     lost: 0,
     faults: evidence.faults,
@@ -198,6 +201,8 @@ export function account(evidence: RunEvidence): ChaosTable {
         const reason = reasonOf(dead[0]!);
         table.dlqByReason[reason] = (table.dlqByReason[reason] ?? 0) + 1;
         table.deliverableInDlq += 1;
+        const lines = evidence.invocations.flatMap((i) => i.outcomes.filter((o) => o.jobId === job.id));
+        if (lines.length > 0 && lines.every((o) => o.outcome === 'notAttempted')) table.deliverableInDlqUntried += 1;
       } else if (queued.length > 0) table.pending += 1;
       else {
         table.lost += 1;
@@ -263,7 +268,7 @@ export function reasonOf(message: HeldBody): string {
 /** The evidence about one job: its copies (id, connection, acknowledged or not), the faults on those connections, what the handler logged. */
 function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: RunEvidence): string {
   const base = copies[0]?.t ?? 0;
-  const at = (t: number): string => `+${t - base} ms`;
+  const at = (t: number): string => `${t >= base ? '+' : ''}${t - base} ms`;
   const shown = copies.map((c) => `${c.copyId} on ${c.conn ?? '?'} at ${at(c.t)}${evidence.acknowledged.has(c.copyId) ? '' : ' (reply lost)'}`);
   const conns = new Set(copies.map((c) => c.conn));
   const faults = (evidence.faultEvents ?? [])
@@ -274,7 +279,10 @@ function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: Run
     .map((i) => {
       const lines = i.outcomes
         .filter((o) => o.jobId === jobId)
-        .map((o) => `${o.outcome}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`);
+        .map(
+          (o) =>
+            `${o.outcome}${o.cause === undefined ? '' : `(${o.cause})`}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`,
+        );
       return `invocation ${at(i.start)}..${at(i.end)}${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}`;
     });
   const requeues = evidence.requeues.filter((r) => r.jobId === jobId).map((r) => `re-enqueued at ${at(r.t)}`);

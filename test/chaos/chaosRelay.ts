@@ -61,6 +61,12 @@ export interface RelayFaults {
   later450: number;
   /** Chance that a connection gets a 421 somewhere. */
   smtp421: number;
+  /**
+   * Chance that a connection takes only one or two recipients per transaction and refuses the
+   * rest with "too many recipients" (`452 4.5.3`, or `552 5.5.3`, which RFC 5321 says to treat
+   * as temporary), as relays with a per-message recipient limit do.
+   */
+  rcptLimit: number;
 }
 
 /** The running relay. */
@@ -75,6 +81,9 @@ interface SessionPlan {
   mails: number;
   rcpts: number;
   datas: number;
+  /** RCPTs in the transaction going on. */
+  inTransaction: number;
+  limit?: { n: number; code: 452 | 552 };
   fault?: { at: 'mail' | 'rcpt' | 'data'; n: number };
 }
 
@@ -94,7 +103,8 @@ export async function startChaosRelay(
   const planOf = (session: SMTPServerSession): SessionPlan => {
     let plan = sessions.get(session.id);
     if (plan === undefined) {
-      plan = { mails: 0, rcpts: 0, datas: 0 };
+      plan = { mails: 0, rcpts: 0, datas: 0, inTransaction: 0 };
+      if (random.chance(faults.rcptLimit)) plan.limit = { n: random.int(1, 2), code: random.pick([452, 552] as const) };
       if (random.chance(faults.smtp421)) plan.fault = { at: random.pick(['mail', 'rcpt', 'data'] as const), n: random.int(1, 6) };
       sessions.set(session.id, plan);
     }
@@ -111,6 +121,7 @@ export async function startChaosRelay(
     onMailFrom: (_address, session) => {
       const plan = planOf(session);
       plan.mails += 1;
+      plan.inTransaction = 0;
       if (plan.fault?.at === 'mail' && plan.fault.n === plan.mails) return closing(session, `MAIL #${plan.mails}`);
       return undefined;
     },
@@ -118,6 +129,11 @@ export async function startChaosRelay(
       const plan = planOf(session);
       plan.rcpts += 1;
       if (plan.fault?.at === 'rcpt' && plan.fault.n === plan.rcpts) return closing(session, `RCPT #${plan.rcpts}`);
+      if (plan.limit !== undefined && plan.inTransaction >= plan.limit.n) {
+        log.add('rcptLimit', `${plan.limit.code} after ${plan.limit.n} recipients`, connOf(session.remotePort));
+        return { code: plan.limit.code, message: 'chaos: too many recipients' };
+      }
+      plan.inTransaction += 1;
       const kind = recipientKind(address);
       if (kind === 'refuse') {
         refusals.push({ t: Date.now(), recipient: address.toLowerCase(), code: 550 });

@@ -35,9 +35,17 @@ export interface FaultRates {
 
 /** The default plan: every fault kind, often enough to matter, rare enough that most jobs get through in a few receives. */
 export const DEFAULT_RATES: FaultRates = {
-  smtp: { dropClientToServer: 0.04, dropServerToClient: 0.03, dropAfterDot: 0.05, stall: 0.03, stallMs: [1000, 12_000], spanBytes: 3000 },
-  relay: { rcpt450: 0.03, later450: 0.5, smtp421: 0.04 },
-  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [300, 3000], brownout: { windowMs: 5000, chance: 0.15 } },
+  smtp: {
+    dropClientToServer: 0.04,
+    dropServerToClient: 0.03,
+    dropAfterDot: 0.05,
+    stall: 0.03,
+    stallAfterDot: 0.03,
+    stallMs: [2000, 15_000],
+    spanBytes: 3000,
+  },
+  relay: { rcpt450: 0.03, later450: 0.5, smtp421: 0.04, rcptLimit: 0.05 },
+  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [300, 3000], brownout: { windowMs: 5000, chance: 0.25 } },
   kill: 0.05,
   killWithinMs: [0, 250],
 };
@@ -263,7 +271,7 @@ function parseLine(line: string): InvocationTrace['outcomes'][number] | undefine
       return typeof value === 'string' ? value : undefined;
     };
     const out: InvocationTrace['outcomes'][number] = {};
-    for (const key of ['jobId', 'outcome', 'placement', 'problem'] as const) {
+    for (const key of ['jobId', 'outcome', 'placement', 'cause', 'problem'] as const) {
       const value = text(key);
       if (value !== undefined) out[key] = value;
     }

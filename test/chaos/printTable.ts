@@ -25,6 +25,7 @@ export function formatTables(tables: readonly ChaosTable[], seed: number): strin
     ['  pending', (t) => t.refusedForGood.pending],
     ['  delivered (must be 0)', (t) => t.refusedForGood.delivered],
     ['deliverable, in the DLQ undelivered', (t) => t.deliverableInDlq],
+    ['  of which never attempted', (t) => t.deliverableInDlqUntried],
   ];
   const reasons = [...new Set(tables.flatMap((t) => Object.keys(t.dlqByReason)))].sort();
   for (const reason of reasons) rows.push([`DLQ by reason: ${reason}`, (t) => t.dlqByReason[reason] ?? 0]);
