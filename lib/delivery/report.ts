@@ -34,8 +34,10 @@ export const METRIC = {
 } as const;
 
 // A local part (plain, with quotes or apostrophes, or quoted with spaces), then the domain: a name
-// (any script) or an address literal.
-const ADDRESS = /(?:"[^"\r\n]*"|[^\s<>"(),;:[\]]+)@(\[[^\]\s]*\]|[^\s<>"'(),;:[\]]+)/gu;
+// (any script) or an address literal. The lookbehind starts a plain local part only where a run of
+// its characters starts: the leftmost match is the same, and a long run without `@` (a hostile
+// reply) is scanned once, not once per position (linear, not quadratic).
+const ADDRESS = /(?:"[^"\r\n]*"|(?<![^\s<>"(),;:[\]])[^\s<>"(),;:[\]]+)@(\[[^\]\s]*\]|[^\s<>"'(),;:[\]]+)/gu;
 
 /**
  * Replaces every address in a text by `…@domain`, so that server replies such as
