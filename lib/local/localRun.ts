@@ -20,7 +20,7 @@ import type { LocalSmtpServer } from './LocalSmtpServer.js';
 import { LOCAL_CREDENTIALS, startLocalSqs } from './LocalSqs.js';
 import type { LocalSqs } from './LocalSqs.js';
 import { Mailbox } from './Mailbox.js';
-import { readPipelineSettings } from './pipelineSettings.js';
+import { functionEnvironmentOf, readPipelineSettings } from './pipelineSettings.js';
 import type { PipelineSettings } from './pipelineSettings.js';
 import { LOOPBACK } from './ports.js';
 import { RunActivity } from './RunActivity.js';
@@ -150,7 +150,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     const environment: Record<string, string> = {
       SMTP_URL: smtpUrl.href,
       SMTP_CA_FILE: tls.caFile,
-      MAIL_PER_CONNECTION: String(settings.batchSize),
+      ...functionEnvironmentOf(settings),
       QUEUE_URL: sqs.queueUrl,
       DLQ_URL: sqs.dlqUrl,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,

@@ -1,7 +1,7 @@
 /**
  * The settings of the deployed pipeline that the local run copies: batch size, maximum
- * concurrency, function timeout, batching window, visibility timeout and redrive count of one
- * `cdk.json` environment, with the `OutboundMail` construct's defaults filled in the way the
+ * concurrency, function timeout, batching window, visibility timeout, redrive count and recipient
+ * limit of one `cdk.json` environment, with the `OutboundMail` construct's defaults filled in the way the
  * stack fills them, so that the local queue and event source behave as the deployed ones.
  * @module
  */
@@ -33,6 +33,8 @@ export interface PipelineSettings {
   /** Receives before SQS moves a job to the dead-letter queue. */
   maxReceiveCount: number;
   fifo: boolean;
+  /** Most recipients per message (`MAIL_MAX_RECIPIENTS`); absent: no limit of ours. */
+  maxRecipientsPerMessage?: number;
 }
 
 /** Thrown when `cdk.json` cannot be read or names no such environment. */
@@ -53,7 +55,7 @@ export class PipelineSettingsError extends Error {
  */
 export function pipelineSettingsOf(environment: EnvironmentConfig): PipelineSettings {
   const batchingWindowSeconds = environment.maxBatchingWindowSeconds ?? 0;
-  return {
+  const settings: PipelineSettings = {
     environment: environment.name,
     region: environment.region,
     batchSize: environment.mailPerConnection,
@@ -61,10 +63,26 @@ export function pipelineSettingsOf(environment: EnvironmentConfig): PipelineSett
     memorySize: environment.memorySize,
     timeoutSeconds: environment.timeoutSeconds,
     batchingWindowSeconds,
-    visibilityTimeoutSeconds:
-      environment.visibilityTimeoutSeconds ?? VISIBILITY_TIMEOUT_FACTOR * environment.timeoutSeconds + batchingWindowSeconds,
+    visibilityTimeoutSeconds: environment.visibilityTimeoutSeconds ?? VISIBILITY_TIMEOUT_FACTOR * environment.timeoutSeconds + batchingWindowSeconds,
     maxReceiveCount: environment.maxReceiveCount ?? OUTBOUND_MAIL_DEFAULTS.maxReceiveCount,
     fifo: environment.fifo ?? false,
+  };
+  if (environment.maxRecipientsPerMessage !== undefined) settings.maxRecipientsPerMessage = environment.maxRecipientsPerMessage;
+  return settings;
+}
+
+/**
+ * The function's settings that come from the environment's pipeline settings, named and written
+ * as the stack writes them (infra/OutboundMail.ts): `MAIL_PER_CONNECTION`, and
+ * `MAIL_MAX_RECIPIENTS` when the environment sets `maxRecipientsPerMessage`.
+ *
+ * @example
+ * functionEnvironmentOf(await readPipelineSettings('dev')); // { MAIL_PER_CONNECTION: '10' }
+ */
+export function functionEnvironmentOf(settings: PipelineSettings): Record<string, string> {
+  return {
+    MAIL_PER_CONNECTION: String(settings.batchSize),
+    ...(settings.maxRecipientsPerMessage === undefined ? {} : { MAIL_MAX_RECIPIENTS: String(settings.maxRecipientsPerMessage) }),
   };
 }
 

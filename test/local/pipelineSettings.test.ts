@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidEnvironmentConfigError } from '../../infra/errors.js';
-import { PipelineSettingsError, readPipelineSettings } from '../../lib/local/pipelineSettings.js';
+import { PipelineSettingsError, functionEnvironmentOf, readPipelineSettings } from '../../lib/local/pipelineSettings.js';
 
 describe('readPipelineSettings', () => {
-  it('copies the dev environment of cdk.json with the construct\'s defaults (redrive after 5, visibility 6 x timeout)', async () => {
+  it("copies the dev environment of cdk.json with the construct's defaults (redrive after 5, visibility 6 x timeout)", async () => {
     expect(await readPipelineSettings('dev')).toEqual({
       environment: 'dev',
       region: 'eu-west-1',
@@ -21,12 +21,49 @@ describe('readPipelineSettings', () => {
     });
   });
 
+  it('passes maxRecipientsPerMessage to the function as MAIL_MAX_RECIPIENTS, as the stack does, and leaves it out when unset', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pipeline-'));
+    try {
+      const file = path.join(dir, 'cdk.json');
+      const environment = {
+        account: '123456789012',
+        region: 'eu-west-1',
+        secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay-a1B2c3',
+        mailPerConnection: 20,
+        maxBatchingWindowSeconds: 1,
+        maxConnections: 2,
+        memorySize: 256,
+        timeoutSeconds: 60,
+      };
+      await writeFile(
+        file,
+        JSON.stringify({ context: { environments: { ses: { ...environment, maxRecipientsPerMessage: 50 }, plain: environment } } }),
+      );
+      const ses = await readPipelineSettings('ses', file);
+      expect(ses.maxRecipientsPerMessage).toBe(50);
+      expect(functionEnvironmentOf(ses)).toEqual({ MAIL_PER_CONNECTION: '20', MAIL_MAX_RECIPIENTS: '50' });
+      const plain = await readPipelineSettings('plain', file);
+      expect(plain).not.toHaveProperty('maxRecipientsPerMessage');
+      expect(functionEnvironmentOf(plain)).toEqual({ MAIL_PER_CONNECTION: '20' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('adds the batching window to the visibility timeout and takes an explicit maxReceiveCount (prod)', async () => {
-    expect(await readPipelineSettings('prod')).toMatchObject({ batchSize: 50, maxConcurrency: 20, batchingWindowSeconds: 5, visibilityTimeoutSeconds: 725, maxReceiveCount: 8 });
+    expect(await readPipelineSettings('prod')).toMatchObject({
+      batchSize: 50,
+      maxConcurrency: 20,
+      batchingWindowSeconds: 5,
+      visibilityTimeoutSeconds: 725,
+      maxReceiveCount: 8,
+    });
   });
 
   it('names the environments there are when asked for another, and the key of a malformed one', async () => {
-    await expect(readPipelineSettings('qa')).rejects.toThrow(new PipelineSettingsError('--env: cdk.json has no environment "qa" (it has dev, staging, prod)'));
+    await expect(readPipelineSettings('qa')).rejects.toThrow(
+      new PipelineSettingsError('--env: cdk.json has no environment "qa" (it has dev, staging, prod)'),
+    );
     const dir = await mkdtemp(path.join(tmpdir(), 'pipeline-'));
     try {
       const file = path.join(dir, 'cdk.json');
