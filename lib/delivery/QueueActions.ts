@@ -46,6 +46,12 @@ export interface VisibilityChange {
   seconds: number;
 }
 
+/** A visibility change that did not take: the record's message id and why (SQS's code and message, or the call's error). */
+export interface VisibilityFailure {
+  messageId: string;
+  reason: string;
+}
+
 /**
  * The delivery's SQS side effects. Each method either succeeds or throws; the caller turns a
  * failure into "report the record as failed" so nothing is lost.
@@ -130,17 +136,20 @@ export class QueueActions {
    * Sets the visibility timeout of records that come back (ten per request, the requests in
    * parallel), so they come back after their backoff rather than after the queue's default.
    *
+   * A change SQS refuses comes back as a per-entry failure of the batch (e.g. `InvalidParameterValue`
+   * for a visibility past 12 hours in flight): it is returned with SQS's code and message.
+   *
    * @param signal cuts the calls (retries included) at the invocation's deadline
-   * @returns the message ids whose change failed or was cut (the records are retried anyway; only the delay differs)
+   * @returns the changes that failed, were refused or were cut (the records are retried anyway; only the delay differs)
    */
-  async delay(changes: readonly VisibilityChange[], { signal }: { signal?: AbortSignal } = {}): Promise<string[]> {
+  async delay(changes: readonly VisibilityChange[], { signal }: { signal?: AbortSignal } = {}): Promise<VisibilityFailure[]> {
     const slices: (readonly VisibilityChange[])[] = [];
     for (let start = 0; start < changes.length; start += 10) slices.push(changes.slice(start, start + 10));
     const failed = await Promise.all(slices.map((slice) => this.#changeVisibility(slice, signal)));
     return failed.flat();
   }
 
-  async #changeVisibility(slice: readonly VisibilityChange[], signal: AbortSignal | undefined): Promise<string[]> {
+  async #changeVisibility(slice: readonly VisibilityChange[], signal: AbortSignal | undefined): Promise<VisibilityFailure[]> {
     try {
       const reply = await this.#sqs.send(
         new ChangeMessageVisibilityBatchCommand({
@@ -155,10 +164,12 @@ export class QueueActions {
       );
       return (reply.Failed ?? []).flatMap((failure) => {
         const change = slice[Number(failure.Id)];
-        return change === undefined ? [] : [change.record.messageId];
+        const reason = `${failure.Code ?? 'refused'}: ${failure.Message ?? '(no message)'}`;
+        return change === undefined ? [] : [{ messageId: change.record.messageId, reason }];
       });
-    } catch {
-      return slice.map((change) => change.record.messageId);
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return slice.map((change) => ({ messageId: change.record.messageId, reason }));
     }
   }
 }

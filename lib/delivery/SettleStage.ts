@@ -4,7 +4,7 @@
  * bounded by the invocation's remaining time.
  * @module
  */
-import { HAND_BACK_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
+import { HAND_BACK_SECONDS, MAX_IN_FLIGHT_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Outcome } from './outcome.js';
 import type { VisibilityChange } from './QueueActions.js';
@@ -47,21 +47,26 @@ export class SettleStage {
   readonly #stoppedGroups = new Set<string>();
 
   readonly #onSqsCall: (ms: number) => void;
+  readonly #visibilityCap: () => number;
 
   /**
    * @param signal the invocation's deadline for SQS calls
    * @param onSqsCall told how long each SQS call took (DLQ send, re-enqueue, visibility changes), cut or not
+   * @param visibilityCap the longest visibility SQS takes now, in seconds (see `visibilityCapSeconds`);
+   *   a longer backoff is cut to it. Default: SQS's 43,200 s
    */
   constructor(
     slots: readonly BatchSlot[],
     delivery: Pick<Delivery, 'actions' | 'options'>,
     signal: AbortSignal,
     onSqsCall: (ms: number) => void = () => undefined,
+    visibilityCap: () => number = () => MAX_IN_FLIGHT_SECONDS,
   ) {
     this.#slots = slots;
     this.#delivery = delivery;
     this.#signal = signal;
     this.#onSqsCall = onSqsCall;
+    this.#visibilityCap = visibilityCap;
     this.#settled = slots.map(() => undefined);
   }
 
@@ -110,7 +115,10 @@ export class SettleStage {
    * invalid job keeps its own outcome whatever happened to the session), waits for every record,
    * then sets the visibility of those that come back: their backoff when they failed for now, a
    * short hand-back on a FIFO queue when they were not attempted (so that their group does not
-   * wait out the queue's timeout). The visibility changes go out in parallel.
+   * wait out the queue's timeout), never past the visibility cap (SQS's 12 hours in flight less
+   * the time the record may have been in flight). The visibility changes go out in parallel; a
+   * change that fails or is refused is in the record's `problem` (logged), and the record comes
+   * back after the queue's visibility timeout.
    */
   async finish(outcomes: readonly (Outcome | undefined)[]): Promise<void> {
     this.#slots.forEach((slot, index) => {
@@ -176,17 +184,20 @@ export class SettleStage {
   async #applyVisibility(): Promise<void> {
     const { options, actions } = this.#delivery;
     const changes: Array<VisibilityChange & { result: RecordResult }> = [];
+    const cap = this.#visibilityCap();
     this.#settled.forEach((result, index) => {
       if (result === undefined) return;
       const seconds = visibilitySeconds(result, options.fifo, options.backoff);
-      if (seconds !== undefined) changes.push({ record: this.#slot(index).prepared.record, seconds, result });
+      if (seconds !== undefined) changes.push({ record: this.#slot(index).prepared.record, seconds: Math.min(seconds, cap), result });
     });
     if (changes.length === 0) return;
     const started = performance.now();
-    const failed = new Set(await actions.delay(changes, { signal: this.#signal }));
+    const failures = await actions.delay(changes, { signal: this.#signal });
     this.#onSqsCall(performance.now() - started);
+    const failed = new Map(failures.map((failure) => [failure.messageId, failure.reason]));
     for (const { result, seconds } of changes) {
-      if (failed.has(result.messageId)) result.problem = 'visibility change failed: retried after the queue default';
+      const reason = failed.get(result.messageId);
+      if (reason !== undefined) result.problem = `visibility change failed (${reason}): the record comes back after the queue's visibility timeout`;
       else result.backoffSeconds = seconds;
     }
   }

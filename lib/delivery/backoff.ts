@@ -48,11 +48,59 @@ export function backoffSeconds(receiveCount: number, policy: BackoffPolicy = {})
 /**
  * The backoff of a systemic failure (the relay unreachable, TLS or AUTH failing): not the job's
  * fault, so it must not use up the job's receives in minutes and land in the DLQ during an outage.
- * 1.5-3 min, 6-12 min, 24-48 min, 1.6-3.2 h, then 6-12 h (SQS's visibility cap): with the default
- * 5 receives a job rides out an outage of roughly 8 to 16 hours before SQS moves it to the DLQ.
+ * 1.5-3 min, 6-12 min, 24-48 min, 1.6-3.2 h, then 6-12 h (SQS's visibility cap, less the time
+ * the record has been in flight: {@link visibilityCapSeconds}): with the default 5 receives a job
+ * rides out an outage of roughly 8 to 16 hours before SQS moves it to the DLQ.
  */
 export const SYSTEMIC_BACKOFF: BackoffPolicy = { baseSeconds: 180, factor: 4, capSeconds: 43_200 };
 
+/**
+ * SQS's limit on one receive: a message stays in flight at most 12 hours from the receive that
+ * handed it out, and a ChangeMessageVisibility that would keep it longer is refused (the message
+ * then comes back after the visibility it had, the queue's timeout). See {@link visibilityCapSeconds}.
+ */
+export const MAX_IN_FLIGHT_SECONDS = 43_200;
+
+/**
+ * The longest batching window an SQS event source allows: how long a record may have waited,
+ * received, before the function was invoked. Assumed when the function is not told its own window.
+ */
+export const MAX_BATCHING_WINDOW_SECONDS = 300;
+
+/**
+ * Time in flight the handler's clock does not see, besides the batching window: the poller's
+ * hand-over to Lambda, a cold start's initialisation (up to 10 s), the SQS request's own latency.
+ */
+export const IN_FLIGHT_MARGIN_SECONDS = 60;
+
+/** What {@link visibilityCapSeconds} counts besides the invocation's own time. */
+export interface InFlightAllowance {
+  /** The event source's batching window. @default {@link MAX_BATCHING_WINDOW_SECONDS} */
+  batchingWindowSeconds?: number;
+  /** @default {@link IN_FLIGHT_MARGIN_SECONDS} */
+  marginSeconds?: number;
+}
+
+/**
+ * The longest visibility, in whole seconds, that SQS still takes for a record of this invocation:
+ * its 12 hours in flight ({@link MAX_IN_FLIGHT_SECONDS}) less the time the record may already have
+ * been in flight since its receive, that is the batching window, a margin, and every started second
+ * since the invocation began. Never negative. SQS hands no per-receive timestamp to the function,
+ * so this is an upper bound of the time in flight: a record held longer before the invocation than
+ * it allows (e.g. an invocation throttled and retried by the event source) has its change refused,
+ * and comes back after the queue's visibility timeout; nothing is lost.
+ *
+ * @param elapsedMs time since the invocation started (a negative or non-finite value counts as 0)
+ * @example
+ * visibilityCapSeconds(0); // 42840: 43200 - 300 (batching window unknown) - 60 (margin)
+ * visibilityCapSeconds(61_500, { batchingWindowSeconds: 5 }); // 43073
+ */
+export function visibilityCapSeconds(elapsedMs: number, allowance: InFlightAllowance = {}): number {
+  const window = allowance.batchingWindowSeconds ?? MAX_BATCHING_WINDOW_SECONDS;
+  const margin = allowance.marginSeconds ?? IN_FLIGHT_MARGIN_SECONDS;
+  const elapsedSeconds = Number.isFinite(elapsedMs) && elapsedMs > 0 ? Math.ceil(elapsedMs / 1000) : 0;
+  return Math.max(0, MAX_IN_FLIGHT_SECONDS - window - margin - elapsedSeconds);
+}
 
 /**
  * The visibility, in seconds, of a record of a FIFO queue handed back untried (its group stopped

@@ -7,6 +7,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { composeMail } from '../message/index.js';
 import type { SmtpSettings } from '../config.js';
+import { MAX_BATCHING_WINDOW_SECONDS, visibilityCapSeconds } from './backoff.js';
 import { buildBatchResponse } from './batchResponse.js';
 import { prepareRecord, readRecord } from './mailRecord.js';
 import type { FailureReason, Outcome } from './outcome.js';
@@ -27,7 +28,9 @@ import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
  * lately been slow: the calls after the session need that time), every SQS call
  * (DLQ sends, re-enqueues, visibility changes) `answerMarginMs` before it, and the answer comes
  * at the latest half of that margin before the end, whatever is still under way: a record not
- * settled by then (its DLQ send unfinished, say) is in `batchItemFailures`.
+ * settled by then (its DLQ send unfinished, say) is in `batchItemFailures`. A record's backoff
+ * (its visibility change) is cut to what SQS takes: 12 hours in flight since the receive, less the
+ * batching window, a margin and the invocation's time so far (`visibilityCapSeconds`).
  *
  * Outcomes go to one {@link SettleStage} as they are known, so DLQ sends and re-enqueues run
  * alongside the session. On a FIFO queue they are fed in order, a message waits for the earlier
@@ -56,10 +59,20 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const times = delivery.sqsCallTimes ?? new SqsCallTimes();
   const reserveMs = (): number => Math.max(options.reserveMs ?? 1500, Math.min(answerMarginMs + 1.25 * times.expectedMs(), startMarginMs - 1000));
   const sessionEnd = new Deadline(budgetMs - reserveMs());
-  const stage = new SettleStage(slots, delivery, timeLimit(budgetMs - answerMarginMs), (ms) => {
-    times.add(ms);
-    sessionEnd.bringForward(leftMs() - reserveMs());
-  });
+  // A visibility change must not keep a record in flight past SQS's 12 hours since its receive,
+  // which came before this invocation (by up to the batching window) and before `started`.
+  const batchingWindowSeconds = options.batchingWindowSeconds ?? (options.fifo ? 0 : MAX_BATCHING_WINDOW_SECONDS);
+  const visibilityCap = (): number => visibilityCapSeconds(performance.now() - started, { batchingWindowSeconds });
+  const stage = new SettleStage(
+    slots,
+    delivery,
+    timeLimit(budgetMs - answerMarginMs),
+    (ms) => {
+      times.add(ms);
+      sessionEnd.bringForward(leftMs() - reserveMs());
+    },
+    visibilityCap,
+  );
 
   if (!options.fifo) {
     // An invalid job goes to the DLQ at once, whatever becomes of the session (FIFO: in its turn).

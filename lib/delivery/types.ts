@@ -92,6 +92,13 @@ export interface DeliveryOptions {
    */
   window?: number;
   backoff?: BackoffPolicy;
+  /**
+   * The event source's batching window, in seconds: how long a record may have been in flight
+   * before the invocation. A visibility change is capped at SQS's 12 hours in flight less this,
+   * a margin and the invocation's time so far (`visibilityCapSeconds`).
+   * @default 0 on a FIFO queue (the event source has no batching window there), else 300 (the longest it allows)
+   */
+  batchingWindowSeconds?: number;
   /** After this many re-enqueues, recipients still refused for now go to the DLQ instead. @default 5 */
   maxRequeues?: number;
 }

@@ -2,7 +2,9 @@
  * A slow SQS for tests: a real HTTP proxy on 127.0.0.1 in front of the SQS emulator that holds
  * every request for a while before forwarding it. A request whose client gave up in the meantime
  * (an aborted call) is never forwarded, as with a request lost on the way: what reaches the
- * emulator is exactly what the client still waited for.
+ * emulator is exactly what the client still waited for. It keeps every request's body, and can
+ * refuse entries of a batch request the way SQS does (a per-entry failure in the answer), for a
+ * rule of real SQS the emulator does not enforce.
  * @module
  */
 import { createServer, request } from 'node:http';
@@ -15,6 +17,23 @@ export interface SlowSqsCall {
   action: string;
   /** Forwarded to the emulator (false: the client gave up before the delay was over). */
   forwarded: boolean;
+  /** The request's body (SQS's JSON protocol). */
+  body: string;
+}
+
+/** A per-entry failure of a batch request, as SQS reports it in `Failed`. */
+export interface EntryRefusal {
+  code: string;
+  message: string;
+}
+
+/** Options of {@link startSlowSqs}. */
+export interface SlowSqsOptions {
+  /**
+   * Refuses an entry of a batch request (one of its `Entries`): the entry is left out of what is
+   * forwarded and reported in the answer's `Failed`, as SQS does; `undefined` lets it through.
+   */
+  refuseEntry?: (action: string, entry: Record<string, unknown>) => EntryRefusal | undefined;
 }
 
 /** A running slow SQS. */
@@ -34,14 +53,19 @@ export interface SlowSqs {
  * const slow = await startSlowSqs(emulator.endpoint, 3000);
  * process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
  */
-export async function startSlowSqs(target: string, latencyMs: number): Promise<SlowSqs> {
+export async function startSlowSqs(target: string, latencyMs: number, options: SlowSqsOptions = {}): Promise<SlowSqs> {
   const calls: SlowSqsCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const call: SlowSqsCall = { action: String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, ''), forwarded: false };
+      const received = Buffer.concat(chunks);
+      const call: SlowSqsCall = {
+        action: String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, ''),
+        forwarded: false,
+        body: received.toString('utf8'),
+      };
       calls.push(call);
       let gone = false;
       res.on('close', () => {
@@ -51,18 +75,35 @@ export async function startSlowSqs(target: string, latencyMs: number): Promise<S
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (gone) return;
+        const { payload, failed } = refuseEntries(call, received, options.refuseEntry);
+        if (failed.length > 0 && payload === undefined) {
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify({ Successful: [], Failed: failed }));
+          return;
+        }
         call.forwarded = true;
-        const payload = Buffer.concat(chunks);
-        const headers: IncomingHttpHeaders = { ...req.headers, host: new URL(target).host, 'content-length': String(payload.length) };
+        const forwarded = payload ?? received;
+        const headers: IncomingHttpHeaders = { ...req.headers, host: new URL(target).host, 'content-length': String(forwarded.length) };
         const upstream = request(new URL(req.url ?? '/', target), { method: req.method, headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+          if (failed.length === 0) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          const parts: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => parts.push(chunk));
+          answer.on('end', () => {
+            const reply = JSON.parse(Buffer.concat(parts).toString('utf8')) as { Failed?: unknown[] };
+            const merged = Buffer.from(JSON.stringify({ ...reply, Failed: [...(reply.Failed ?? []), ...failed] }));
+            res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(merged.length) });
+            res.end(merged);
+          });
         });
         upstream.on('error', (error) => {
           res.writeHead(502);
           res.end(String(error));
         });
-        upstream.end(payload);
+        upstream.end(forwarded);
       }, latencyMs);
       timers.add(timer);
     });
@@ -80,4 +121,22 @@ export async function startSlowSqs(target: string, latencyMs: number): Promise<S
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/**
+ * Splits a batch request by `refuse`: the entries refused (as SQS's `Failed`) and the request to
+ * forward with the others (`undefined` when none is left, or when nothing was refused).
+ */
+function refuseEntries(call: SlowSqsCall, body: Buffer, refuse: SlowSqsOptions['refuseEntry']): { payload?: Buffer; failed: object[] } {
+  if (refuse === undefined || body.length === 0) return { payload: body, failed: [] };
+  const request = JSON.parse(body.toString('utf8')) as { Entries?: Record<string, unknown>[] };
+  if (!Array.isArray(request.Entries)) return { payload: body, failed: [] };
+  const failed: object[] = [];
+  const kept = request.Entries.filter((entry) => {
+    const refusal = refuse(call.action, entry);
+    if (refusal !== undefined) failed.push({ Id: entry['Id'], SenderFault: true, Code: refusal.code, Message: refusal.message });
+    return refusal === undefined;
+  });
+  if (failed.length === 0) return { payload: body, failed };
+  return kept.length === 0 ? { failed } : { payload: Buffer.from(JSON.stringify({ ...request, Entries: kept })), failed };
 }
