@@ -6,7 +6,7 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { SYSTEMIC_BACKOFF, backoffSeconds } from '../lib/delivery/backoff.js';
+import { MAX_IN_FLIGHT_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from '../lib/delivery/backoff.js';
 import type { OutboundMailProps } from './OutboundMail.js';
 import { InvalidOutboundMailPropsError } from './errors.js';
 
@@ -58,9 +58,6 @@ const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Room left for the dead-letter queue's `-dlq` suffix within SQS's 80-character limit. */
 const MAX_QUEUE_NAME_LENGTH = 76;
 
-/** Longest a message can stay in flight after one receive: SQS refuses to extend it past 12 hours. */
-const MAX_IN_FLIGHT_SECONDS = 43_200;
-
 /** What bounds how long one receive keeps a job hidden. */
 export interface RetryTiming {
   /** The mail queue's visibility timeout: the least a receive hides a job for. */
@@ -77,7 +74,11 @@ export interface RetryTiming {
  * hides a job for the visibility timeout, or, when the function fails it for now, for the batching
  * window and the function's run plus the function's own backoff for that receive (the longer of
  * the transient and the systemic policy of lib/delivery/backoff.ts, at its upper bound), never
- * past SQS's 12 hours in flight.
+ * past SQS's 12 hours in flight (`MAX_IN_FLIGHT_SECONDS`).
+ *
+ * An upper bound: the function itself asks for less (`visibilityCapSeconds` cuts a backoff to the
+ * 12 hours less the batching window, a margin and its run so far, so that SQS takes the change),
+ * and a change SQS refuses leaves the job hidden for the visibility timeout only.
  *
  * @example
  * worstCaseRetrySeconds(5, { visibilitySeconds: 360, timeoutSeconds: 60, windowSeconds: 0 }); // 58860 (16.4 h)

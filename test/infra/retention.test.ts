@@ -12,7 +12,7 @@ import { OutboundMail } from '../../infra/OutboundMail.js';
 import type { OutboundMailProps } from '../../infra/OutboundMail.js';
 import { addOutboundMailStacks } from '../../infra/outboundMailApp.js';
 import { worstCaseRetrySeconds } from '../../infra/outboundMailSettings.js';
-import { SYSTEMIC_BACKOFF, backoffSeconds } from '../../lib/delivery/backoff.js';
+import { SYSTEMIC_BACKOFF, backoffSeconds, visibilityCapSeconds } from '../../lib/delivery/backoff.js';
 import { cdkContext, testApp } from '../support/cdkApp.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay-Xy12Zq';
@@ -96,5 +96,19 @@ describe('retentionPeriod against the worst case of the function backoff', () =>
     expect(expected).toBe(725 + 845 + 3005 + 11_645 + 4 * 43_200);
     // Far more than the old maxReceiveCount x visibilityTimeout (8 x 725 = 5800 s).
     expect(worstCaseRetrySeconds(8, timing)).toBeGreaterThan(8 * 725);
+  });
+
+  it('is an upper bound of what the function asks for: its visibility change is cut to the 12 hours less the window, a margin and its run', () => {
+    const timing = { visibilitySeconds: 725, timeoutSeconds: 120, windowSeconds: 5 };
+    // A whole timeout spent before the change: 43,200 - 5 - 60 - 120 = 43,015 s asked at most.
+    const asked = (receive: number): number =>
+      Math.min(
+        backoffSeconds(receive, { ...SYSTEMIC_BACKOFF, random: () => 0.999_999 }),
+        visibilityCapSeconds(120_000, { batchingWindowSeconds: 5 }),
+      );
+    expect(asked(5)).toBe(43_015);
+    const hidden = [1, 2, 3, 4, 5, 6, 7, 8].reduce((sum, k) => sum + Math.max(725, 5 + 120 + asked(k)), 0);
+    expect(hidden).toBe(725 + 845 + 3005 + 11_645 + 4 * 43_140);
+    expect(hidden).toBeLessThanOrEqual(worstCaseRetrySeconds(8, timing));
   });
 });
