@@ -31,7 +31,7 @@ export interface InvocationTrace {
   /** Jobs whose re-enqueue failed, so the whole job came back (from the handler's log). */
   requeueFailed: string[];
   /** The handler's log lines about records, for the evidence of a violation. */
-  outcomes: { jobId?: string; outcome?: string; placement?: string; cause?: string; problem?: string }[];
+  outcomes: { jobId?: string; outcome?: string; placement?: string; cause?: string; problem?: string; refused?: string }[];
 }
 
 /** Everything the run recorded. */
@@ -165,7 +165,7 @@ export function account(evidence: RunEvidence): ChaosTable {
         else if (queued.length > 0) table.refusedForGood.pending += 1;
         else {
           table.lost += 1;
-          note('lost', `${where}: never refused by the relay, not in the DLQ, not queued`);
+          note('lost', `${where}: never refused by the relay, not in the DLQ, not queued; ${describeJob(job.id, [], evidence)}`);
         }
         continue;
       }
@@ -206,7 +206,7 @@ export function account(evidence: RunEvidence): ChaosTable {
       } else if (queued.length > 0) table.pending += 1;
       else {
         table.lost += 1;
-        note('lost', `${where}: not delivered, not in the DLQ, not queued`);
+        note('lost', `${where}: not delivered, not in the DLQ, not queued; ${describeJob(job.id, [], evidence)}`);
       }
     }
   }
@@ -267,7 +267,7 @@ export function reasonOf(message: HeldBody): string {
 
 /** The evidence about one job: its copies (id, connection, acknowledged or not), the faults on those connections, what the handler logged. */
 function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: RunEvidence): string {
-  const base = copies[0]?.t ?? 0;
+  const base = copies[0]?.t ?? evidence.invocations.find((i) => i.jobIds.includes(jobId))?.start ?? 0;
   const at = (t: number): string => `${t >= base ? '+' : ''}${t - base} ms`;
   const shown = copies.map((c) => `${c.copyId} on ${c.conn ?? '?'} at ${at(c.t)}${evidence.acknowledged.has(c.copyId) ? '' : ' (reply lost)'}`);
   const conns = new Set(copies.map((c) => c.conn));
@@ -281,12 +281,12 @@ function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: Run
         .filter((o) => o.jobId === jobId)
         .map(
           (o) =>
-            `${o.outcome}${o.cause === undefined ? '' : `(${o.cause})`}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`,
+            `${o.outcome}${o.cause === undefined ? '' : `(${o.cause})`}${o.refused === undefined ? '' : ` refused ${o.refused}`}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`,
         );
       return `invocation ${at(i.start)}..${at(i.end)}${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}`;
     });
   const requeues = evidence.requeues.filter((r) => r.jobId === jobId).map((r) => `re-enqueued at ${at(r.t)}`);
-  return [`copies ${shown.join(', ')}`, ...faults, ...requeues, ...handled].join('; ');
+  return [`copies ${shown.join(', ') || 'none'}`, ...faults, ...requeues, ...handled].join('; ');
 }
 
 function causeOf(

@@ -40,12 +40,12 @@ export const DEFAULT_RATES: FaultRates = {
     dropServerToClient: 0.03,
     dropAfterDot: 0.05,
     stall: 0.03,
-    stallAfterDot: 0.03,
+    stallAfterDot: 0.05,
     stallMs: [2000, 15_000],
     spanBytes: 3000,
   },
   relay: { rcpt450: 0.03, later450: 0.5, smtp421: 0.04, rcptLimit: 0.05 },
-  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [300, 3000], brownout: { windowMs: 5000, chance: 0.25 } },
+  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [500, 3000], brownout: { windowMs: 5000, chance: 0.3 } },
   kill: 0.05,
   killWithinMs: [0, 250],
 };
@@ -275,6 +275,8 @@ function parseLine(line: string): InvocationTrace['outcomes'][number] | undefine
       const value = text(key);
       if (value !== undefined) out[key] = value;
     }
+    const refused = entry['refused'];
+    if (Array.isArray(refused)) out.refused = refused.map((r: unknown) => String((r as { code?: unknown }).code)).join(',');
     return out;
   } catch {
     return undefined;
