@@ -145,7 +145,9 @@ export function account(evidence: RunEvidence): ChaosTable {
     holds: false,
   };
   const problems = new Map<string, string[]>();
-  const note = (kind: string, line: string): void => problems.set(kind, [...(problems.get(kind) ?? []), line]);
+  const note = (kind: string, line: string): void => {
+    problems.set(kind, [...(problems.get(kind) ?? []), line]);
+  };
 
   for (const job of evidence.jobs) {
     for (const { address, kind } of job.recipients) {

@@ -31,8 +31,8 @@ const jobs = Number(values.jobs);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(values.seed);
 if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs: a whole number above 0, not ${values.jobs}`);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: a whole number, not ${values.seed}`);
-const queues =
-  values.queue === 'both' ? (['standard', 'fifo'] as const) : values.queue === 'standard' || values.queue === 'fifo' ? [values.queue] : undefined;
+const queues: readonly ('standard' | 'fifo')[] | undefined =
+  values.queue === 'both' ? ['standard', 'fifo'] : values.queue === 'standard' || values.queue === 'fifo' ? [values.queue] : undefined;
 if (queues === undefined) throw new Error(`--queue: standard, fifo or both, not ${values.queue}`);
 
 console.log(`chaos: seed ${seed} (rerun with --seed ${seed}), ${jobs} jobs per queue`);
