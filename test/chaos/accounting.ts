@@ -82,6 +82,8 @@ export interface ChaosTable {
   seconds: number;
   /** What broke the invariants, with evidence (first few of each). */
   violations: string[];
+  /** Not violations, worth a look: deliverable recipients the DLQ holds, with what happened to their jobs (first few). */
+  notes: string[];
   holds: boolean;
 }
 
@@ -142,6 +144,7 @@ export function account(evidence: RunEvidence): ChaosTable {
     },
     seconds: evidence.seconds,
     violations: [],
+    notes: [],
     holds: false,
   };
   const problems = new Map<string, string[]>();
@@ -205,6 +208,7 @@ export function account(evidence: RunEvidence): ChaosTable {
         table.deliverableInDlq += 1;
         const lines = evidence.invocations.flatMap((i) => i.outcomes.filter((o) => o.jobId === job.id));
         if (lines.length > 0 && lines.every((o) => o.outcome === 'notAttempted')) table.deliverableInDlqUntried += 1;
+        if (table.notes.length < SHOWN) table.notes.push(`${where} in the DLQ (${reason}): ${describeJob(job.id, [], evidence)}`);
       } else if (queued.length > 0) table.pending += 1;
       else {
         table.lost += 1;

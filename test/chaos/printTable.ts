@@ -43,6 +43,12 @@ export function formatTables(tables: readonly ChaosTable[], seed: number): strin
   ];
   for (const [label, value] of rows) lines.push(`| ${label.padEnd(width)} | ${tables.map((t) => String(value(t)).padStart(10)).join(' | ')} |`);
   for (const table of tables) {
+    if (table.notes.length > 0)
+      lines.push(
+        '',
+        `${table.queue}: deliverable recipients in the DLQ (not a violation; first ${table.notes.length}):`,
+        ...table.notes.map((line) => `  ${line}`),
+      );
     if (table.violations.length === 0) continue;
     lines.push('', `${table.queue}: the run does not hold:`, ...table.violations.map((line) => `  ${line}`));
   }
