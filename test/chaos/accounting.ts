@@ -28,6 +28,12 @@ export interface InvocationTrace {
   killedAt?: number;
   /** It ran past the function timeout and was ended by the stand-in. */
   timedOut: boolean;
+  /** Jobs whose records the invocation handed back (its `batchItemFailures`, or all of them when it failed). */
+  handedBack?: string[];
+  /** Why the whole batch failed, when it did (the stand-in's words). */
+  batchFailure?: string;
+  /** Jobs whose records the stand-in could not delete. */
+  deleteFailed?: string[];
   /** Jobs whose re-enqueue failed, so the whole job came back (from the handler's log). */
   requeueFailed: string[];
   /** The handler's log lines about records, for the evidence of a violation. */
@@ -289,7 +295,10 @@ function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: Run
           (o) =>
             `${o.outcome}${o.cause === undefined ? '' : `(${o.cause})`}${o.refused === undefined ? '' : ` refused ${o.refused}`}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`,
         );
-      return `invocation ${at(i.start)}..${at(i.end)}${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}`;
+      const back = i.handedBack?.includes(jobId) === true ? ' [handed back]' : '';
+      const undeleted = i.deleteFailed?.includes(jobId) === true ? ' [delete failed]' : '';
+      const failure = i.batchFailure === undefined ? '' : ` [batch failed: ${i.batchFailure.slice(0, 60)}]`;
+      return `invocation ${at(i.start)}..${at(i.end)} (${i.end - i.start} ms)${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}${back}${undeleted}${failure}`;
     });
   const requeues = evidence.requeues.filter((r) => r.jobId === jobId).map((r) => `re-enqueued at ${at(r.t)}`);
   return [`copies ${shown.join(', ') || 'none'}`, ...faults, ...requeues, ...handled].join('; ');

@@ -176,6 +176,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       running.delete(report.poller);
       const trace = entry?.trace ?? { start: Date.now(), end: 0, jobIds: jobIdsOf(report.records), timedOut: false, requeueFailed: [], outcomes: [] };
       trace.end = Date.now();
+      const jobOf = new Map(report.records.map((record) => [record.messageId, jobIdsOf([record])[0]]));
+      const jobsOf = (ids: readonly string[]): string[] => ids.flatMap((id) => jobOf.get(id) ?? []);
+      trace.handedBack = jobsOf(report.failed);
+      trace.deleteFailed = jobsOf(report.deleteFailed);
+      if (report.batchFailure !== undefined) trace.batchFailure = report.batchFailure;
       trace.timedOut = report.result.kind === 'timeout';
       if (entry?.killFiredAt !== undefined && report.batchFailure === 'the execution environment ended') {
         trace.killedAt = entry.killFiredAt;
