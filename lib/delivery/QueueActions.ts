@@ -3,6 +3,7 @@
  * recipients refused for now back on the queue, and stretch a failed job's visibility timeout.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { ChangeMessageVisibilityBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import type { FailureReason } from './outcome.js';
@@ -102,7 +103,7 @@ export class QueueActions {
         QueueUrl: this.#urls.dlqUrl,
         MessageBody: body,
         MessageAttributes: fitAttributes(attributes, SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body, 'utf8')),
-        ...fifoFields(this.#urls.dlqUrl, record, part?.copy ? `dead-${part.copy}` : 'dead'),
+        ...fifoFields(this.#urls.dlqUrl, record, part?.copy ? `dead-${part.copy}` : 'dead', body),
       }),
       sendOptions(options.signal),
     );
@@ -126,7 +127,7 @@ export class QueueActions {
           [REQUEUE_COUNT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(record.requeueCount + 1) },
         },
         ...(fifo ? {} : { DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }),
-        ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}${copy ? `-${copy}` : ''}`),
+        ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}${copy ? `-${copy}` : ''}`, body),
       }),
       sendOptions(signal),
     );
@@ -184,12 +185,18 @@ export function isFifoUrl(url: string): boolean {
   return url.endsWith('.fifo');
 }
 
-function fifoFields(url: string, record: MailRecord, purpose: string): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+/**
+ * A FIFO copy's group (the record's) and deduplication id: the purpose and a SHA-256 of the
+ * record's id, the purpose and the copy's body. SQS drops a second send with the same id for
+ * 5 minutes, which is right for the same copy sent again (a call cut by the deadline that still
+ * went through, a record redelivered after a killed invocation) and would lose recipients for a
+ * different one: a redelivered record whose recipients refused for now are not the same as the
+ * first time makes another copy, and that copy must not be taken for the first.
+ */
+function fifoFields(url: string, record: MailRecord, purpose: string, body: string): { MessageGroupId?: string; MessageDeduplicationId?: string } {
   if (!isFifoUrl(url)) return {};
-  return {
-    MessageGroupId: record.messageGroupId ?? 'mail',
-    MessageDeduplicationId: `${record.messageId}-${purpose}`.replace(/[^A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '_').slice(0, 128),
-  };
+  const digest = createHash('sha256').update(`${record.messageId}\n${purpose}\n`).update(body).digest('hex');
+  return { MessageGroupId: record.messageGroupId ?? 'mail', MessageDeduplicationId: `${purpose.slice(0, 60)}-${digest}` };
 }
 
 /**
