@@ -31,8 +31,8 @@ export type PreparedRecord =
 
 /** Takes what the delivery needs from an SQS record. */
 export function readRecord(record: SQSRecord): MailRecord {
-  const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? '1', 10);
-  const requeueCount = Number.parseInt(record.messageAttributes?.[REQUEUE_COUNT_ATTRIBUTE]?.stringValue ?? '0', 10);
+  const receiveCount = Number.parseInt(record.attributes.ApproximateReceiveCount, 10);
+  const requeueCount = Number.parseInt(record.messageAttributes[REQUEUE_COUNT_ATTRIBUTE]?.stringValue ?? '0', 10);
   const mail: MailRecord = {
     messageId: record.messageId,
     receiptHandle: record.receiptHandle,
@@ -40,7 +40,7 @@ export function readRecord(record: SQSRecord): MailRecord {
     receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
     requeueCount: Number.isFinite(requeueCount) && requeueCount > 0 ? requeueCount : 0,
   };
-  const group = record.attributes?.MessageGroupId;
+  const group = record.attributes.MessageGroupId;
   if (group !== undefined && group !== '') mail.messageGroupId = group;
   return mail;
 }

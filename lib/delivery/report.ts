@@ -121,8 +121,11 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
       line['reason'] = loggedReason(outcome.reason);
       line['possibleDuplicate'] = true;
       break;
-    default:
+    case 'transient':
+    case 'permanent':
+    case 'systemic':
       line['reason'] = loggedReason(outcome.reason);
+      break;
   }
   if (result.requeued !== undefined) line['requeuedRecipients'] = result.requeued;
   if (result.backoffSeconds !== undefined) line['backoffSeconds'] = result.backoffSeconds;

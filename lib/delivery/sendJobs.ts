@@ -37,6 +37,9 @@ export type SessionJob =
     }
   | { outcome: Outcome };
 
+/** A job whose message is still to be built. */
+type ComposingJob = Exclude<SessionJob, { outcome: Outcome }>;
+
 /** How a session runs. */
 export interface SessionPlan {
   /**
@@ -110,9 +113,7 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
   // Messages are built ahead of their turn (up to `window` of them), so that building one never
   // holds up the pipeline: the client must find the next message queued when it writes a dot.
   const building = new Map<number, Promise<ComposedMessage>>();
-  const build = (index: number): Promise<ComposedMessage> | undefined => {
-    const job = jobs[index];
-    if (job === undefined || 'outcome' in job) return undefined;
+  const build = (index: number, job: ComposingJob): Promise<ComposedMessage> => {
     let pending = building.get(index);
     if (pending === undefined) {
       pending = job.compose();
@@ -122,11 +123,14 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     return pending;
   };
 
-  for (let index = 0; index < jobs.length; index += 1) {
+  for (const [index, job] of jobs.entries()) {
     while (running.size >= window) await Promise.race(running);
     if (stop !== undefined) break;
-    const job = jobs[index]!;
-    const passedBy = 'outcome' in job ? job.outcome : await plan.skip?.(index);
+    if ('outcome' in job) {
+      track(finish(index, job.outcome));
+      continue;
+    }
+    const passedBy = await plan.skip?.(index);
     if (passedBy !== undefined) {
       track(finish(index, passedBy));
       continue;
@@ -139,9 +143,12 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
       stop = 'outOfTime';
       break;
     }
-    const pending = build(index)!;
+    const pending = build(index, job);
     for (let ahead = index + 1, count = 0; ahead < jobs.length && count < window && started + count + 1 < plan.limit; ahead += 1) {
-      if (build(ahead) !== undefined) count += 1;
+      const next = jobs[ahead];
+      if (next === undefined || 'outcome' in next) continue;
+      void build(ahead, next); // a failure is observed when its turn comes
+      count += 1;
     }
     let mail: ComposedMessage;
     try {
@@ -152,7 +159,9 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
     } finally {
       building.delete(index);
     }
-    if (stop !== undefined) break; // the connection went while the message was being built
+    // The connection may have gone while the message was being built.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a task's callback sets `stop` during the await above; TypeScript's narrowing cannot see that (microsoft/TypeScript#9998)
+    if (stop !== undefined) break;
     started += 1;
     const sending = sendInParts(sender, mail, {
       limit,

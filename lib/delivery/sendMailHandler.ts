@@ -73,9 +73,9 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
   const connect = deps.connect ?? ((options: SmtpConnectOptions): Promise<MailSession> => SmtpClient.connect(options));
 
   return async function sendMail(event: SQSEvent, context: InvocationContext): Promise<SQSBatchResponse> {
-    const records = event.Records ?? [];
+    const records = event.Records;
     if (records.length === 0) return { batchItemFailures: [] };
-    const fifo = isFifoUrl(config.queueUrl) || records.some((record) => record.eventSourceARN?.endsWith('.fifo'));
+    const fifo = isFifoUrl(config.queueUrl) || records.some((record) => record.eventSourceARN.endsWith('.fifo'));
     const options: DeliveryOptions = { ...deps.tuning, mailPerConnection: config.mailPerConnection, fifo };
     if (config.backoffScale !== undefined) options.backoff = { ...options.backoff, scale: config.backoffScale };
     if (config.tlsCa !== undefined) options.tlsCa = config.tlsCa;

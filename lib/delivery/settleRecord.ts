@@ -31,8 +31,11 @@ export async function settleRecord(slot: BatchSlot, outcome: Outcome, delivery: 
     case 'partlyRefused':
       await settleRefused(result, slot, outcome, delivery, signal);
       break;
-    default:
-      break; // transient, ambiguous, notAttempted, systemic: retried
+    case 'transient':
+    case 'ambiguous':
+    case 'notAttempted':
+    case 'systemic':
+      break; // retried
   }
   delete slot.mail;
   return result;
