@@ -20,7 +20,7 @@
  *   certificate, for relays with a private CA.
  * - `BACKOFF_SCALE` (optional, local and test runs only): a number in (0, 1] that multiplies every
  *   backoff delay (visibility changes and re-enqueue delays), so that a fault-injection run
- *   (`npm run chaos`) settles in minutes; never set in a deployed stack (default 1).
+ *   (`npm run chaos`) settles in minutes; refused in a deployed function (default 1).
  *
  * Errors name the setting and never repeat a password.
  * @module
@@ -115,7 +115,7 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   const maxRecipients = nonEmpty(env, 'MAIL_MAX_RECIPIENTS');
   if (maxRecipients !== undefined) config.maxRecipientsPerMessage = wholeNumber('MAIL_MAX_RECIPIENTS', maxRecipients, MAX_RECIPIENTS_PER_MESSAGE);
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
-  if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale);
+  if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale, env['AWS_EXECUTION_ENV']);
   const caFile = nonEmpty(env, 'SMTP_CA_FILE');
   if (caFile !== undefined) {
     let pem: string;
@@ -268,10 +268,20 @@ function wholeNumber(setting: string, value: string, max: number): number {
   return n;
 }
 
-/** `BACKOFF_SCALE`: a plain decimal in (0, 1]. */
-function parseBackoffScale(value: string): number {
+/**
+ * `BACKOFF_SCALE`: a plain decimal in (0, 1]. Below 1 it is refused where the Lambda runtime runs
+ * the function (`AWS_EXECUTION_ENV` is `AWS_Lambda_…` there, never in local or chaos runs): set
+ * there by mistake, it would make jobs burn their receives in seconds during a relay outage.
+ */
+function parseBackoffScale(value: string, executionEnv: string | undefined): number {
   const n = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
   if (!(n > 0 && n <= 1)) throw new ConfigError('BACKOFF_SCALE', `must be a number above 0 and at most 1 (e.g. 0.05), not "${value}"`);
+  if (n < 1 && executionEnv?.startsWith('AWS_Lambda_') === true) {
+    throw new ConfigError(
+      'BACKOFF_SCALE',
+      `is for local and test runs only, and this is a deployed function (AWS_EXECUTION_ENV=${executionEnv}): remove it`,
+    );
+  }
   return n;
 }
 

@@ -34,6 +34,25 @@ describe('BACKOFF_SCALE in the configuration', () => {
   });
 });
 
+describe('BACKOFF_SCALE in a deployed function', () => {
+  it('is refused where the Lambda runtime runs the function (AWS_EXECUTION_ENV), naming the setting: it would burn receives in seconds', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...BASE_ENV, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', BACKOFF_SCALE: '0.02' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).setting).toBe('BACKOFF_SCALE');
+    expect((error as ConfigError).message).toContain('AWS_Lambda_nodejs24.x');
+  });
+
+  it('is read in local runs (no AWS_EXECUTION_ENV, whatever AWS_LAMBDA_FUNCTION_NAME says), and 1 is taken anywhere', () => {
+    expect(loadConfig({ ...BASE_ENV, AWS_LAMBDA_FUNCTION_NAME: 'send-mail-chaos', BACKOFF_SCALE: '0.02' }).backoffScale).toBe(0.02);
+    expect(loadConfig({ ...BASE_ENV, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', BACKOFF_SCALE: '1' }).backoffScale).toBe(1);
+  });
+});
+
 describe('backoffSeconds with a scale', () => {
   it('multiplies the delay and the cap', () => {
     const top = (): number => 0.999_999;
