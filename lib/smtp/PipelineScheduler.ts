@@ -215,6 +215,9 @@ export class PipelineScheduler {
             tx.accepted = verdict.accepted;
             tx.rejected = verdict.rejected;
             this.#wire.settleCut(tx, finals, error);
+          } else if (replies && verdict) {
+            // Refused before its content: not delivered, whatever became of the connection after.
+            tx.reject(this.#refusedAfterEnd(tx, index, replies.mail) ? notAttempted(error as SmtpError) : verdict.error);
           } else {
             tx.reject(end <= offset - this.#connection.unflushedBytes ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
           }
@@ -225,7 +228,7 @@ export class PipelineScheduler {
           for (const refused of requeue) refused.reject(notAttempted(error as SmtpError));
           throw error;
         }
-        if (index > 0 && !tx.retried && replies.mail.code === 503 && !finals.some(isPositive)) {
+        if (this.#refusedAfterEnd(tx, index, replies.mail) && !finals.some(isPositive)) {
           this.#noPipeliningAfterEnd = true;
           tx.retried = true;
           requeue.push(tx);
@@ -247,6 +250,11 @@ export class PipelineScheduler {
       }
       this.#requeue(requeue);
     }
+  }
+
+  /** A window's later message refused with 503 (pipelining after another's end refused): sent again on its own. */
+  #refusedAfterEnd(tx: Transaction, index: number, mail: SmtpReply): boolean {
+    return index > 0 && !tx.retried && mail.code === 503;
   }
 
   /** Without PIPELINING: each command waits for its reply. */
