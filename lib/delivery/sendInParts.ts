@@ -59,7 +59,7 @@ type Part = { recipients: string[]; result: SendResult } | { recipients: string[
  */
 export async function sendInParts(sender: MailSender, mail: ComposedMessage, plan: PartsPlan): Promise<PartsOutcome> {
   const parts: Part[] = [];
-  let pending = [...mail.envelope.to];
+  let pending = distinct(mail.envelope.to);
   for (let round = 0; pending.length > 0; round += 1) {
     if (round > 0 && !safely(() => plan.canContinue())) break;
     const chunks = chunk(pending, plan.limit.perMessage);
@@ -160,6 +160,23 @@ function unanswered(recipient: string, error: unknown): RefusedRecipient {
 function refusalsOf(part: Part): RefusedRecipient[] {
   if ('result' in part) return part.result.rejected;
   return part.error instanceof RecipientsRefusedError ? part.error.rejected : [];
+}
+
+/**
+ * The envelope's recipients, each once (the first spelling kept): a raw job's envelope is the
+ * producer's and may name one twice, which split into transactions would be two copies. Same rule
+ * as a composed job's envelope (lib/message/envelope.ts): the domain's case does not count, the
+ * local part's does.
+ */
+function distinct(recipients: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return recipients.filter((recipient) => {
+    const at = recipient.lastIndexOf('@');
+    const key = at < 0 ? recipient : `${recipient.slice(0, at)}@${recipient.slice(at + 1).toLowerCase()}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function chunk(list: readonly string[], size: number | undefined): string[][] {

@@ -219,4 +219,23 @@ describe('recipient limits', () => {
     });
     expect(lines.get(records[1]!.messageId)?.attributes).toMatchObject({ outcome: 'permanent', placement: 'deadLettered' });
   });
+
+  it('a raw job naming a recipient twice in its envelope sends it one copy, even split one recipient per message', async () => {
+    // Prepare: the raw envelope repeats a@ (a composed job's envelope is deduplicated when built; a raw one is the producer's).
+    const { rig, smtp } = await rigWith({}, { maxRecipientsPerMessage: 1 });
+    const raw = {
+      v: 1,
+      id: 'raw-dup',
+      raw: {
+        envelope: { from: 'sender@example.com', to: ['a@example.com', 'b@example.com', 'a@example.com', 'a@EXAMPLE.com'] },
+        message: 'From: sender@example.com\r\nSubject: twice\r\n\r\nOnce is enough.\r\n',
+      },
+    };
+    // Act
+    const { records, response } = await rig.run([raw]);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(smtp.messages.map((m) => m.to)).toEqual([['a@example.com'], ['b@example.com']]);
+    expect(rig.log.records().get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'delivered', accepted: 2, placement: 'done' });
+  });
 });
