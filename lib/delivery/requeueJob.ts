@@ -114,31 +114,30 @@ type Narrowed = { copies: JobCopy[] } | { problem: string };
 export function narrowedComposedJobs(originalBody: string, recipients: readonly string[]): Narrowed {
   const input = parseObject(originalBody);
   if (input === undefined) return { problem: 'the job is not a JSON object' };
-  const wanted = new Set(recipients.map((r) => r.toLowerCase()));
-  const found = new Set<string>();
-  const narrow = (value: unknown): unknown[] => {
-    const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-    return list.filter((entry) => {
-      const parsed = parseAddress(entry);
-      if (!parsed.ok) return false;
-      const key = parsed.address.address.toLowerCase();
-      if (!wanted.has(key)) return false;
-      found.add(key);
-      return true;
-    });
+  const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+  const addressOf = (entry: unknown): string | undefined => {
+    const parsed = parseAddress(entry);
+    return parsed.ok ? parsed.address.address : undefined;
   };
-  const to = narrow(input['to']);
-  const cc = narrow(input['cc']);
-  const bcc = narrow(input['bcc']);
-  if (found.size !== wanted.size) return { problem: 'some recipients not yet delivered are not in the job' };
+  const lists = [listOf(input['to']), listOf(input['cc']), listOf(input['bcc'])] as const;
+  const match = recipientMatcher(recipients, lists.flat().map(addressOf));
+  const found = new Set<string>();
+  const [to, cc, bcc] = lists.map((list) =>
+    list.filter((entry) => {
+      const key = match(addressOf(entry));
+      if (key !== undefined) found.add(key);
+      return key !== undefined;
+    }),
+  ) as [unknown[], unknown[], unknown[]];
+  if (found.size !== match.wanted) return { problem: 'some recipients not yet delivered are not in the job' };
   const base: Record<string, unknown> = { ...input };
   delete base['cc'];
   delete base['bcc'];
   const copy = (fields: Record<string, unknown[]>, count: number): JobCopy => ({ body: queueJson({ ...base, ...fields }), recipients: count });
   const nonEmpty = (fields: Record<string, unknown[]>): Record<string, unknown[]> =>
     Object.fromEntries(Object.entries(fields).filter(([, list]) => list.length > 0));
-  if (to.length > 0) return { copies: [copy(nonEmpty({ to, cc, bcc }), wanted.size)] };
-  if (cc.length > 0) return { copies: [copy(nonEmpty({ to: cc, bcc }), wanted.size)] };
+  if (to.length > 0) return { copies: [copy(nonEmpty({ to, cc, bcc }), match.wanted)] };
+  if (cc.length > 0) return { copies: [copy(nonEmpty({ to: cc, bcc }), match.wanted)] };
   return { copies: bcc.map((blind) => copy({ to: [blind] }, 1)) };
 }
 
@@ -149,18 +148,47 @@ export function narrowedRawJob(originalBody: string, recipients: readonly string
   const envelope = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['envelope'] : undefined;
   const list = typeof envelope === 'object' && envelope !== null ? (envelope as Record<string, unknown>)['to'] : undefined;
   if (input === undefined || !Array.isArray(list)) return { problem: 'the raw job has no envelope to narrow' };
-  const wanted = new Set(recipients.map((r) => r.toLowerCase()));
+  const addressOf = (entry: unknown): string | undefined => {
+    const parsed = parseBareAddress(entry);
+    return parsed.ok ? parsed.address.address : undefined;
+  };
+  const match = recipientMatcher(recipients, list.map(addressOf));
   const found = new Set<string>();
   const to = list.filter((entry) => {
-    const parsed = parseBareAddress(entry);
-    const key = parsed.ok ? parsed.address.address.toLowerCase() : undefined;
-    if (key === undefined || !wanted.has(key)) return false;
-    found.add(key);
-    return true;
+    const key = match(addressOf(entry));
+    if (key !== undefined) found.add(key);
+    return key !== undefined;
   });
-  if (found.size !== wanted.size) return { problem: 'some recipients not yet delivered are not in the envelope' };
+  if (found.size !== match.wanted) return { problem: 'some recipients not yet delivered are not in the envelope' };
   const narrowed = { ...input, raw: { ...(raw as Record<string, unknown>), envelope: { ...(envelope as Record<string, unknown>), to } } };
-  return { copies: [{ body: queueJson(narrowed), recipients: wanted.size }] };
+  return { copies: [{ body: queueJson(narrowed), recipients: match.wanted }] };
+}
+
+/**
+ * Which of the job's addresses stand for `recipients` (envelope addresses as sent): the same
+ * spelling, the domain's case aside (the envelope's own rule, lib/message/envelope.ts: `Ann@` and
+ * `ann@` are two recipients, and one may have the message already); any case only for a
+ * recipient that no address of the job spells so. The match gives the recipient it stands for.
+ */
+function recipientMatcher(
+  recipients: readonly string[],
+  addresses: readonly (string | undefined)[],
+): ((address: string | undefined) => string | undefined) & { wanted: number } {
+  const envelopeKey = (address: string): string => {
+    const at = address.lastIndexOf('@');
+    return at < 0 ? address : `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}`;
+  };
+  const spelled = new Set(addresses.flatMap((address) => (address === undefined ? [] : [envelopeKey(address)])));
+  const exact = new Map<string, string>();
+  const loose = new Map<string, string>();
+  for (const recipient of recipients) {
+    const key = envelopeKey(recipient);
+    if (spelled.has(key)) exact.set(key, key);
+    else loose.set(recipient.toLowerCase(), recipient.toLowerCase());
+  }
+  const match = (address: string | undefined): string | undefined =>
+    address === undefined ? undefined : (exact.get(envelopeKey(address)) ?? loose.get(address.toLowerCase()));
+  return Object.assign(match, { wanted: exact.size + loose.size });
 }
 
 function parseObject(body: string): Record<string, unknown> | undefined {

@@ -133,4 +133,20 @@ describe('requeueBody', () => {
     expect(requeueBodyBudget(1)).toBe(1_048_576 - 'MailRequeueCount'.length - 'Number'.length - 1);
     expect(requeueBodyBudget(10)).toBe(1_048_576 - 'MailRequeueCount'.length - 'Number'.length - 2);
   });
+
+  it("two spellings of one address that differ in the local part's case are two recipients: the copy holds only the pending one", () => {
+    // The envelope keeps both (RFC 5321: a local part may be case-sensitive), so each has its own answer.
+    const twice = { ...withoutCopies, to: ['Ann@example.com', 'ann@example.com', 'bob@example.com'] };
+    const next = requeueBody(JSON.stringify(twice), parseMailJob(twice), huge, ['ann@example.com']);
+    expect(next.ok && JSON.parse(next.copies[0]!.body)).toEqual({ ...withoutCopies, to: ['ann@example.com'] });
+    const raw = {
+      v: 1,
+      raw: { envelope: { from: 'a@example.com', to: ['Ann@example.com', 'ann@example.com'] }, message: 'From: a@example.com\n\nhi\n' },
+    };
+    const rawNext = requeueBody(JSON.stringify(raw), parseMailJob(raw), huge, ['Ann@example.com']);
+    expect(rawNext.ok && JSON.parse(rawNext.copies[0]!.body)).toEqual({
+      ...raw,
+      raw: { ...raw.raw, envelope: { from: 'a@example.com', to: ['Ann@example.com'] } },
+    });
+  });
 });
