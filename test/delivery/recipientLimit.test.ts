@@ -93,7 +93,7 @@ describe('recipient limits', () => {
     const overLimit: string[] = [];
     const { rig, smtp } = await rigWith(
       {
-        onRcptTo: (to, session) => {
+        onRcptTo: (to, session): undefined => {
           if (session.envelope.rcptTo.length >= 25) overLimit.push(to);
         },
       },

@@ -148,7 +148,7 @@ describe('send-mail handler, systemic failures', () => {
     await expectPlaces(rig, records, response, ['failed'], []);
     const alarm = rig.log.lines.find((line) => line.message.startsWith('systemic failure'));
     expect(alarm?.attributes['reason']).toMatchObject({ phase: 'secret' });
-    expect(String((alarm?.attributes['reason'] as { text: string }).text)).toContain('secret relay: "port"');
+    expect((alarm?.attributes['reason'] as { text: string }).text).toContain('secret relay: "port"');
     expect(JSON.stringify(rig.log.lines)).not.toContain('hunter2');
   });
 });

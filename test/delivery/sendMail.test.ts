@@ -179,7 +179,7 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const delivered = smtp.messages.length;
     expect(delivered).toBeGreaterThanOrEqual(2);
     expect(delivered).toBeLessThanOrEqual(4);
-    const places = records.map((_, index) => (index < delivered ? 'delivered' : 'failed') as 'delivered' | 'failed');
+    const places = records.map((_, index) => (index < delivered ? 'delivered' : 'failed'));
     await expectPlaces(rig, records, response, places, smtp.messages.map((m) => m.raw));
     const lines = rig.log.records();
     for (const record of records.slice(delivered)) {

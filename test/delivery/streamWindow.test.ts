@@ -5,7 +5,7 @@ import type { BatchSlot } from '../../lib/delivery/types.js';
 /** A slot whose record body has `bytes` characters; `valid: false` makes it an invalid job. */
 function slot(bytes: number, valid = true): BatchSlot {
   const record = { body: 'x'.repeat(bytes) } as BatchSlot['prepared']['record'];
-  return { prepared: valid ? ({ record, job: {} } as BatchSlot['prepared']) : ({ record, invalid: { phase: 'job', message: 'bad' } } as BatchSlot['prepared']) };
+  return { prepared: valid ? ({ record, job: {} } as BatchSlot['prepared']) : { record, invalid: { phase: 'job', message: 'bad' } } };
 }
 
 describe('streamWindow', () => {

@@ -42,10 +42,7 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 afterEach(() => {
-  for (const [key, value] of saved) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  for (const [key, value] of saved) setVariable(key, value);
   vi.restoreAllMocks();
 });
 
@@ -62,10 +59,14 @@ function setEnvironment(overrides: Partial<Record<(typeof ENV_KEYS)[number], str
     POWERTOOLS_METRICS_NAMESPACE: 'OutboundMailTest',
     ...overrides,
   };
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  for (const [key, value] of Object.entries(values)) setVariable(key, value);
+}
+
+/** Sets one environment variable, or unsets it (`undefined`). */
+function setVariable(key: string, value: string | undefined): void {
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- delete is how Node unsets an environment variable (assigning undefined stores "undefined")
+  if (value === undefined) delete process.env[key];
+  else process.env[key] = value;
 }
 
 async function importHandler(): Promise<Handler> {
@@ -81,7 +82,7 @@ function captureOutput(): string[] {
     vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
       lines.push(...String(chunk).split('\n').filter((line) => line.trim() !== ''));
       return true;
-    }) as typeof stream.write);
+    }));
   }
   return lines;
 }

@@ -81,7 +81,6 @@ type Mode =
   | { kind: 'silent' }
   | { kind: 'closed' };
 
-const CRLF = Buffer.from('\r\n');
 const END_OF_DATA = Buffer.from('\r\n.\r\n');
 
 /**
@@ -211,7 +210,8 @@ export class ScriptedConnection {
         return this.stepData(this.mode);
       case 'bdat':
         return this.stepBdat(this.mode);
-      default:
+      case 'command':
+      case 'auth':
         return this.stepLine();
     }
   }
@@ -226,7 +226,7 @@ export class ScriptedConnection {
     this.afterDotBytes = Math.max(0, this.afterDotBytes - (end + 1));
     this.lines.push(line);
     if (this.mode.kind === 'auth') {
-      await this.authContinue(this.mode, line);
+      this.authContinue(this.mode, line);
       return true;
     }
     const space = line.indexOf(' ');
@@ -245,7 +245,7 @@ export class ScriptedConnection {
     }
     const scripted = await this.options.onCommand?.(command, this);
     if (scripted) this.reply(scripted, verb, command);
-    else await this.defaultCommand(command);
+    else this.defaultCommand(command);
     return true;
   }
 
@@ -312,50 +312,47 @@ export class ScriptedConnection {
     this.reply(reply, command ? 'BDAT' : 'DATA');
   }
 
-  private async defaultCommand(command: ReceivedCommand): Promise<void> {
-    const { verb, args } = command;
+  /** What a plain server does with a command: AUTH starts an exchange, any other gets its reply. */
+  private defaultCommand(command: ReceivedCommand): void {
+    if (command.verb === 'AUTH') this.authStart(command.args);
+    else this.reply(this.defaultReply(command), command.verb, command);
+  }
+
+  private defaultReply({ verb, args }: ReceivedCommand): string[] {
     const hello = this.options.lmtp ? 'LHLO' : 'EHLO';
     switch (verb) {
       case hello:
-        if (this.options.helloOnly) return this.reply(['500 Command unrecognized'], verb);
-        return this.reply(this.ehloReply(args), verb);
+        return this.options.helloOnly ? ['500 Command unrecognized'] : this.ehloReply(args);
       case 'HELO':
-        return this.reply(['250 scripted.test'], verb);
+        return ['250 scripted.test'];
       case 'MAIL': {
         const parsed = /^FROM:\s*<([^>]*)>\s*(.*)$/i.exec(args);
-        if (!parsed) return this.reply([this.line(501, '5.5.4', 'Syntax: MAIL FROM:<address>')], verb);
-        if (this.transaction) return this.reply([this.line(503, '5.5.1', 'Nested MAIL command')], verb);
+        if (!parsed) return [this.line(501, '5.5.4', 'Syntax: MAIL FROM:<address>')];
+        if (this.transaction) return [this.line(503, '5.5.1', 'Nested MAIL command')];
         const size = /(?:^|\s)SIZE=(\d+)/i.exec(parsed[2] ?? '');
-        if (size && Number(size[1]) > this.sizeLimit()) {
-          return this.reply([this.line(552, '5.3.4', 'Message size exceeds fixed limit')], verb);
-        }
-        return this.reply([this.line(250, '2.1.0', 'Sender OK')], verb, command);
+        if (size && Number(size[1]) > this.sizeLimit()) return [this.line(552, '5.3.4', 'Message size exceeds fixed limit')];
+        return [this.line(250, '2.1.0', 'Sender OK')];
       }
       case 'RCPT':
-        if (!/^TO:\s*<[^>]*>/i.test(args)) return this.reply([this.line(501, '5.5.4', 'Syntax: RCPT TO:<address>')], verb);
-        if (!this.transaction) return this.reply([this.line(503, '5.5.1', 'Need MAIL command')], verb);
-        return this.reply([this.line(250, '2.1.5', 'Recipient OK')], verb, command);
+        if (!/^TO:\s*<[^>]*>/i.test(args)) return [this.line(501, '5.5.4', 'Syntax: RCPT TO:<address>')];
+        if (!this.transaction) return [this.line(503, '5.5.1', 'Need MAIL command')];
+        return [this.line(250, '2.1.5', 'Recipient OK')];
       case 'DATA':
-        if (!this.transaction || this.transaction.to.length === 0) {
-          return this.reply([this.line(503, '5.5.1', 'No valid recipients')], verb);
-        }
-        return this.reply(['354 End data with <CR><LF>.<CR><LF>'], verb);
+        if (!this.transaction || this.transaction.to.length === 0) return [this.line(503, '5.5.1', 'No valid recipients')];
+        return ['354 End data with <CR><LF>.<CR><LF>'];
       case 'BDAT':
-        return this.reply([this.line(501, '5.5.4', 'Syntax: BDAT size [LAST]')], verb);
+        return [this.line(501, '5.5.4', 'Syntax: BDAT size [LAST]')];
       case 'RSET':
       case 'NOOP':
-        return this.reply([this.line(250, '2.0.0', 'Ok')], verb);
+        return [this.line(250, '2.0.0', 'Ok')];
       case 'VRFY':
-        return this.reply([this.line(252, '2.0.0', 'Cannot VRFY user, but will accept message')], verb);
+        return [this.line(252, '2.0.0', 'Cannot VRFY user, but will accept message')];
       case 'QUIT':
-        return this.reply([this.line(221, '2.0.0', 'Bye')], verb);
+        return [this.line(221, '2.0.0', 'Bye')];
       case 'STARTTLS':
-        if (this.tls) return this.reply([this.line(503, '5.5.1', 'TLS already active')], verb);
-        return this.reply([this.line(220, '2.0.0', 'Ready to start TLS')], verb);
-      case 'AUTH':
-        return this.authStart(args);
+        return this.tls ? [this.line(503, '5.5.1', 'TLS already active')] : [this.line(220, '2.0.0', 'Ready to start TLS')];
       default:
-        return this.reply([this.line(502, '5.5.2', 'Command not recognized')], verb);
+        return [this.line(502, '5.5.2', 'Command not recognized')];
     }
   }
 
@@ -386,40 +383,43 @@ export class ScriptedConnection {
   private authStart(args: string): void {
     const [method = '', initial] = args.split(' ');
     const upper = method.toUpperCase();
-    if (upper === 'PLAIN' || upper === 'XOAUTH2') {
-      if (initial === undefined) {
-        this.mode = { kind: 'auth', method: upper };
-        return this.reply(['334 '], 'AUTH');
-      }
-      return this.authFinish(upper, initial);
-    }
-    if (upper === 'LOGIN') {
+    if ((upper === 'PLAIN' || upper === 'XOAUTH2') && initial !== undefined) {
+      this.authFinish(upper, initial);
+    } else if (upper === 'PLAIN' || upper === 'XOAUTH2') {
+      this.mode = { kind: 'auth', method: upper };
+      this.reply(['334 '], 'AUTH');
+    } else if (upper === 'LOGIN') {
       this.mode = initial === undefined ? { kind: 'auth', method: upper } : { kind: 'auth', method: upper, user: decode(initial) };
-      return this.reply([initial === undefined ? '334 VXNlcm5hbWU6' : '334 UGFzc3dvcmQ6'], 'AUTH');
+      this.reply([initial === undefined ? '334 VXNlcm5hbWU6' : '334 UGFzc3dvcmQ6'], 'AUTH');
+    } else {
+      this.reply([this.line(504, '5.5.4', 'Unrecognized authentication type')], 'AUTH');
     }
-    return this.reply([this.line(504, '5.5.4', 'Unrecognized authentication type')], 'AUTH');
   }
 
-  private async authContinue(mode: Extract<Mode, { kind: 'auth' }>, line: string): Promise<void> {
+  private authContinue(mode: Extract<Mode, { kind: 'auth' }>, line: string): void {
     this.mode = { kind: 'command' };
-    if (line === '*') return this.reply([this.line(501, '5.7.0', 'Authentication cancelled')], 'AUTH');
-    if (mode.method !== 'LOGIN') return this.authFinish(mode.method, line);
-    if (mode.user === undefined) {
+    if (line === '*') {
+      this.reply([this.line(501, '5.7.0', 'Authentication cancelled')], 'AUTH');
+    } else if (mode.method !== 'LOGIN') {
+      this.authFinish(mode.method, line);
+    } else if (mode.user === undefined) {
       this.mode = { kind: 'auth', method: 'LOGIN', user: decode(line) };
-      return this.reply(['334 UGFzc3dvcmQ6'], 'AUTH');
+      this.reply(['334 UGFzc3dvcmQ6'], 'AUTH');
+    } else {
+      this.recordAuth('LOGIN', mode.user, decode(line));
     }
-    this.recordAuth('LOGIN', mode.user, decode(line));
   }
 
   private authFinish(method: string, response: string): void {
     const decoded = decode(response);
     if (method === 'PLAIN') {
       const [, user = '', pass = ''] = decoded.split('\0');
-      return this.recordAuth(method, user, pass);
+      this.recordAuth(method, user, pass);
+    } else {
+      const user = /^user=([^\x01]*)/.exec(decoded)?.[1] ?? '';
+      const token = /auth=Bearer ([^\x01]*)/.exec(decoded)?.[1] ?? '';
+      this.recordAuth(method, user, token);
     }
-    const user = /^user=([^\x01]*)/.exec(decoded)?.[1] ?? '';
-    const token = /auth=Bearer ([^\x01]*)/.exec(decoded)?.[1] ?? '';
-    this.recordAuth(method, user, token);
   }
 
   private recordAuth(method: string, user: string, pass: string): void {
@@ -431,11 +431,17 @@ export class ScriptedConnection {
 
   /** Queues a reply and applies its effect on the session (by verb and reply code). */
   private reply(reply: ScriptedReply, verb: string, command?: ReceivedCommand): void {
-    if (typeof reply === 'string') return this.finish(reply);
+    if (typeof reply === 'string') {
+      this.finish(reply);
+      return;
+    }
     const bytes = Array.isArray(reply) ? Buffer.from(reply.map((text) => `${text}\r\n`).join(''), 'utf8') : Buffer.from(reply.raw);
     this.pending.push(bytes);
     const code = Number(bytes.subarray(0, 3).toString('latin1'));
-    if (code === 421 || verb === 'QUIT') return this.finish('close');
+    if (code === 421 || verb === 'QUIT') {
+      this.finish('close');
+      return;
+    }
     if (code >= 200 && code < 300) {
       if (verb === 'MAIL' && command) {
         const parsed = /^FROM:\s*<([^>]*)>\s*(.*)$/i.exec(command.args);

@@ -77,7 +77,7 @@ class RawClient {
 
   /** Upgrades to TLS over the same socket (after a 220 to STARTTLS). */
   async startTls(ca: string): Promise<void> {
-    const secure = tls.connect({ socket: this.socket as net.Socket, ca, servername: 'localhost' });
+    const secure = tls.connect({ socket: this.socket, ca, servername: 'localhost' });
     await new Promise((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
     this.socket = secure;
     this.listen(secure);

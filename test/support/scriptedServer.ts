@@ -10,7 +10,6 @@
  * @module
  */
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { testCertificates } from './certificates.js';
 import { ScriptedConnection } from './ScriptedConnection.js';
 import type { ReceivedCommand, ScriptedMessage, ScriptedReply } from './ScriptedConnection.js';
@@ -48,9 +47,9 @@ export interface ScriptedServerOptions {
    * Replaces the reply to one command. Return `undefined` for the default behaviour. Called for
    * every command line (not for AUTH continuation lines); for BDAT, once its octets have arrived.
    */
-  onCommand?: (command: ReceivedCommand, connection: ScriptedConnection) => Awaitable<ScriptedReply | undefined | void>;
+  onCommand?: (command: ReceivedCommand, connection: ScriptedConnection) => Awaitable<ScriptedReply | undefined>;
   /** Replaces the reply after a complete message (after the dot, or after `BDAT n LAST`'s octets). */
-  onData?: (message: ScriptedMessage, connection: ScriptedConnection) => Awaitable<ScriptedReply | undefined | void>;
+  onData?: (message: ScriptedMessage, connection: ScriptedConnection) => Awaitable<ScriptedReply | undefined>;
   /** Listen on this unix socket path instead of 127.0.0.1 (e.g. for LMTP over a unix socket). */
   socketPath?: string;
 }
@@ -99,7 +98,7 @@ export async function startScriptedServer(options: ScriptedServerOptions = {}): 
   const address = server.address();
   return {
     host: '127.0.0.1',
-    port: typeof address === 'object' && address ? (address as AddressInfo).port : 0,
+    port: typeof address === 'object' && address ? address.port : 0,
     ...(options.socketPath ? { path: options.socketPath } : {}),
     ca: certificates.ca,
     connections,

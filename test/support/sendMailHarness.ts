@@ -183,7 +183,7 @@ export async function expectPlaces(
 function jobOf(record: SQSRecord): { id?: string; subject?: string } {
   try {
     const job = JSON.parse(record.body) as unknown;
-    return typeof job === 'object' && job !== null ? (job as { id?: string; subject?: string }) : {};
+    return typeof job === 'object' && job !== null ? job : {};
   } catch {
     return {};
   }

@@ -47,14 +47,14 @@ export interface SmtpServerOptions {
   /** Speak LMTP (LHLO, one reply per recipient after the data). */
   lmtp?: boolean;
   /** Overrides the reply to MAIL FROM; return nothing for the normal 250. */
-  onMailFrom?: (address: string, session: SMTPServerSession) => Awaitable<SmtpServerReply | void>;
+  onMailFrom?: (address: string, session: SMTPServerSession) => Awaitable<SmtpServerReply | undefined>;
   /** Overrides the reply to one RCPT TO, e.g. 550 for one recipient and 450 for another. */
-  onRcptTo?: (address: string, session: SMTPServerSession) => Awaitable<SmtpServerReply | void>;
+  onRcptTo?: (address: string, session: SMTPServerSession) => Awaitable<SmtpServerReply | undefined>;
   /**
    * Overrides the reply after the data. The message is recorded in `messages` only when it is
    * accepted. In LMTP, an array gives one reply per recipient, in RCPT order.
    */
-  onData?: (raw: Buffer, session: SMTPServerSession) => Awaitable<SmtpServerReply | SmtpServerReply[] | void>;
+  onData?: (raw: Buffer, session: SMTPServerSession) => Awaitable<SmtpServerReply | SmtpServerReply[] | undefined>;
 }
 
 /** One message the server accepted, exactly as received. */
@@ -101,7 +101,7 @@ function replyError(reply: SmtpServerReply): Error & { responseCode: number } {
 }
 
 /** Runs a hook and translates its answer into smtp-server's callback convention. */
-function answerWith(hook: () => Awaitable<SmtpServerReply | void>, callback: (err?: Error | null) => void): void {
+function answerWith(hook: () => Awaitable<SmtpServerReply | undefined>, callback: (err?: Error | null) => void): void {
   Promise.resolve()
     .then(hook)
     .then(
@@ -168,7 +168,10 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
       const name = attempt.username ?? '';
       const ok = name === user && attempt.password === pass;
       authAttempts.push({ method: attempt.method, user: name, ok });
-      if (ok) return callback(null, { user: name });
+      if (ok) {
+        callback(null, { user: name });
+        return;
+      }
       callback(null, { responseCode: 535, message: 'Error: authentication failed' });
       if (options.closeOnAuthFailure) {
         // After the 535 has been written: find this session's connection and close it.
@@ -179,31 +182,33 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     },
 
     onMailFrom(address: SMTPServerAddress, session, callback) {
-      if (requireTls && !session.secure) {
-        return callback(replyError({ code: 530, message: 'Must issue a STARTTLS command first' }));
-      }
-      if (!options.onMailFrom) return callback();
-      answerWith(() => options.onMailFrom?.(address.address, session), callback);
+      const { onMailFrom } = options;
+      if (requireTls && !session.secure) callback(replyError({ code: 530, message: 'Must issue a STARTTLS command first' }));
+      else if (onMailFrom) answerWith(() => onMailFrom(address.address, session), callback);
+      else callback();
     },
 
     onRcptTo(address: SMTPServerAddress, session, callback) {
-      if (!options.onRcptTo) return callback();
-      answerWith(() => options.onRcptTo?.(address.address, session), callback);
+      const { onRcptTo } = options;
+      if (onRcptTo) answerWith(() => onRcptTo(address.address, session), callback);
+      else callback();
     },
 
     onData(stream, session, callback) {
       readAll(stream)
         .then(async (raw) => {
-          if (stream.sizeExceeded) return callback(replyError({ code: 552, message: 'Message exceeds the size limit' }));
+          if (stream.sizeExceeded) {
+            callback(replyError({ code: 552, message: 'Message exceeds the size limit' }));
+            return;
+          }
           const verdict = await options.onData?.(raw, session);
           const replies = verdict === undefined ? [] : Array.isArray(verdict) ? verdict : [verdict];
           if (replies.length === 0 || replies.some((reply) => reply.code < 400)) messages.push(record(raw, session));
-          if (replies.length === 0) return callback(null, 'OK: message queued');
-          if (options.lmtp && Array.isArray(verdict)) {
-            return callback(null, replies.map((reply) => (reply.code >= 400 ? replyError(reply) : reply.message)));
-          }
-          const [reply] = replies as [SmtpServerReply];
-          return reply.code >= 400 ? callback(replyError(reply)) : callback(null, reply.message);
+          const [reply] = replies;
+          if (reply === undefined) callback(null, 'OK: message queued');
+          else if (options.lmtp && Array.isArray(verdict)) callback(null, replies.map((each) => (each.code >= 400 ? replyError(each) : each.message)));
+          else if (reply.code >= 400) callback(replyError(reply));
+          else callback(null, reply.message);
         })
         .catch((err: unknown) => callback(replyError({ code: 451, message: `test server failed: ${String(err)}` })));
     },
