@@ -8,7 +8,7 @@
  * again, not failed.
  * @module
  */
-import { contentSummary, DOT_LINE, envelopeReplies, pushContent, pushEnvelope } from './commandGroups.js';
+import { contentSummary, DOT_LINE, envelopeReplies, planWindow, pushContent, pushEnvelope } from './commandGroups.js';
 import type { SmtpConnection } from './connection.js';
 import { SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
@@ -171,23 +171,9 @@ export class PipelineScheduler {
     for (;;) {
       const window = this.#takeWindow();
       if (window.length === 0) return;
-      const chunks: (string | Uint8Array)[] = [];
-      const lines: string[] = [];
-      let offset = 0;
-      let replies = 0;
-      const plan = window.map((tx, index) => {
-        // Only the first message's state is known at write time; RSET before each later one keeps a
-        // refused transaction from leaking its recipients into the next one.
-        const reset = index === 0 ? this.#takeReset() : true;
-        // LMTP answers BDAT LAST once per accepted recipient (once if none): count the most, release the rest.
-        replies += envelopeReplies(tx, reset) + (this.#session.lmtp ? Math.max(1, tx.rcptLines.length) : 1);
-        pushEnvelope(tx, reset, `BDAT ${tx.content.bytes.byteLength} LAST`, chunks, lines);
-        chunks.push(tx.content.bytes);
-        lines.push(contentSummary(tx));
-        offset += Buffer.byteLength(chunks.at(-2) as string) + tx.content.bytes.byteLength;
-        // Where the message's last byte lies in the write, to tell after a cut write whether it left.
-        return { tx, reset, end: offset };
-      });
+      // Only the first message's state is known at write time; RSET before each later one keeps a
+      // refused transaction from leaking its recipients into the next one.
+      const { chunks, lines, replies, plan, bytes: offset } = planWindow(window, this.#takeReset(), this.#session.lmtp);
       const unusable = this.#connection.failureFor('mail');
       if (unusable) {
         for (const tx of window) tx.reject(notAttempted(unusable));
@@ -200,7 +186,7 @@ export class PipelineScheduler {
         // server sent before that are still read below; the rest fail as ambiguous there.
       }
       const requeue: Transaction[] = [];
-      for (const [index, { tx, reset, end }] of plan.entries()) {
+      for (const [index, { tx, reset }] of plan.entries()) {
         let replies: EnvelopeReplies | undefined;
         const finals: SmtpReply[] = [];
         try {
@@ -210,21 +196,8 @@ export class PipelineScheduler {
           if (this.#session.lmtp) this.#connection.release(Math.max(1, tx.rcptLines.length) - expected);
           await this.#wire.readRepliesInto(finals, 'data', expected, this.#session.timeouts.dataMs);
         } catch (error) {
-          const verdict = replies && judgeEnvelope(tx, replies.mail, replies.rcpts);
-          if (verdict?.ok) {
-            tx.accepted = verdict.accepted;
-            tx.rejected = verdict.rejected;
-            this.#wire.settleCut(tx, finals, error);
-          } else if (replies && verdict) {
-            // Refused before its content: not delivered, whatever became of the connection after.
-            tx.reject(this.#refusedAfterEnd(tx, index, replies.mail) ? notAttempted(error as SmtpError) : verdict.error);
-          } else {
-            tx.reject(end <= offset - this.#connection.unflushedBytes ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
-          }
-          const left = offset - this.#connection.unflushedBytes;
-          for (const lost of plan.slice(index + 1)) {
-            lost.tx.reject(lost.end <= left ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
-          }
+          const resend = replies !== undefined && this.#refusedAfterEnd(tx, index, replies.mail);
+          this.#wire.settleWindowCut(plan.slice(index), replies, finals, error, offset - this.#connection.unflushedBytes, resend);
           for (const refused of requeue) refused.reject(notAttempted(error as SmtpError));
           throw error;
         }

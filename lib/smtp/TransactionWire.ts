@@ -8,7 +8,8 @@ import type { SmtpConnection } from './connection.js';
 import { SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import type { Session } from './session.js';
-import { ambiguousUnlessAnswered, judgeContent, notAttempted, type Transaction } from './transaction.js';
+import type { WindowEntry } from './commandGroups.js';
+import { ambiguousUnlessAnswered, judgeContent, judgeEnvelope, notAttempted, type Transaction } from './transaction.js';
 import type { SmtpPhase, SmtpReply } from './types.js';
 
 /** The replies to a transaction's envelope: [RSET], MAIL, one per RCPT. */
@@ -79,6 +80,39 @@ export class TransactionWire {
       }
     }
     tx.reject(ambiguousUnlessAnswered(error));
+  }
+
+  /**
+   * Settles a BDAT window whose connection failed while the replies of `cut[0]` were read. That
+   * message: by its envelope replies when they came (refused before its content: that refusal, or
+   * not sent when it would have been sent again; accepted: {@link settleCut}), else ambiguous if
+   * its end had left. The later ones: ambiguous if their end had left (`sent` octets of the write
+   * left), not sent otherwise.
+   */
+  settleWindowCut(
+    cut: WindowEntry[],
+    replies: EnvelopeReplies | undefined,
+    finals: SmtpReply[],
+    error: unknown,
+    sent: number,
+    resend: boolean,
+  ): void {
+    const [first, ...later] = cut;
+    if (first) {
+      const { tx } = first;
+      const verdict = replies && judgeEnvelope(tx, replies.mail, replies.rcpts);
+      if (verdict?.ok) {
+        tx.accepted = verdict.accepted;
+        tx.rejected = verdict.rejected;
+        this.settleCut(tx, finals, error);
+      } else if (verdict) {
+        // Refused before its content: not delivered, whatever became of the connection after.
+        tx.reject(resend ? notAttempted(error as SmtpError) : verdict.error);
+      } else {
+        tx.reject(first.end <= sent ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
+      }
+    }
+    for (const lost of later) lost.tx.reject(lost.end <= sent ? ambiguousUnlessAnswered(error) : notAttempted(error as SmtpError, 'data'));
   }
 
   /** Reads `count` replies. */

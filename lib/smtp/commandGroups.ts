@@ -31,3 +31,45 @@ export function pushContent(tx: Transaction, chunks: (string | Uint8Array)[], li
 export function contentSummary(tx: Transaction): string {
   return `[${tx.content.bytes.byteLength} octets of message content]`;
 }
+
+/** One message of a BDAT window: whether RSET precedes it, and where its last byte lies in the write. */
+export interface WindowEntry {
+  tx: Transaction;
+  reset: boolean;
+  /** Octets of the write up to this message's last byte: after a cut write, it left if the cut came later. */
+  end: number;
+}
+
+/** The one write of a BDAT window: its chunks, transcript lines, the replies it asks for, and each message's place. */
+export interface WindowWrite {
+  chunks: (string | Uint8Array)[];
+  lines: string[];
+  replies: number;
+  plan: WindowEntry[];
+  /** Octets of the whole write. */
+  bytes: number;
+}
+
+/**
+ * Lays out a BDAT window as one write: [RSET], MAIL, RCPT..., `BDAT n LAST` and the content of
+ * each message, RSET before every message but the first (whose need is `firstReset`). In LMTP,
+ * `BDAT LAST` is answered once per accepted recipient (once if none): the most is counted, and the
+ * reader releases the rest once the RCPT replies are in.
+ */
+export function planWindow(window: readonly Transaction[], firstReset: boolean, lmtp: boolean): WindowWrite {
+  const chunks: (string | Uint8Array)[] = [];
+  const lines: string[] = [];
+  let bytes = 0;
+  let replies = 0;
+  const plan = window.map((tx, index) => {
+    const reset = index === 0 ? firstReset : true;
+    const last = `BDAT ${tx.content.bytes.byteLength} LAST`;
+    pushEnvelope(tx, reset, last, chunks, lines);
+    replies += envelopeReplies(tx, reset) + (lmtp ? Math.max(1, tx.rcptLines.length) : 1);
+    chunks.push(tx.content.bytes);
+    lines.push(contentSummary(tx));
+    bytes += Buffer.byteLength(chunks.at(-2) as string) + tx.content.bytes.byteLength;
+    return { tx, reset, end: bytes };
+  });
+  return { chunks, lines, replies, plan, bytes };
+}
