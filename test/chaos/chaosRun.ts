@@ -58,7 +58,11 @@ export interface ChaosPipeline {
   batchSize: number;
   /** Function timeout. @default 10 */
   timeoutSeconds: number;
-  /** Queue visibility timeout. @default 12 */
+  /**
+   * Queue visibility timeout. It must outlast a cold start plus the function timeout, or a record
+   * whose invocation ran long comes back while it is still being handled (a duplicate the stack
+   * prevents with 6 × the timeout). @default 20
+   */
   visibilitySeconds: number;
   /** The stack's default. @default 5 */
   maxReceiveCount: number;
@@ -73,7 +77,7 @@ export const DEFAULT_PIPELINE: ChaosPipeline = {
   pollers: 4,
   batchSize: 10,
   timeoutSeconds: 10,
-  visibilitySeconds: 12,
+  visibilitySeconds: 20,
   maxReceiveCount: 5,
   backoffScale: 0.02,
   settleSeconds: 240,
