@@ -42,57 +42,61 @@ export async function settleRefused(
   const maxRequeues = delivery.options.maxRequeues ?? 5;
   const withSignal = signal === undefined ? {} : { signal };
 
-  let left: PendingCopies | undefined;
+  // Each copy keeps its number among the record's copies (FIFO deduplication ids, DLQ attributes).
+  type Numbered = JobCopy & { number: number };
+  const numbered = (copies: readonly JobCopy[]): Numbered[] => copies.map((copy, number) => ({ ...copy, number }));
+  let left: { form: PendingCopies['form']; copies: Numbered[] } | undefined;
   let why: string;
   if (next.ok && record.requeueCount < maxRequeues) {
+    // The copies go out together (many blind copies are one copy each): one SQS round trip, not one per copy.
     const delay = backoffSeconds(record.requeueCount + 1, delivery.options.backoff);
-    let sent = 0;
-    try {
-      for (const [copy, { body }] of next.copies.entries()) {
-        await delivery.actions.requeue(record, body, delay, { ...withSignal, copy });
-        sent += 1;
-      }
+    const copies = numbered(next.copies);
+    const sent = await Promise.allSettled(
+      copies.map((copy) => delivery.actions.requeue(record, copy.body, delay, { ...withSignal, copy: copy.number })),
+    );
+    const failed = copies.filter((_, index) => sent[index]?.status === 'rejected');
+    const requeued = copies.filter((_, index) => sent[index]?.status === 'fulfilled').reduce((sum, copy) => sum + copy.recipients, 0);
+    if (failed.length === 0) {
       result.requeued = recipients.length;
       return;
-    } catch (error) {
-      const requeued = next.copies.slice(0, sent).reduce((sum, copy) => sum + copy.recipients, 0);
-      if (requeued > 0) result.requeued = requeued;
-      left = { form: next.form, copies: next.copies.slice(sent) };
-      why = `recipients refused for now could not be re-enqueued: ${describe(error)}`;
     }
+    if (requeued > 0) result.requeued = requeued;
+    left = { form: next.form, copies: failed };
+    const firstError = sent.find((settled): settled is PromiseRejectedResult => settled.status === 'rejected');
+    why = `recipients refused for now could not be re-enqueued: ${describe(firstError?.reason)}`;
   } else if (next.ok) {
-    left = next;
+    left = { form: next.form, copies: numbered(next.copies) };
     why = `recipients still refused for now after ${record.requeueCount} re-enqueues`;
   } else {
-    left = next.deadLetter;
+    left = next.deadLetter === undefined ? undefined : { form: next.deadLetter.form, copies: numbered(next.deadLetter.copies) };
     why = `recipients refused for now could not be re-enqueued: ${next.problem}`;
   }
 
-  const offset = next.ok ? next.copies.length - (left?.copies.length ?? 0) : 0;
-  const copies: Array<JobCopy & { form: DeadLetterPart['form'] }> =
+  const copies: Array<Numbered & { form: DeadLetterPart['form'] }> =
     left === undefined
-      ? [{ body: record.body, recipients: recipients.length, form: 'original' }]
+      ? [{ body: record.body, recipients: recipients.length, number: 0, form: 'original' }]
       : left.copies.map((copy) => ({ ...copy, form: left.form }));
   if (left === undefined)
     result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${outcome.accepted} recipients have it already)`;
-  for (const [index, copy] of copies.entries()) {
-    try {
-      await delivery.actions.deadLetter(
+  const dead = await Promise.allSettled(
+    copies.map((copy) =>
+      delivery.actions.deadLetter(
         record,
         { phase: 'rcpt', message: why },
         {
           ...(jobId === undefined ? {} : { jobId }),
           body: copy.body,
-          part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: offset + index },
+          part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: copy.number },
           ...withSignal,
         },
-      );
-    } catch (error) {
-      // Kept nowhere: the record comes back (and with it the message, to everyone who has it).
-      result.placement = 'retry';
-      result.problem = `dead-letter send failed, the whole job is retried (possible duplicates for the recipients who took it): ${describe(error)}`;
-      return;
-    }
+      ),
+    ),
+  );
+  const refused = dead.find((settled): settled is PromiseRejectedResult => settled.status === 'rejected');
+  if (refused !== undefined) {
+    // Kept nowhere: the record comes back (and with it the message, to everyone who has it).
+    result.placement = 'retry';
+    result.problem = `dead-letter send failed, the whole job is retried (possible duplicates for the recipients who took it): ${describe(refused.reason)}`;
   }
 }
 
