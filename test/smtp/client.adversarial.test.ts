@@ -4,6 +4,7 @@
  * the smuggling-hardened fallback, 421s inside a group), replies split across segments, large
  * legitimate replies, and how a failure after the content is classified.
  */
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -245,5 +246,56 @@ describe('classification after the content was written', () => {
     const [first, second] = await Promise.allSettled([client.send(envelope(1), body(1)), client.send(envelope(2), body(2))]);
     expect(first).toMatchObject({ status: 'fulfilled' });
     expect(second).toMatchObject({ status: 'rejected', reason: { name: 'ConnectionError', transient: true, ambiguous: false } });
+  });
+});
+
+describe('a stray reply in its own segment inside a pipelined group', () => {
+  it('cannot be told from a reply by counting; the shifted session ends in a timeout and no message text is delivered', async () => {
+    // A raw server: the first group's replies, a stray, then (later, in its own segment) the 354.
+    const sockets: net.Socket[] = [];
+    const received: string[] = [];
+    const messages: string[] = [];
+    const raw = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.write('220 raw.test ESMTP\r\n');
+      // In order, as a real server: after DATA it is in data mode, whatever comes next is message text.
+      let mode: 'command' | 'data' = 'command';
+      let text = '';
+      socket.on('data', (chunk) => {
+        received.push(chunk.toString('latin1'));
+        text += chunk.toString('latin1');
+        if (mode === 'data') {
+          const end = text.indexOf('\r\n.\r\n');
+          if (end >= 0) {
+            messages.push(text.slice(0, end));
+            socket.write('250 2.0.0 queued\r\n');
+          }
+          return;
+        }
+        if (text.startsWith('EHLO')) socket.write('250-raw.test\r\n250 PIPELINING\r\n');
+        else if (text.includes('DATA\r\n')) {
+          mode = 'data';
+          socket.write('250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 stray\r\n');
+          setTimeout(() => socket.write('354 go ahead\r\n'), 200);
+        }
+        text = '';
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (raw.address() as net.AddressInfo).port;
+      const client = await SmtpClient.connect({ host: '127.0.0.1', port, security: 'none', clientName: 'client.test', timeouts: { commandMs: 600 } });
+      clients.push(client);
+      const [first, second] = await Promise.allSettled([client.send(envelope(1), body(1)), client.send(envelope(2), body(2))]);
+      // The stray answers DATA: the first message fails as "DATA answered without asking for the message".
+      expect(first).toMatchObject({ status: 'rejected', reason: { name: 'ProtocolError', code: 250, transient: true, ambiguous: false } });
+      // The late 354 is taken as the RSET's reply; the server, in data mode, swallows the second envelope.
+      expect(second).toMatchObject({ status: 'rejected', reason: { name: 'TimeoutError', transient: true, ambiguous: false } });
+      expect(received.at(-1)).toMatch(/^RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<r2@example.com>\r\nDATA\r\n$/);
+      expect(messages).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 });
