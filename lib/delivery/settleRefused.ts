@@ -51,9 +51,7 @@ export async function settleRefused(
     // The copies go out together (many blind copies are one copy each): one SQS round trip, not one per copy.
     const delay = backoffSeconds(record.requeueCount + 1, delivery.options.backoff);
     const copies = numbered(next.copies);
-    const sent = await Promise.allSettled(
-      copies.map((copy) => delivery.actions.requeue(record, copy.body, delay, { ...withSignal, copy: copy.number })),
-    );
+    const sent = await inWaves(copies, (copy) => delivery.actions.requeue(record, copy.body, delay, { ...withSignal, copy: copy.number }));
     const failed = copies.filter((_, index) => sent[index]?.status === 'rejected');
     const requeued = copies.filter((_, index) => sent[index]?.status === 'fulfilled').reduce((sum, copy) => sum + copy.recipients, 0);
     if (failed.length === 0) {
@@ -78,18 +76,16 @@ export async function settleRefused(
       : left.copies.map((copy) => ({ ...copy, form: left.form }));
   if (left === undefined)
     result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${outcome.accepted} recipients have it already)`;
-  const dead = await Promise.allSettled(
-    copies.map((copy) =>
-      delivery.actions.deadLetter(
-        record,
-        { phase: 'rcpt', message: why },
-        {
-          ...(jobId === undefined ? {} : { jobId }),
-          body: copy.body,
-          part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: copy.number },
-          ...withSignal,
-        },
-      ),
+  const dead = await inWaves(copies, (copy) =>
+    delivery.actions.deadLetter(
+      record,
+      { phase: 'rcpt', message: why },
+      {
+        ...(jobId === undefined ? {} : { jobId }),
+        body: copy.body,
+        part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: copy.number },
+        ...withSignal,
+      },
     ),
   );
   const refused = dead.find((settled): settled is PromiseRejectedResult => settled.status === 'rejected');
@@ -98,6 +94,26 @@ export async function settleRefused(
     result.placement = 'retry';
     result.problem = `dead-letter send failed, the whole job is retried (possible duplicates for the recipients who took it): ${describe(refused.reason)}`;
   }
+}
+
+/** Octets of copies sent at once: many small copies go in one round, large ones a few at a time (each request holds its body again). */
+const COPY_WAVE_BYTES = 4 * 1024 * 1024;
+
+/** Sends the copies, as many at once as fit in {@link COPY_WAVE_BYTES} (at least one), and says how each went, in order. */
+async function inWaves<T extends JobCopy>(copies: readonly T[], send: (copy: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const settled: PromiseSettledResult<void>[] = [];
+  for (let start = 0; start < copies.length;) {
+    let end = start + 1;
+    let bytes = Buffer.byteLength(copies[start]?.body ?? '');
+    while (end < copies.length) {
+      bytes += Buffer.byteLength(copies[end]?.body ?? '');
+      if (bytes > COPY_WAVE_BYTES) break;
+      end += 1;
+    }
+    settled.push(...(await Promise.allSettled(copies.slice(start, end).map(send))));
+    start = end;
+  }
+  return settled;
 }
 
 function describe(error: unknown): string {
