@@ -102,6 +102,27 @@ describe('LMTP: one reply per accepted recipient after the content', () => {
   });
 });
 
+describe('the smuggling-hardened fallback', () => {
+  it('resends unpipelined with refusals and RSETs in the mix, every reply matched to its message', async () => {
+    const server = await serve({ extensions: PIPELINING_DATA, rejectPipeliningAfterDot: true, onCommand: refuseGone });
+    const client = await connect(server);
+    const outcomes = await Promise.allSettled([
+      client.send(envelope(1), body(1)),
+      client.send(envelope(2, ['ok2@example.com', 'gone2@example.com']), body(2)),
+      client.send(envelope(3, ['gone3@example.com']), body(3)),
+      client.send(envelope(4), body(4)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[1]).toMatchObject({ value: { accepted: ['ok2@example.com'], rejected: [{ recipient: 'gone2@example.com', code: 550 }] } });
+    expect(outcomes[2]).toMatchObject({ reason: { name: 'RecipientsRefusedError', code: 550, transient: false } });
+    const connection = server.connections[0];
+    expect(connection?.messages.map((m) => m.envelope.to)).toEqual([['r1@example.com'], ['ok2@example.com'], ['r4@example.com']]);
+    // Only the first envelope ever followed a dot; the RSET after the refused third goes alone with the fourth.
+    expect(connection?.commands.filter((c) => c.afterDot).map((c) => c.verb)).toEqual(['MAIL', 'RCPT', 'RCPT', 'DATA']);
+    expect(client.closed).toBe(false);
+  });
+});
+
 describe('replies that come in pieces or in bulk', () => {
   it('a pipelined group answered one reply per segment, with multi-line replies, is read in order', async () => {
     const server = await serve({
