@@ -43,7 +43,11 @@ describe('settleRefused', () => {
     const input = { v: 1, id: 'many-bcc', from: 'shop@example.com', to: 'seen@example.com', bcc: blind, subject: 'Hi', text: 'Hello' };
     const body = JSON.stringify(input);
     const slot: BatchSlot = {
-      prepared: { record: { messageId: 'm-1', receiptHandle: 'h-1', body, receiveCount: 1, requeueCount: 0 }, job: parseMailJob(input), jobId: 'many-bcc' },
+      prepared: {
+        record: { messageId: 'm-1', receiptHandle: 'h-1', body, receiveCount: 1, requeueCount: 0 },
+        job: parseMailJob(input),
+        jobId: 'many-bcc',
+      },
     };
     const refusedForNow = blind.map((recipient) => ({ recipient, code: 450, message: 'Mailbox busy', transient: true }));
     const outcome = { kind: 'partlyRefused' as const, accepted: 1, refusedPermanently: [], refusedForNow };
