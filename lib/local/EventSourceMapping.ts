@@ -118,7 +118,7 @@ export class EventSourceMapping {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled(this.#loops), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
-    await Promise.all(this.#instances.map((instance) => instance?.stop()));
+    await Promise.all(this.#instances.map(async (instance) => instance?.stop()));
   }
 
   async #poll(index: number): Promise<void> {
@@ -128,6 +128,7 @@ export class EventSourceMapping {
       try {
         records = await this.#receiveBatch(signal);
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() aborts while the receive is awaited (TypeScript keeps the loop's narrowing)
         if (signal.aborted) return;
         this.#options.onPollError?.(index + 1, error);
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -196,13 +197,13 @@ export class EventSourceMapping {
     let failed: string[];
     let batchFailure: string | undefined;
     if (result.kind === 'response') {
-      const listed = result.response?.batchItemFailures ?? [];
-      const unknown = listed.find((failure) => typeof failure?.itemIdentifier !== 'string' || !ids.has(failure.itemIdentifier));
-      if (unknown !== undefined) {
-        batchFailure = `batchItemFailures names ${JSON.stringify(unknown?.itemIdentifier)}, which is not in the batch: the whole batch is retried`;
+      const listed = listedFailures(result.response);
+      const unknown = listed.findIndex((identifier) => typeof identifier !== 'string' || !ids.has(identifier));
+      if (unknown !== -1) {
+        batchFailure = `batchItemFailures names ${JSON.stringify(listed[unknown] ?? null)}, which is not in the batch: the whole batch is retried`;
         failed = [...ids];
       } else {
-        failed = [...new Set(listed.map((failure) => failure.itemIdentifier))];
+        failed = [...new Set(listed as string[])];
       }
     } else {
       batchFailure = result.kind === 'timeout' ? `the invocation timed out after ${this.#options.function.timeoutSeconds} s` : result.error;
@@ -242,4 +243,19 @@ export class EventSourceMapping {
     }
     return { deleted, deleteFailed };
   }
+}
+
+/**
+ * The item identifiers a function's answer lists in `batchItemFailures`. The answer is whatever
+ * the function returned (Lambda checks it at run time, not by its type): anything that is not such
+ * a list lists nothing, and an entry without a string `itemIdentifier` is kept as `undefined`, so
+ * that the caller retries the whole batch, as Lambda does.
+ */
+function listedFailures(response: unknown): unknown[] {
+  if (typeof response !== 'object' || response === null) return [];
+  const list: unknown = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (!Array.isArray(list)) return [];
+  return list.map((failure: unknown) =>
+    typeof failure === 'object' && failure !== null ? (failure as { itemIdentifier?: unknown }).itemIdentifier : undefined,
+  );
 }

@@ -40,7 +40,8 @@ export type WorkerReply =
 type LambdaHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 const data = workerData as HandlerWorkerData;
-const port = parentPort!;
+if (parentPort === null) throw new Error('handlerWorker runs only as a worker thread');
+const port = parentPort;
 let captured: string[] = [];
 let partial = '';
 
@@ -54,8 +55,8 @@ function capture(chunk: string | Uint8Array, encoding?: unknown, callback?: unkn
   if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
   return true;
 }
-process.stdout.write = capture as typeof process.stdout.write;
-process.stderr.write = capture as typeof process.stderr.write;
+process.stdout.write = capture;
+process.stderr.write = capture;
 
 function takeLogs(): string[] {
   if (partial !== '') {
@@ -82,8 +83,11 @@ function contextFor(deadline: number): Context {
     logGroupName: `/aws/lambda/${data.functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- required by the Context type; nothing calls it
     done: () => undefined,
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- required by the Context type; nothing calls it
     fail: () => undefined,
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- required by the Context type; nothing calls it
     succeed: () => undefined,
   };
 }
