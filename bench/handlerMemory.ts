@@ -207,7 +207,9 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
               server.messages.splice(0);
               const report = await runChild(childProgram(h.file, eventFile), env, maxOldSpace);
               reports.push({ ...report, delivered: server.messages.length });
-              log(`${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`);
+              log(
+                `${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`,
+              );
             }
           }
         } finally {
@@ -232,9 +234,15 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
           const before = relay.connections.reduce((sum, c) => sum + c.messages.length, 0);
           const report = await runChild(childProgram(ours.file, eventFile), env, maxOldSpace);
           taken.push({ ...report, delivered: relay.connections.reduce((sum, c) => sum + c.messages.length, 0) - before });
-          log(`send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`);
+          log(
+            `send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`,
+          );
         }
-        const shape = { eventBytes: Buffer.byteLength(JSON.stringify(event)), jobBytes: Math.max(...event.Records.map((record) => Buffer.byteLength(record.body))), rttMs: 0 };
+        const shape = {
+          eventBytes: Buffer.byteLength(JSON.stringify(event)),
+          jobBytes: Math.max(...event.Records.map((record) => Buffer.byteLength(record.body))),
+          rttMs: 0,
+        };
         rows.push(summarise('send-mail (ours), CHUNKING relay', shape, taken));
       }
     } finally {
@@ -287,7 +295,16 @@ function baseEnv(caFile: string, jobs: number): NodeJS.ProcessEnv {
 export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 /** Column headers of the table {@link handlerMemoryCells} fills. */
-export const HANDLER_MEMORY_HEADERS = ['handler', 'event (largest job)', 'added RTT', 'batch time (median)', 'peak RSS (median / worst)', 'RSS after import', 'delivered / failed', 'fits 128 MB'];
+export const HANDLER_MEMORY_HEADERS = [
+  'handler',
+  'event (largest job)',
+  'added RTT',
+  'batch time (median)',
+  'peak RSS (median / worst)',
+  'RSS after import',
+  'delivered / failed',
+  'fits 128 MB',
+];
 
 /** One table row's cells. */
 export function handlerMemoryCells(row: HandlerMemoryRow): string[] {

@@ -99,9 +99,7 @@ function timeNode(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
  * console.log(markdownTable(['measure', 'value'], lambdaBundleRows(measured)));
  * ```
  */
-export async function measureLambdaBundle(
-  options: { runs?: number; log?: (line: string) => void } = {},
-): Promise<LambdaBundleMeasurement> {
+export async function measureLambdaBundle(options: { runs?: number; log?: (line: string) => void } = {}): Promise<LambdaBundleMeasurement> {
   const runs = options.runs ?? 15;
   const log = options.log ?? (() => {});
   const bundle = await buildSendMailBundle();

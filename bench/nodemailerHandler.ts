@@ -31,12 +31,20 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   try {
     const outcomes = await Promise.allSettled(
       event.Records.map(async (record) => {
-        const { envelope, message } = await composeMail(parseMailJob(JSON.parse(record.body)), settings.from === undefined ? {} : { from: settings.from });
-        await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: Buffer.from(message.buffer, message.byteOffset, message.byteLength) });
+        const { envelope, message } = await composeMail(
+          parseMailJob(JSON.parse(record.body)),
+          settings.from === undefined ? {} : { from: settings.from },
+        );
+        await transport.sendMail({
+          envelope: { from: envelope.from, to: envelope.to },
+          raw: Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+        });
       }),
     );
     return {
-      batchItemFailures: event.Records.flatMap((record, index) => (outcomes[index]?.status === 'rejected' ? [{ itemIdentifier: record.messageId }] : [])),
+      batchItemFailures: event.Records.flatMap((record, index) =>
+        outcomes[index]?.status === 'rejected' ? [{ itemIdentifier: record.messageId }] : [],
+      ),
     };
   } finally {
     transport.close();

@@ -19,18 +19,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC } from '../lib/delivery/report.js';
-import {
-  DEAD_LETTER_RETENTION,
-  MAX_MESSAGE_SIZE_BYTES,
-  resolveOutboundMailSettings,
-} from './outboundMailSettings.js';
-import {
-  DEPS_LOCK_FILE,
-  PROJECT_ROOT,
-  SEND_MAIL_BUNDLE,
-  SEND_MAIL_ENTRY,
-  SEND_MAIL_HANDLER,
-} from './sendMailBundle.js';
+import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
+import { DEPS_LOCK_FILE, PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY, SEND_MAIL_HANDLER } from './sendMailBundle.js';
 
 /** Props of {@link OutboundMail}. */
 export interface OutboundMailProps {
@@ -188,9 +178,7 @@ export class OutboundMail extends Construct {
     const metricsNamespace = props.metricsNamespace ?? 'OutboundMail';
 
     const queueName = settings.queueName ?? defaultQueueName(this, settings.fifo);
-    const deadLetterQueueName = settings.fifo
-      ? `${queueName.replace(/\.fifo$/, '')}-dlq.fifo`
-      : `${queueName}-dlq`;
+    const deadLetterQueueName = settings.fifo ? `${queueName.replace(/\.fifo$/, '')}-dlq.fifo` : `${queueName}-dlq`;
     // The queue names the DLQ in its redrive policy and the DLQ names the queue in its
     // redrive-allow policy; a Ref both ways would be a cycle, so the DLQ gets the queue's ARN
     // from its fixed name.
@@ -285,8 +273,7 @@ export class OutboundMail extends Construct {
           statistic: Stats.MAXIMUM,
         }),
         threshold: 0,
-        description:
-          'Mail jobs are in the dead-letter queue (failed for good, or out of retries): read them, then redrive or delete them.',
+        description: 'Mail jobs are in the dead-letter queue (failed for good, or out of retries): read them, then redrive or delete them.',
       }),
       oldestMessageAge: this.alarm('OldestMessageAge', {
         metric: this.queue.metricApproximateAgeOfOldestMessage({
@@ -310,8 +297,7 @@ export class OutboundMail extends Construct {
           statistic: Stats.SUM,
         }),
         threshold: 0,
-        description:
-          'The relay could not be reached, or STARTTLS or AUTH failed: whole batches are being retried. Check the relay and the secret.',
+        description: 'The relay could not be reached, or STARTTLS or AUTH failed: whole batches are being retried. Check the relay and the secret.',
       }),
     } satisfies OutboundMailAlarms;
     this.alarms = alarms;

@@ -75,14 +75,10 @@ const SECRET_COMPLETE_ARN_PATTERN = new RegExp(
 );
 const TOPIC_ARN_PATTERN = new RegExp(String.raw`^arn:${PARTITION}:sns:${REGION}:\d{12}:[A-Za-z0-9_-]{1,256}$`);
 const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
-const RETENTION_DAYS = new Set<number>(
-  Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
-);
+const RETENTION_DAYS = new Set<number>(Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'));
 
-const positive = (value: number): string | undefined =>
-  value >= 1 ? undefined : `must be a positive integer, got ${value}`;
-const notNegative = (value: number): string | undefined =>
-  value >= 0 ? undefined : `must be 0 or more, got ${value}`;
+const positive = (value: number): string | undefined => (value >= 1 ? undefined : `must be a positive integer, got ${value}`);
+const notNegative = (value: number): string | undefined => (value >= 0 ? undefined : `must be 0 or more, got ${value}`);
 
 const KEYS: Readonly<Record<Exclude<keyof EnvironmentConfig, 'name'>, KeySpec>> = {
   account: {
@@ -159,10 +155,7 @@ function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
 
   for (const key of Object.keys(raw)) {
     if (!Object.hasOwn(KEYS, key)) {
-      throw new InvalidEnvironmentConfigError(
-        `${path}.${key}`,
-        `is not a known setting; known settings are ${Object.keys(KEYS).join(', ')}`,
-      );
+      throw new InvalidEnvironmentConfigError(`${path}.${key}`, `is not a known setting; known settings are ${Object.keys(KEYS).join(', ')}`);
     }
   }
   const config: Record<string, unknown> = { name };
@@ -173,7 +166,10 @@ function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
       continue;
     }
     if (!hasKind(value, spec.kind)) {
-      throw new InvalidEnvironmentConfigError(`${path}.${key}`, `must be ${spec.kind === 'integer' ? 'an' : 'a'} ${spec.kind}, got ${describe(value)}`);
+      throw new InvalidEnvironmentConfigError(
+        `${path}.${key}`,
+        `must be ${spec.kind === 'integer' ? 'an' : 'a'} ${spec.kind}, got ${describe(value)}`,
+      );
     }
     const problem = spec.check?.(value as never);
     if (problem !== undefined) throw new InvalidEnvironmentConfigError(`${path}.${key}`, problem);
@@ -224,10 +220,7 @@ export function parseEnvironments(raw: unknown): Readonly<Record<string, Environ
  * @throws {@link UnknownEnvironmentError} when `selected` names no environment of `cdk.json`.
  * @throws {@link InvalidEnvironmentConfigError} when `selected` is not a non-empty string.
  */
-export function selectEnvironments(
-  environments: Readonly<Record<string, EnvironmentConfig>>,
-  selected: unknown,
-): EnvironmentConfig[] {
+export function selectEnvironments(environments: Readonly<Record<string, EnvironmentConfig>>, selected: unknown): EnvironmentConfig[] {
   if (selected === undefined) return Object.values(environments);
   if (typeof selected !== 'string' || selected === '') {
     throw new InvalidEnvironmentConfigError(SELECTED_ENVIRONMENT_CONTEXT_KEY, `must name one environment, got ${describe(selected)}`);

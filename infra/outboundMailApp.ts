@@ -8,12 +8,7 @@ import { Validations } from 'aws-cdk-lib';
 import type { App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import {
-  ENVIRONMENTS_CONTEXT_KEY,
-  SELECTED_ENVIRONMENT_CONTEXT_KEY,
-  parseEnvironments,
-  selectEnvironments,
-} from './config.js';
+import { ENVIRONMENTS_CONTEXT_KEY, SELECTED_ENVIRONMENT_CONTEXT_KEY, parseEnvironments, selectEnvironments } from './config.js';
 import { OutboundMailStack } from './OutboundMailStack.js';
 
 /** Name of the stack of an environment: `OutboundMail-prod`. */

@@ -167,9 +167,7 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
     props.mailPerConnection ?? OUTBOUND_MAIL_DEFAULTS.mailPerConnection,
     1,
     fifo ? 10 : MAX_STANDARD_BATCH,
-    fifo
-      ? "the event source's batch size on a FIFO queue"
-      : "the event source's batch size; the function sends at most 1000 messages per connection",
+    fifo ? "the event source's batch size on a FIFO queue" : "the event source's batch size; the function sends at most 1000 messages per connection",
   );
   const maxConnections = integerIn(
     'maxConnections',
@@ -220,7 +218,13 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
   }
 
   const retentionPeriod = props.retentionPeriod ?? OUTBOUND_MAIL_DEFAULTS.retentionPeriod;
-  const retentionSeconds = seconds('retentionPeriod', retentionPeriod, 60, DEAD_LETTER_RETENTION.toSeconds() - 1, "shorter than the dead-letter queue's 14 days, which keep a job's first enqueue time");
+  const retentionSeconds = seconds(
+    'retentionPeriod',
+    retentionPeriod,
+    60,
+    DEAD_LETTER_RETENTION.toSeconds() - 1,
+    "shorter than the dead-letter queue's 14 days, which keep a job's first enqueue time",
+  );
   const worstCase = worstCaseRetrySeconds(maxReceiveCount, { visibilitySeconds, timeoutSeconds, windowSeconds });
   if (retentionSeconds <= worstCase) {
     // The value given is at fault: maxReceiveCount when the retention is the default (always so from cdk.json).
@@ -229,7 +233,13 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
   }
 
   const oldestMessageAgeAlarm = props.oldestMessageAgeAlarm ?? OUTBOUND_MAIL_DEFAULTS.oldestMessageAgeAlarm;
-  const alarmSeconds = seconds('oldestMessageAgeAlarm', oldestMessageAgeAlarm, 60, retentionSeconds - 1, 'shorter than retentionPeriod, or jobs expire before it fires');
+  const alarmSeconds = seconds(
+    'oldestMessageAgeAlarm',
+    oldestMessageAgeAlarm,
+    60,
+    retentionSeconds - 1,
+    'shorter than retentionPeriod, or jobs expire before it fires',
+  );
 
   const queueName = props.queueName;
   if (queueName !== undefined) {
@@ -245,10 +255,7 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
   }
 
   if (props.smtpSecret.secretFullArn === undefined) {
-    fail(
-      'smtpSecret',
-      'must be referenced by its complete ARN (Secret.fromSecretCompleteArn), so that the read grant names exactly one secret',
-    );
+    fail('smtpSecret', 'must be referenced by its complete ARN (Secret.fromSecretCompleteArn), so that the read grant names exactly one secret');
   }
 
   return {

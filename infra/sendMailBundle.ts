@@ -23,8 +23,7 @@ export const DEPS_LOCK_FILE = path.join(PROJECT_ROOT, 'package-lock.json');
  * call `require` for Node built-ins (esbuild keeps those calls as they are).
  */
 export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __sendMailCreateRequire } from 'node:module';" +
-  ' const require = __sendMailCreateRequire(import.meta.url);';
+  "import { createRequire as __sendMailCreateRequire } from 'node:module';" + ' const require = __sendMailCreateRequire(import.meta.url);';
 
 /**
  * The esbuild settings of the send-mail bundle: ESM for Node 24, minified but keeping class and

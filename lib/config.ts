@@ -323,7 +323,10 @@ function checkClientName(name: string, setting: string): string {
   try {
     return clientAcceptsName(name);
   } catch {
-    throw new ConfigError(setting, "clientName must be a domain name (letters, digits, '-' and '.', at most 253 characters) or an address literal, as the SMTP client requires");
+    throw new ConfigError(
+      setting,
+      "clientName must be a domain name (letters, digits, '-' and '.', at most 253 characters) or an address literal, as the SMTP client requires",
+    );
   }
 }
 

@@ -16,7 +16,8 @@ const QUEUES = {
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/mail-dlq',
   QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/mail',
 };
-const CLIENT_NAME_PROBLEM = "clientName must be a domain name (letters, digits, '-' and '.', at most 253 characters) or an address literal, as the SMTP client requires";
+const CLIENT_NAME_PROBLEM =
+  "clientName must be a domain name (letters, digits, '-' and '.', at most 253 characters) or an address literal, as the SMTP client requires";
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 function failure(run: () => unknown): ConfigError {
@@ -57,16 +58,28 @@ describe('loadConfig', () => {
     [{ ...QUEUES }, 'SMTP_SECRET_ID', 'missing: set SMTP_SECRET_ID (a Secrets Manager secret) or SMTP_URL (smtp://user:pass@host:587)'],
     [{ SMTP_SECRET_ID: 'a', SMTP_URL: 'smtp://h', ...QUEUES }, 'SMTP_SECRET_ID', 'set either SMTP_SECRET_ID or SMTP_URL, not both'],
     [{ SMTP_SECRET_ID: 'a b', ...QUEUES }, 'SMTP_SECRET_ID', 'must be a secret name or ARN without spaces'],
-    [{ SMTP_SECRET_ID: 'a', QUEUE_URL: QUEUES.QUEUE_URL }, 'DLQ_URL', 'missing: set it to the queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)'],
+    [
+      { SMTP_SECRET_ID: 'a', QUEUE_URL: QUEUES.QUEUE_URL },
+      'DLQ_URL',
+      'missing: set it to the queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
+    ],
     [{ SMTP_SECRET_ID: 'a', DLQ_URL: QUEUES.DLQ_URL, QUEUE_URL: 'mail' }, 'QUEUE_URL', 'not a URL: "mail"'],
     [{ SMTP_SECRET_ID: 'a', DLQ_URL: 'ftp://x/q', QUEUE_URL: QUEUES.QUEUE_URL }, 'DLQ_URL', 'must be an http(s) queue URL, not ftp:'],
-    [{ SMTP_SECRET_ID: 'a', DLQ_URL: 'https://sqs.example.com/', QUEUE_URL: QUEUES.QUEUE_URL }, 'DLQ_URL', 'has no queue name: "https://sqs.example.com/"'],
+    [
+      { SMTP_SECRET_ID: 'a', DLQ_URL: 'https://sqs.example.com/', QUEUE_URL: QUEUES.QUEUE_URL },
+      'DLQ_URL',
+      'has no queue name: "https://sqs.example.com/"',
+    ],
     [{ SMTP_SECRET_ID: 'a', MAIL_PER_CONNECTION: '0', ...QUEUES }, 'MAIL_PER_CONNECTION', 'must be a whole number from 1 to 1000, not 0'],
     [{ SMTP_SECRET_ID: 'a', MAIL_PER_CONNECTION: '2.5', ...QUEUES }, 'MAIL_PER_CONNECTION', 'must be a whole number from 1 to 1000, not "2.5"'],
     [{ SMTP_SECRET_ID: 'a', MAIL_PER_CONNECTION: '1001', ...QUEUES }, 'MAIL_PER_CONNECTION', 'must be a whole number from 1 to 1000, not 1001'],
     [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '0', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not 0'],
     [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '-5', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not "-5"'],
-    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '50 per message', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not "50 per message"'],
+    [
+      { SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '50 per message', ...QUEUES },
+      'MAIL_MAX_RECIPIENTS',
+      'must be a whole number from 1 to 1000, not "50 per message"',
+    ],
     [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '1001', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not 1001'],
   ])('refuses %j: %s', (env, setting, problem) => {
     const error = failure(() => loadConfig(env));
@@ -133,8 +146,27 @@ describe('parseSmtpUrl', () => {
 describe('parseSmtpSecret', () => {
   it('reads the documented fields; port may be a string of digits', () => {
     expect(
-      parseSmtpSecret(JSON.stringify({ host: 'relay.example.com', port: '587', username: 'u', password: 'p', security: 'starttls', clientName: 'mailer.example.com', from: 'noreply@example.com' }), 'relay'),
-    ).toEqual({ host: 'relay.example.com', port: 587, security: 'starttls', username: 'u', password: 'p', clientName: 'mailer.example.com', from: 'noreply@example.com' });
+      parseSmtpSecret(
+        JSON.stringify({
+          host: 'relay.example.com',
+          port: '587',
+          username: 'u',
+          password: 'p',
+          security: 'starttls',
+          clientName: 'mailer.example.com',
+          from: 'noreply@example.com',
+        }),
+        'relay',
+      ),
+    ).toEqual({
+      host: 'relay.example.com',
+      port: 587,
+      security: 'starttls',
+      username: 'u',
+      password: 'p',
+      clientName: 'mailer.example.com',
+      from: 'noreply@example.com',
+    });
   });
 
   it.each([
@@ -145,10 +177,16 @@ describe('parseSmtpSecret', () => {
     ['{"host":"relay","port":0}', 'secret relay: "port": port must be a whole number from 1 to 65535'],
     ['{"host":"relay","username":"u"}', 'secret relay: "password": missing: give both username and password, or neither'],
     ['{"host":"relay","username":"u","password":"hunter2\\n"}', 'secret relay: "password": must not contain control characters'],
-    ['{"host":"relay","security":"ssl","password":"hunter2","username":"u"}', 'secret relay: "security": security must be one of starttls, opportunistic, implicit, none'],
+    [
+      '{"host":"relay","security":"ssl","password":"hunter2","username":"u"}',
+      'secret relay: "security": security must be one of starttls, opportunistic, implicit, none',
+    ],
     ['{"host":"relay","pass":"hunter2"}', 'secret relay: "pass": unknown field (known: host, port, username, password, security, clientName, from)'],
     ['{"host":"relay host"}', 'secret relay: "host": host must be a host name or an address literal'],
-    ['{"host":"relay","from":"a@b.example, c@d.example"}', 'secret relay: "from": from "a@b.example, c@d.example" is not a sender address: "a@b.example, c@d.example" contains several addresses: give them as a list'],
+    [
+      '{"host":"relay","from":"a@b.example, c@d.example"}',
+      'secret relay: "from": from "a@b.example, c@d.example" is not a sender address: "a@b.example, c@d.example" contains several addresses: give them as a list',
+    ],
   ])('refuses %s', (text, message) => {
     const error = failure(() => parseSmtpSecret(text, 'relay'));
     expect(error.message).toBe(message);
@@ -159,7 +197,7 @@ describe('parseSmtpSecret', () => {
 /** A 254-character domain name: four 63-letter labels and "ab", dots between. */
 const LONG_NAME = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`.slice(0, 250) + '.xyz';
 
-describe('clientName: the SMTP client\'s own rule, at cold start', () => {
+describe("clientName: the SMTP client's own rule, at cold start", () => {
   it.each([
     ['an underscore', 'mail_out.example.com'],
     ['over 253 characters', LONG_NAME],
@@ -178,28 +216,35 @@ describe('clientName: the SMTP client\'s own rule, at cold start', () => {
     expect(error.message).toBe(`secret relay: "clientName": ${CLIENT_NAME_PROBLEM}`);
   });
 
-  it.each(['mailer.example.com', 'a', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, '[127.0.0.1]', '[IPv6:::1]', 'mail_out.example.com', LONG_NAME, 'bad-.example.com', 'a b'])(
-    'accepts %s exactly when the SMTP client does',
-    async (name) => {
-      // The client refuses a bad name in connect(), before it opens a socket.
-      const client = await SmtpClient.connect({ host: '127.0.0.1', port: 9, security: 'none', clientName: name, timeouts: { connectMs: 200 } }).then(
-        (connected) => {
-          connected.close();
-          return true;
-        },
-        (error: unknown) => (error as Error).name !== 'ProtocolError',
-      );
-      const config = (() => {
-        try {
-          parseSmtpSecret(JSON.stringify({ host: 'relay.example.com', clientName: name }), 'relay');
-          return true;
-        } catch {
-          return false;
-        }
-      })();
-      expect(config).toBe(client);
-    },
-  );
+  it.each([
+    'mailer.example.com',
+    'a',
+    `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`,
+    '[127.0.0.1]',
+    '[IPv6:::1]',
+    'mail_out.example.com',
+    LONG_NAME,
+    'bad-.example.com',
+    'a b',
+  ])('accepts %s exactly when the SMTP client does', async (name) => {
+    // The client refuses a bad name in connect(), before it opens a socket.
+    const client = await SmtpClient.connect({ host: '127.0.0.1', port: 9, security: 'none', clientName: name, timeouts: { connectMs: 200 } }).then(
+      (connected) => {
+        connected.close();
+        return true;
+      },
+      (error: unknown) => (error as Error).name !== 'ProtocolError',
+    );
+    const config = (() => {
+      try {
+        parseSmtpSecret(JSON.stringify({ host: 'relay.example.com', clientName: name }), 'relay');
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    expect(config).toBe(client);
+  });
 });
 
 describe('clientName in the secret, read at run time', () => {
@@ -213,13 +258,22 @@ describe('clientName in the secret, read at run time', () => {
     await emulator.stop();
   });
 
-  it('a bad one is a ConfigError naming the secret field, and the batch\'s systemic reason says so', async () => {
+  it("a bad one is a ConfigError naming the secret field, and the batch's systemic reason says so", async () => {
     // Prepare: a working relay, but a secret whose clientName the client would refuse at EHLO.
     const server = await startSmtpServer();
     try {
-      const secret = JSON.stringify({ host: server.host, port: server.port, username: server.user, password: server.pass, clientName: 'mail_out.example.com' });
+      const secret = JSON.stringify({
+        host: server.host,
+        port: server.port,
+        username: server.user,
+        password: server.pass,
+        clientName: 'mail_out.example.com',
+      });
       secrets.on(GetSecretValueCommand, { SecretId: 'relay' }).resolves({ SecretString: secret });
-      const source = new SmtpSettingsSource({ kind: 'secret', secretId: 'relay' }, { secrets: () => new SecretsManagerClient({ region: 'eu-west-1' }) });
+      const source = new SmtpSettingsSource(
+        { kind: 'secret', secretId: 'relay' },
+        { secrets: () => new SecretsManagerClient({ region: 'eu-west-1' }) },
+      );
       await expect(source.get()).rejects.toThrow(new ConfigError('secret relay: "clientName"', CLIENT_NAME_PROBLEM));
       const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
       // Act

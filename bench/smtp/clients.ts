@@ -63,7 +63,11 @@ export function nodemailerClient(): BenchClient {
         const stop = startTiming();
         const infos = await Promise.all(messages.map((message) => transport.sendMail({ envelope: message.envelope, raw: message.raw })));
         const timing = stop();
-        checkAccepted('nodemailer', messages, infos.map((info) => info.accepted.length));
+        checkAccepted(
+          'nodemailer',
+          messages,
+          infos.map((info) => info.accepted.length),
+        );
         return timing;
       } finally {
         transport.close();
@@ -95,7 +99,11 @@ export function ourClient(): BenchClient {
       const results = await Promise.all(messages.map((message) => client.send(message.envelope, message.raw)));
       const timing = stop();
       await client.quit();
-      checkAccepted('ours', messages, results.map((result) => result.accepted.length));
+      checkAccepted(
+        'ours',
+        messages,
+        results.map((result) => result.accepted.length),
+      );
       return timing;
     },
     async setupOnly(target) {

@@ -107,7 +107,10 @@ function tableRow(server: string, rttMs: number, count: number, ours: ClientResu
   const ms = (r?: ClientResult) => (r?.error ? 'failed' : r && r.ms.length > 0 ? fixed(median(r.ms), 1) : '–');
   const perMessageTurns = (r?: ClientResult) => (r && r.turns.length > 0 && !r.error ? fixed((median(r.turns) - r.setupTurns) / count, 2) : '–');
   const cpu = (r?: ClientResult) => (rttMs === 0 && r && r.cpuMs.length > 0 && !r.error ? fixed(median(r.cpuMs) / count, 3) : '–');
-  const ratio = ours && theirs && ours.ms.length > 0 && theirs.ms.length > 0 && !ours.error && !theirs.error ? `${fixed(median(theirs.ms) / median(ours.ms), 2)}x` : '–';
+  const ratio =
+    ours && theirs && ours.ms.length > 0 && theirs.ms.length > 0 && !ours.error && !theirs.error
+      ? `${fixed(median(theirs.ms) / median(ours.ms), 2)}x`
+      : '–';
   return [server, String(rttMs), String(count), ms(ours), ms(theirs), ratio, perMessageTurns(ours), perMessageTurns(theirs), cpu(ours), cpu(theirs)];
 }
 

@@ -30,7 +30,9 @@ export async function startSmtpServerTarget(remote: RemoteServers): Promise<Benc
       const received = await remote.takeSmtpMessages();
       const recipients = received.reduce((sum, message) => sum + message.to, 0);
       if (received.length !== messages.length || recipients !== recipientCount(messages)) {
-        throw new Error(`smtp-server got ${received.length} messages for ${recipients} recipients, expected ${messages.length} for ${recipientCount(messages)}`);
+        throw new Error(
+          `smtp-server got ${received.length} messages for ${recipients} recipients, expected ${messages.length} for ${recipientCount(messages)}`,
+        );
       }
     },
     stop: () => Promise.resolve(), // stops with the child process

@@ -13,7 +13,19 @@ import { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
 /** SQS's limit for one message: the body and the attributes together. */
 const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Dead-letter attributes, most useful first: with a job near the size limit the last ones go first. */
-const ATTRIBUTE_PRIORITY = ['FailurePhase', 'JobForm', 'PendingRecipients', 'DeliveredRecipients', 'FailureCode', 'FailureEnhancedCode', 'FailureError', 'SourceMessageId', 'SourceReceiveCount', 'JobId', 'FailureMessage'];
+const ATTRIBUTE_PRIORITY = [
+  'FailurePhase',
+  'JobForm',
+  'PendingRecipients',
+  'DeliveredRecipients',
+  'FailureCode',
+  'FailureEnhancedCode',
+  'FailureError',
+  'SourceMessageId',
+  'SourceReceiveCount',
+  'JobId',
+  'FailureMessage',
+];
 /** Longest server text kept in a dead-letter attribute. */
 const MAX_REASON_TEXT = 1024;
 /** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
@@ -80,7 +92,11 @@ export class QueueActions {
    * @param signal cuts the call (retries included) at the invocation's deadline
    * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
-  async deadLetter(record: MailRecord, reason: FailureReason, options: { body?: string; jobId?: string; part?: DeadLetterPart; signal?: AbortSignal } = {}): Promise<void> {
+  async deadLetter(
+    record: MailRecord,
+    reason: FailureReason,
+    options: { body?: string; jobId?: string; part?: DeadLetterPart; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {
       FailurePhase: text(reason.phase),
       FailureMessage: text(clean(reason.message).slice(0, MAX_REASON_TEXT) || '(none)'),
@@ -117,7 +133,12 @@ export class QueueActions {
    * @param copy which of several copies for one record (distinct FIFO deduplication ids); default 0
    * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
-  async requeue(record: MailRecord, body: string, delaySeconds: number, { signal, copy }: { signal?: AbortSignal; copy?: number } = {}): Promise<void> {
+  async requeue(
+    record: MailRecord,
+    body: string,
+    delaySeconds: number,
+    { signal, copy }: { signal?: AbortSignal; copy?: number } = {},
+  ): Promise<void> {
     const fifo = isFifoUrl(this.#urls.queueUrl);
     await this.#sqs.send(
       new SendMessageCommand({
@@ -205,7 +226,8 @@ function fifoFields(url: string, record: MailRecord, purpose: string, body: stri
  * least useful attributes (the server text is cut first, then dropped), never the other way round.
  */
 export function fitAttributes(attributes: Record<string, MessageAttributeValue>, budget: number): Record<string, MessageAttributeValue> {
-  const size = (name: string, value: MessageAttributeValue): number => Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
+  const size = (name: string, value: MessageAttributeValue): number =>
+    Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
   const kept: Record<string, MessageAttributeValue> = {};
   let left = budget;
   for (const name of ATTRIBUTE_PRIORITY) {
@@ -218,7 +240,13 @@ export function fitAttributes(attributes: Record<string, MessageAttributeValue>,
     } else if (name === 'FailureMessage') {
       const room = left - size(name, { ...value, StringValue: '' });
       if (room >= 16) {
-        kept[name] = { ...value, StringValue: Buffer.from(value.StringValue ?? '', 'utf8').subarray(0, room).toString('utf8').replace(/\uFFFD$/u, '') };
+        kept[name] = {
+          ...value,
+          StringValue: Buffer.from(value.StringValue ?? '', 'utf8')
+            .subarray(0, room)
+            .toString('utf8')
+            .replace(/\uFFFD$/u, ''),
+        };
         left -= size(name, kept[name]);
       }
     }

@@ -148,7 +148,13 @@ interface SessionReport {
  * Reads the settings, builds the first messages while the connection is set up, sends, hands each
  * outcome to the settle stage as it is known, and says QUIT.
  */
-async function runSession(slots: BatchSlot[], delivery: Delivery, deadline: AbortSignal, canStart: () => boolean, stage: SettleStage): Promise<SessionReport> {
+async function runSession(
+  slots: BatchSlot[],
+  delivery: Delivery,
+  deadline: AbortSignal,
+  canStart: () => boolean,
+  stage: SettleStage,
+): Promise<SessionReport> {
   const { options } = delivery;
   const systemic = (reason: FailureReason): SessionReport => {
     for (const slot of slots) delete slot.composing;
@@ -158,7 +164,11 @@ async function runSession(slots: BatchSlot[], delivery: Delivery, deadline: Abor
   try {
     current = await delivery.settings.get(deadline);
   } catch (error) {
-    return systemic({ phase: 'secret', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error ? { error: error.name } : {}) });
+    return systemic({
+      phase: 'secret',
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof Error ? { error: error.name } : {}),
+    });
   }
   const ahead = options.fifo ? 1 : (options.window ?? 3);
   let jobs = slots.map((slot) => sessionJob(slot, current.settings));
@@ -211,7 +221,8 @@ async function runSession(slots: BatchSlot[], delivery: Delivery, deadline: Abor
         // A DLQ send or re-enqueue starts at once, alongside the session. Standard queues: records
         // that come back wait for the session's final word on them (a loss may turn "transient"
         // into "not attempted"); FIFO: every record is fed in order, as it may stop its group.
-        if (options.fifo || outcome.kind === 'delivered' || outcome.kind === 'permanent' || outcome.kind === 'partlyRefused') void stage.settle(index, outcome);
+        if (options.fifo || outcome.kind === 'delivered' || outcome.kind === 'permanent' || outcome.kind === 'partlyRefused')
+          void stage.settle(index, outcome);
         return true;
       },
     });

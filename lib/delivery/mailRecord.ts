@@ -25,9 +25,7 @@ export interface MailRecord {
 }
 
 /** A record with its parsed job, or with the reason it is not a valid job. */
-export type PreparedRecord =
-  | { record: MailRecord; job: MailJob; jobId?: string }
-  | { record: MailRecord; invalid: FailureReason; jobId?: string };
+export type PreparedRecord = { record: MailRecord; job: MailJob; jobId?: string } | { record: MailRecord; invalid: FailureReason; jobId?: string };
 
 /** Takes what the delivery needs from an SQS record. */
 export function readRecord(record: SQSRecord): MailRecord {
@@ -63,9 +61,10 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
     const job = parseMailJob(input);
     return jobId === undefined ? { record, job } : { record, job, jobId };
   } catch (error) {
-    const invalid: FailureReason = error instanceof InvalidJobError
-      ? invalidJob(error)
-      : { phase: 'job', message: `invalid mail job: ${error instanceof Error ? error.message : String(error)}`, paths: [] };
+    const invalid: FailureReason =
+      error instanceof InvalidJobError
+        ? invalidJob(error)
+        : { phase: 'job', message: `invalid mail job: ${error instanceof Error ? error.message : String(error)}`, paths: [] };
     return jobId === undefined ? { record, invalid } : { record, invalid, jobId };
   }
 }

@@ -21,7 +21,11 @@ export type OpenedSession = { session: MailSession; settings: SmtpSettings } | {
  *
  * @returns the session, or the reason (phase, code, text) of a systemic failure; never throws
  */
-export async function openSession(delivery: Pick<Delivery, 'settings' | 'connect' | 'options'>, current: CurrentSettings, signal: AbortSignal): Promise<OpenedSession> {
+export async function openSession(
+  delivery: Pick<Delivery, 'settings' | 'connect' | 'options'>,
+  current: CurrentSettings,
+  signal: AbortSignal,
+): Promise<OpenedSession> {
   const attempt = async (settings: SmtpSettings): Promise<OpenedSession & { error?: unknown }> => {
     try {
       return { session: await delivery.connect(connectOptions(settings, delivery.options, signal)), settings };

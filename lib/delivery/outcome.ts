@@ -3,14 +3,7 @@
  * result or error into it (DESIGN.md, "Outcomes: what the consumer does with each job").
  * @module
  */
-import {
-  AuthenticationError,
-  ConnectionError,
-  MessageTooLargeError,
-  RecipientsRefusedError,
-  SmtpError,
-  TimeoutError,
-} from '../smtp/errors.js';
+import { AuthenticationError, ConnectionError, MessageTooLargeError, RecipientsRefusedError, SmtpError, TimeoutError } from '../smtp/errors.js';
 import type { RefusedRecipient, SendResult, SmtpPhase } from '../smtp/types.js';
 
 /**

@@ -180,7 +180,9 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
   }
   await Promise.all(running);
 
-  const firstLoss = errors.findIndex((error) => error !== undefined && (isConnectionGone(error) || (sender.closed === true && error instanceof SmtpError && error.code === undefined)));
+  const firstLoss = errors.findIndex(
+    (error) => error !== undefined && (isConnectionGone(error) || (sender.closed === true && error instanceof SmtpError && error.code === undefined)),
+  );
   return outcomes.map((outcome, index): Outcome => {
     if (outcome === undefined) return { kind: 'notAttempted', cause: stop ?? 'connectionLost' };
     if (firstLoss >= 0 && index > firstLoss && outcome.kind === 'transient' && lostWith(errors[index])) {

@@ -61,7 +61,8 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
   // `throwOnRequestTimeout` the SDK only logs a warning and waits on); each call, retries
   // included, is cut at the invocation's deadline by its abort signal (see deliverBatch).
   const sqs =
-    deps.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } });
+    deps.sqs ??
+    new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } });
   let secretsClient: Pick<SecretsManagerClientType, 'send'> | undefined;
   const secrets = deps.secrets ?? ((): Pick<SecretsManagerClientType, 'send'> => (secretsClient ??= new SecretsManagerClient({})));
   const settings = new SmtpSettingsSource(config.smtp, {

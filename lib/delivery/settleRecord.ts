@@ -17,7 +17,12 @@ import type { BatchSlot, Delivery, RecordResult } from './types.js';
  *
  * @param signal the invocation's deadline: an SQS call it cuts counts as failed (the record is retried)
  */
-export async function settleRecord(slot: BatchSlot, outcome: Outcome, delivery: Pick<Delivery, 'actions' | 'options'>, signal?: AbortSignal): Promise<RecordResult> {
+export async function settleRecord(
+  slot: BatchSlot,
+  outcome: Outcome,
+  delivery: Pick<Delivery, 'actions' | 'options'>,
+  signal?: AbortSignal,
+): Promise<RecordResult> {
   const { record, jobId } = slot.prepared;
   const result: RecordResult = { messageId: record.messageId, receiveCount: record.receiveCount, outcome, placement: 'retry' };
   if (jobId !== undefined) result.jobId = jobId;
@@ -50,7 +55,11 @@ async function deadLetter(
   { jobId, body, signal }: { jobId?: string | undefined; body?: string | undefined; signal?: AbortSignal | undefined },
 ): Promise<boolean> {
   try {
-    await delivery.actions.deadLetter(record, reason, { ...(jobId === undefined ? {} : { jobId }), ...(body === undefined ? {} : { body }), ...(signal === undefined ? {} : { signal }) });
+    await delivery.actions.deadLetter(record, reason, {
+      ...(jobId === undefined ? {} : { jobId }),
+      ...(body === undefined ? {} : { body }),
+      ...(signal === undefined ? {} : { signal }),
+    });
     result.placement = 'deadLettered';
     return true;
   } catch (error) {

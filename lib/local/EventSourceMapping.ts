@@ -98,7 +98,9 @@ export class EventSourceMapping {
    */
   static async start(options: EventSourceMappingOptions): Promise<EventSourceMapping> {
     const first = await FunctionInstance.start(options.function);
-    const instances: (FunctionInstance | undefined)[] = Array.from({ length: Math.max(1, options.maxConcurrency) }, (_, i) => (i === 0 ? first : undefined));
+    const instances: (FunctionInstance | undefined)[] = Array.from({ length: Math.max(1, options.maxConcurrency) }, (_, i) =>
+      i === 0 ? first : undefined,
+    );
     const mapping = new EventSourceMapping(options, instances);
     mapping.#loops = instances.map((_, index) => mapping.#poll(index));
     return mapping;

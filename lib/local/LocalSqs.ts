@@ -85,7 +85,10 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
     const dlqName = `${LOCAL_DLQ_NAME}${suffix}`;
     const queueName = `${LOCAL_QUEUE_NAME}${suffix}`;
     const dlq = await client.send(
-      new CreateQueueCommand({ QueueName: dlqName, Attributes: { ...fifoAttributes, MessageRetentionPeriod: String(14 * 24 * 3600), MaximumMessageSize: '1048576' } }),
+      new CreateQueueCommand({
+        QueueName: dlqName,
+        Attributes: { ...fifoAttributes, MessageRetentionPeriod: String(14 * 24 * 3600), MaximumMessageSize: '1048576' },
+      }),
     );
     const dlqUrl = required(dlq.QueueUrl, 'the dead-letter queue URL');
     const dlqArn = await arnOf(client, dlqUrl);

@@ -150,7 +150,11 @@ export class RunActivity {
    * attribute were moved there by SQS (redrive after `maxReceiveCount` receives), not by the handler.
    */
   queues(queue: QueueDepth, dlqMessages: readonly HeldMessage[]): void {
-    let changed = queue.ready !== this.#queue.ready || queue.inFlight !== this.#queue.inFlight || queue.delayed !== this.#queue.delayed || dlqMessages.length !== this.#dlq;
+    let changed =
+      queue.ready !== this.#queue.ready ||
+      queue.inFlight !== this.#queue.inFlight ||
+      queue.delayed !== this.#queue.delayed ||
+      dlqMessages.length !== this.#dlq;
     this.#queue = queue;
     this.#dlq = dlqMessages.length;
     for (const message of dlqMessages) {

@@ -124,14 +124,19 @@ function page(stats: ActivityStats, messages: MailboxEntry[], jobs: JobView[], m
   const mailRows = messages
     .map((m) => {
       const refused = m.refused.map((r) => `${escapeHtml(r.address)} (${r.code})`).join(', ');
-      return `<tr><td>${escapeHtml(time(m.receivedAt))}</td><td>${escapeHtml(m.subject || '(no subject)')}</td><td>${escapeHtml(m.to.join(', '))}</td>` +
+      return (
+        `<tr><td>${escapeHtml(time(m.receivedAt))}</td><td>${escapeHtml(m.subject || '(no subject)')}</td><td>${escapeHtml(m.to.join(', '))}</td>` +
         `<td class="${m.outcome === 'delivered' ? 'ok' : 'warn'}">${m.outcome}${refused === '' ? '' : `: ${refused} refused`}</td>` +
-        `<td><a href="/raw/${encodeURIComponent(m.file)}">${escapeHtml(m.file)}</a></td></tr>`;
+        `<td><a href="/raw/${encodeURIComponent(m.file)}">${escapeHtml(m.file)}</a></td></tr>`
+      );
     })
     .join('');
   const jobRows = jobs
-    .map((j) => `<tr><td><code>${escapeHtml(j.messageId)}</code></td><td>${escapeHtml(j.subject || '(no subject)')}</td><td>${escapeHtml(j.recipients.join(', '))}</td>` +
-      `<td>${j.receives}</td><td class="${outcomeClass(j.outcome)}">${escapeHtml(j.outcome)}</td><td>${escapeHtml(j.detail)}</td></tr>`)
+    .map(
+      (j) =>
+        `<tr><td><code>${escapeHtml(j.messageId)}</code></td><td>${escapeHtml(j.subject || '(no subject)')}</td><td>${escapeHtml(j.recipients.join(', '))}</td>` +
+        `<td>${j.receives}</td><td class="${outcomeClass(j.outcome)}">${escapeHtml(j.outcome)}</td><td>${escapeHtml(j.detail)}</td></tr>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${refresh}">

@@ -32,7 +32,12 @@ const RENEW_WITHIN_MS = 7 * DAY_MS;
  * new SMTPServer({ key: tls.key, cert: tls.cert });
  */
 export async function localTls(dir: string): Promise<LocalTls> {
-  const files = { ca: path.join(dir, 'ca.pem'), caKey: path.join(dir, 'ca-key.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server-key.pem') };
+  const files = {
+    ca: path.join(dir, 'ca.pem'),
+    caKey: path.join(dir, 'ca-key.pem'),
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server-key.pem'),
+  };
   try {
     const [ca, cert, key] = await Promise.all([readFile(files.ca, 'utf8'), readFile(files.cert, 'utf8'), readFile(files.key, 'utf8')]);
     if (usable(ca, cert)) return { caFile: files.ca, ca, key, cert, made: false };

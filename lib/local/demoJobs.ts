@@ -32,15 +32,33 @@ export const DEMO_JOBS: readonly DemoJob[] = [
   },
   {
     shows: 'partly refused (550 for one recipient, the others take it)',
-    job: { v: 1, id: 'demo-partly-refused', to: ['bob@example.com', 'refuse@example.com'], subject: 'Partly refused', text: 'refuse@ answers 550.\n' },
+    job: {
+      v: 1,
+      id: 'demo-partly-refused',
+      to: ['bob@example.com', 'refuse@example.com'],
+      subject: 'Partly refused',
+      text: 'refuse@ answers 550.\n',
+    },
   },
   {
     shows: 'transient (450), retried after its backoff, then delivered',
-    job: { v: 1, id: 'demo-transient', to: 'later@example.com', subject: 'Delivered on the second try', text: 'later@ answers 450 the first time.\n' },
+    job: {
+      v: 1,
+      id: 'demo-transient',
+      to: 'later@example.com',
+      subject: 'Delivered on the second try',
+      text: 'later@ answers 450 the first time.\n',
+    },
   },
   {
     shows: 'partly refused for now: the 450 recipient is re-enqueued as a new job, then delivered',
-    job: { v: 1, id: 'demo-requeued', to: ['carol@example.com', 'later@example.net'], subject: 'Re-enqueued for one recipient', text: 'carol@ takes it, later@ on the next try.\n' },
+    job: {
+      v: 1,
+      id: 'demo-requeued',
+      to: ['carol@example.com', 'later@example.net'],
+      subject: 'Re-enqueued for one recipient',
+      text: 'carol@ takes it, later@ on the next try.\n',
+    },
   },
   {
     shows: 'permanent (every recipient refused with 550): dead-lettered at once',

@@ -41,13 +41,19 @@ function envPort(name: string, fallback: number): number {
 }
 
 const program = new Command('npm start --')
-  .description('Run the whole product locally on 127.0.0.1: the SQS emulator with the mail queue and its DLQ, an SMTP server with STARTTLS and AUTH that keeps what it receives as .eml files, and the real send-mail bundle called as Lambda\'s event source mapping would. Ctrl-C stops everything.')
+  .description(
+    "Run the whole product locally on 127.0.0.1: the SQS emulator with the mail queue and its DLQ, an SMTP server with STARTTLS and AUTH that keeps what it receives as .eml files, and the real send-mail bundle called as Lambda's event source mapping would. Ctrl-C stops everything.",
+  )
   .option('--demo', `publish ${DEMO_JOBS.length} sample jobs covering every outcome once started`)
   .option('--env <name>', 'the cdk.json environment whose batch size, concurrency, timeout and redrive are copied', 'dev')
   .option('--sqs-port <port>', 'SQS emulator port (env LOCAL_SQS_PORT)', port, envPort('LOCAL_SQS_PORT', DEFAULT_PORTS.sqs))
   .option('--smtp-port <port>', 'SMTP server port (env LOCAL_SMTP_PORT)', port, envPort('LOCAL_SMTP_PORT', DEFAULT_PORTS.smtp))
   .option('--web-port <port>', 'web page port (env LOCAL_WEB_PORT)', port, envPort('LOCAL_WEB_PORT', DEFAULT_PORTS.web))
-  .option('--state-dir <dir>', 'where the certificate, the mailbox and state.json are kept (env LOCAL_STATE_DIR)', process.env['LOCAL_STATE_DIR'] || DEFAULT_STATE_DIR)
+  .option(
+    '--state-dir <dir>',
+    'where the certificate, the mailbox and state.json are kept (env LOCAL_STATE_DIR)',
+    process.env['LOCAL_STATE_DIR'] || DEFAULT_STATE_DIR,
+  )
   .option('--clean', 'empty the mailbox before starting')
   .option('--no-color', 'no colours in the live view (also: NO_COLOR=1)')
   .exitOverride();

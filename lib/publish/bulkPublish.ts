@@ -32,7 +32,11 @@ const CHUNK = 100;
  * @example
  * const summary = await publishNdjson(queue, await readFile('jobs.ndjson'), (done, total) => bar.update(done));
  */
-export async function publishNdjson(queue: MailQueue, input: Uint8Array, onProgress: (done: number, total: number) => void = () => {}): Promise<BulkSummary> {
+export async function publishNdjson(
+  queue: MailQueue,
+  input: Uint8Array,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<BulkSummary> {
   const lines = splitLines(input);
   const summary: BulkSummary = { total: lines.length, sent: 0, refused: [], failed: [] };
   const ready: { line: number; job: MailJobInput }[] = [];
@@ -57,7 +61,12 @@ export async function publishNdjson(queue: MailQueue, input: Uint8Array, onProgr
     chunk.forEach(({ line, job }, index) => {
       const result = results[index];
       if (result?.ok) summary.sent += 1;
-      else summary.failed.push({ line, ...idOf(job), reason: result ? `${result.error.code}: ${result.error.message}` : 'MissingResult: no result for this job' });
+      else
+        summary.failed.push({
+          line,
+          ...idOf(job),
+          reason: result ? `${result.error.code}: ${result.error.message}` : 'MissingResult: no result for this job',
+        });
     });
     done += chunk.length;
     onProgress(done, summary.total);

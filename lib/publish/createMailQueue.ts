@@ -23,7 +23,8 @@ const DEFAULT_GROUP = 'mail';
  */
 export function createMailQueue(options: MailQueueOptions): MailQueue {
   const { queueUrl } = options;
-  if (!/^https?:\/\/[^/]+\/.+/.test(queueUrl)) throw new TypeError(`queueUrl must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), not ${JSON.stringify(queueUrl)}`);
+  if (!/^https?:\/\/[^/]+\/.+/.test(queueUrl))
+    throw new TypeError(`queueUrl must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>), not ${JSON.stringify(queueUrl)}`);
   const client = options.client ?? defaultClient();
   const fifo = queueUrl.endsWith('.fifo');
   const group = options.messageGroupId ?? DEFAULT_GROUP;
@@ -53,7 +54,10 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
         if (ok.Id === undefined || message === undefined) continue;
         answered.add(ok.Id);
         results[message.index] = {
-          ok: true, index: message.index, messageId: ok.MessageId ?? '', attempts: attempt,
+          ok: true,
+          index: message.index,
+          messageId: ok.MessageId ?? '',
+          attempts: attempt,
           ...(message.jobId === undefined ? {} : { jobId: message.jobId }),
           ...(ok.SequenceNumber === undefined ? {} : { sequenceNumber: ok.SequenceNumber }),
         };
@@ -64,11 +68,20 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
         answered.add(failure.Id);
         const senderFault = failure.SenderFault === true;
         if (!senderFault && attempt < attempts) retry.push(message);
-        else results[message.index] = failed(message, new PublishError(failure.Message ?? failure.Code ?? 'SQS refused the message', { code: failure.Code ?? 'Unknown', senderFault }), attempt);
+        else
+          results[message.index] = failed(
+            message,
+            new PublishError(failure.Message ?? failure.Code ?? 'SQS refused the message', { code: failure.Code ?? 'Unknown', senderFault }),
+            attempt,
+          );
       }
       pending.forEach((message, slot) => {
         if (!answered.has(String(slot))) {
-          results[message.index] = failed(message, new PublishError('SQS did not report on this entry', { code: 'MissingResult', senderFault: false }), attempt);
+          results[message.index] = failed(
+            message,
+            new PublishError('SQS did not report on this entry', { code: 'MissingResult', senderFault: false }),
+            attempt,
+          );
         }
       });
       pending = retry;
@@ -131,5 +144,9 @@ function failed(message: QueueMessage, error: PublishError, attempts: number): P
 /** A whole SendMessageBatch call failed (after the SDK's own retries): every entry of it fails with this. */
 function callError(error: unknown): PublishError {
   const sdk = error as { name?: string; message?: string; $fault?: string };
-  return new PublishError(`SendMessageBatch failed: ${sdk.message ?? String(error)}`, { code: sdk.name ?? 'Error', senderFault: sdk.$fault === 'client', cause: error });
+  return new PublishError(`SendMessageBatch failed: ${sdk.message ?? String(error)}`, {
+    code: sdk.name ?? 'Error',
+    senderFault: sdk.$fault === 'client',
+    cause: error,
+  });
 }

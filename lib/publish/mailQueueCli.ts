@@ -56,23 +56,29 @@ Exit status:
 export async function runMailQueueCli(args: readonly string[], io: CliIo): Promise<number> {
   let status = EXIT_OK;
   const program = new Command('mail-queue')
-    .description('Publish mail jobs to the outbound mail queue. Each job is checked before it is sent: a job that is not valid is refused with the reason and never reaches the queue.')
+    .description(
+      'Publish mail jobs to the outbound mail queue. Each job is checked before it is sent: a job that is not valid is refused with the reason and never reaches the queue.',
+    )
     .version('1', '-V, --version', 'print the job format version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
-    .addHelpText('after', `${ENVIRONMENT_HELP}
+    .addHelpText(
+      'after',
+      `${ENVIRONMENT_HELP}
 
 Examples:
   mail-queue send --to ann@example.com --subject "Hello" --text "Hi Ann"
   mail-queue send --file job.json
   mail-queue bulk jobs.ndjson
-  produce-jobs | mail-queue bulk`);
+  produce-jobs | mail-queue bulk`,
+    );
 
-  const withQueue = (command: Command) => command
-    .option('--queue-url <url>', 'SQS queue URL (default: $MAIL_QUEUE_URL, then $QUEUE_URL)')
-    .option('--endpoint <url>', 'SQS endpoint URL (default: $AWS_ENDPOINT_URL_SQS, else AWS)')
-    .option('--region <region>', 'AWS region (default: from the queue URL, else the AWS settings)');
+  const withQueue = (command: Command) =>
+    command
+      .option('--queue-url <url>', 'SQS queue URL (default: $MAIL_QUEUE_URL, then $QUEUE_URL)')
+      .option('--endpoint <url>', 'SQS endpoint URL (default: $AWS_ENDPOINT_URL_SQS, else AWS)')
+      .option('--region <region>', 'AWS region (default: from the queue URL, else the AWS settings)');
 
   withQueue(program.command('send'))
     .description('publish one job, described by flags or read from a JSON file')
@@ -92,14 +98,17 @@ Examples:
     .option('--attach <path>', 'attach a file (content type from its extension); repeat for more', collect)
     .option('--inline <cid=path>', 'inline image for the HTML, referenced as src="cid:<cid>"; repeat for more', collect)
     .option('--dry-run', 'check the job and print it as JSON; send nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Addresses: "ann@example.com" or "Ann Lee <ann@example.com>". Anything ambiguous (several
 addresses in one flag, comments, quoted local parts) is refused.
 
 Examples:
   mail-queue send --from "Shop <shop@example.com>" --to ann@example.com --subject "Your order" \\
     --text-file order.txt --html-file order.html --inline logo@shop=./logo.png --attach invoice.pdf
-  mail-queue send --file job.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/mail`)
+  mail-queue send --file job.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/mail`,
+    )
     .action(async (flags: QueueFlags & Partial<JobFlags> & { file?: string; dryRun?: boolean }) => {
       status = await send(flags, io);
     });
@@ -108,13 +117,16 @@ Examples:
     .description('publish many jobs from NDJSON (one JSON job per line), from a file or stdin')
     .argument('[file]', 'NDJSON file; "-" or nothing reads stdin')
     .addOption(new Option('--no-progress', 'no progress bar (it shows only when stdout is a terminal)'))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Every line is checked on its own: valid jobs are sent in batches of up to 10, invalid lines are
 refused and listed with their line number and reason at the end. The exit status is 1 when any
 line was refused or not taken by SQS.
 
 Example:
-  mail-queue bulk jobs.ndjson --queue-url "$MAIL_QUEUE_URL"`)
+  mail-queue bulk jobs.ndjson --queue-url "$MAIL_QUEUE_URL"`,
+    )
     .action(async (file: string | undefined, flags: QueueFlags & { progress: boolean }) => {
       status = await bulk(file, flags, io);
     });
@@ -179,9 +191,10 @@ async function bulk(file: string | undefined, flags: QueueFlags & { progress: bo
   }
   const queue = await openQueue(flags, io);
   if (typeof queue === 'number') return queue;
-  const bar = flags.progress && io.stdout.isTTY === true
-    ? new SingleBar({ stream: io.stdout, format: 'publishing [{bar}] {value}/{total} jobs', hideCursor: true, clearOnComplete: true })
-    : undefined;
+  const bar =
+    flags.progress && io.stdout.isTTY === true
+      ? new SingleBar({ stream: io.stdout, format: 'publishing [{bar}] {value}/{total} jobs', hideCursor: true, clearOnComplete: true })
+      : undefined;
   let summary: BulkSummary;
   try {
     summary = await publishNdjson(queue, input, (done, total) => {
@@ -241,7 +254,11 @@ async function openQueue(flags: QueueFlags, io: CliIo): Promise<ReturnType<typeo
       return usage(io, new UsageError('no queue URL: give --queue-url or set MAIL_QUEUE_URL (or start the local run with npm start)'));
     }
     io.stderr.write(`mail-queue: no queue URL given: using the local run's queue (npm start, pid ${local.pid}) ${local.queueUrl}\n`);
-    const client = new SQSClient({ endpoint: flags.endpoint ?? local.sqsEndpoint, region: flags.region ?? local.region, credentials: local.credentials });
+    const client = new SQSClient({
+      endpoint: flags.endpoint ?? local.sqsEndpoint,
+      region: flags.region ?? local.region,
+      credentials: local.credentials,
+    });
     return createMailQueue({ queueUrl: local.queueUrl, client });
   }
   const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];

@@ -42,7 +42,12 @@ export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolic
   const body = queueJson(job); // U+FFFE and U+FFFF escaped: SQS refuses them
   const bytes = Buffer.byteLength(body);
   if (bytes > SQS_MAX_BYTES) {
-    throw new InvalidJobError([{ path: prefix, message: `is ${bytes} octets as JSON; SQS takes at most ${SQS_MAX_BYTES} octets per message (send large files as links, not attachments)` }]);
+    throw new InvalidJobError([
+      {
+        path: prefix,
+        message: `is ${bytes} octets as JSON; SQS takes at most ${SQS_MAX_BYTES} octets per message (send large files as links, not attachments)`,
+      },
+    ]);
   }
   const message: QueueMessage = { index, body, bytes, ...(job.id === undefined ? {} : { jobId: job.id }) };
   if (fifo === undefined) return message;
@@ -51,7 +56,9 @@ export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolic
 
 function deduplicationId(jobId: string | undefined, body: string): string {
   if (jobId !== undefined && jobId.length <= MAX_DEDUPLICATION_ID) return jobId;
-  return createHash('sha256').update(jobId ?? body).digest('hex');
+  return createHash('sha256')
+    .update(jobId ?? body)
+    .digest('hex');
 }
 
 function prefixed(issue: JobIssue, prefix: string): JobIssue {

@@ -22,9 +22,15 @@ afterAll(() => {
 describe('SmtpSettingsSource', () => {
   it('reads the secret once and serves it from the cache until it expires', async () => {
     let now = 1_000;
-    secrets.on(GetSecretValueCommand, { SecretId: 'relay' }).resolvesOnce({ SecretString: secret('one') }).resolvesOnce({ SecretString: secret('two') });
+    secrets
+      .on(GetSecretValueCommand, { SecretId: 'relay' })
+      .resolvesOnce({ SecretString: secret('one') })
+      .resolvesOnce({ SecretString: secret('two') });
     const source = new SmtpSettingsSource({ kind: 'secret', secretId: 'relay' }, { secrets: client, maxAgeMs: 60_000, now: () => now });
-    expect(await source.get()).toEqual({ settings: { host: 'relay.example.com', port: 587, security: 'starttls', username: 'mailer', password: 'one' }, fresh: true });
+    expect(await source.get()).toEqual({
+      settings: { host: 'relay.example.com', port: 587, security: 'starttls', username: 'mailer', password: 'one' },
+      fresh: true,
+    });
     now += 59_999;
     expect((await source.get()).fresh).toBe(false);
     now += 1;
@@ -33,7 +39,10 @@ describe('SmtpSettingsSource', () => {
   });
 
   it('reads it again after invalidate (an AUTH failure)', async () => {
-    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: secret('old') }).resolvesOnce({ SecretString: secret('new') });
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: secret('old') })
+      .resolvesOnce({ SecretString: secret('new') });
     const source = new SmtpSettingsSource({ kind: 'secret', secretId: 'relay' }, { secrets: client });
     expect((await source.get()).settings.password).toBe('old');
     source.invalidate();
@@ -41,14 +50,20 @@ describe('SmtpSettingsSource', () => {
   });
 
   it('refuses a binary or malformed secret, naming the secret', async () => {
-    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretBinary: new Uint8Array([1]) }).resolvesOnce({ SecretString: '{"host":"relay","prot":1}' });
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretBinary: new Uint8Array([1]) })
+      .resolvesOnce({ SecretString: '{"host":"relay","prot":1}' });
     const source = new SmtpSettingsSource({ kind: 'secret', secretId: 'relay' }, { secrets: client });
     await expect(source.get()).rejects.toThrow(new ConfigError('secret relay', 'has no string value; store the relay settings as JSON text'));
     await expect(source.get()).rejects.toThrow('secret relay: "prot": unknown field');
   });
 
   it('passes Secrets Manager errors on, and keeps nothing', async () => {
-    secrets.on(GetSecretValueCommand).rejectsOnce(new Error('AccessDeniedException')).resolvesOnce({ SecretString: secret('p') });
+    secrets
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('AccessDeniedException'))
+      .resolvesOnce({ SecretString: secret('p') });
     const source = new SmtpSettingsSource({ kind: 'secret', secretId: 'relay' }, { secrets: client });
     await expect(source.get()).rejects.toThrow('AccessDeniedException');
     expect((await source.get()).fresh).toBe(true);

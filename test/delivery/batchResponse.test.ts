@@ -81,7 +81,7 @@ describe('fitAttributes', () => {
 });
 
 describe('SYSTEMIC_BACKOFF', () => {
-  it('stretches over hours so an outage does not use up a job\'s receives', () => {
+  it("stretches over hours so an outage does not use up a job's receives", () => {
     const ceilings = [1, 2, 3, 4, 5, 6].map((n) => backoffSeconds(n, { ...SYSTEMIC_BACKOFF, random: () => 0.999999 }));
     expect(ceilings).toEqual([180, 720, 2880, 11520, 43200, 43200]);
     expect(backoffSeconds(1, { ...SYSTEMIC_BACKOFF, random: () => 0 })).toBe(90);

@@ -20,7 +20,10 @@ const refusal = (recipient: string, code: number): RefusedRecipient => ({ recipi
 
 describe('outcomeOfResult', () => {
   it('delivered when nobody was refused', () => {
-    expect(outcomeOfResult({ accepted: ['a@x.example', 'b@x.example'], rejected: [], reply: { code: 250, lines: ['ok'] } })).toEqual({ kind: 'delivered', accepted: 2 });
+    expect(outcomeOfResult({ accepted: ['a@x.example', 'b@x.example'], rejected: [], reply: { code: 250, lines: ['ok'] } })).toEqual({
+      kind: 'delivered',
+      accepted: 2,
+    });
   });
 
   it('partly refused, with 5xx and 4xx refusals apart', () => {
@@ -67,7 +70,9 @@ describe('outcomeOfSendError', () => {
     const gone = refusal('gone@x.example', 550);
     const later = refusal('later@x.example', 450);
     const all = (rejected: RefusedRecipient[]) =>
-      outcomeOfSendError(new RecipientsRefusedError('all refused', { phase: 'rcpt', code: rejected[0]!.code, transient: rejected.some((r) => r.transient), rejected }));
+      outcomeOfSendError(
+        new RecipientsRefusedError('all refused', { phase: 'rcpt', code: rejected[0]!.code, transient: rejected.some((r) => r.transient), rejected }),
+      );
     expect(all([gone])).toMatchObject({ kind: 'permanent', reason: { phase: 'rcpt', refused: [gone] } });
     expect(all([later])).toMatchObject({ kind: 'transient', reason: { refused: [later] } });
     expect(all([gone, later])).toEqual({ kind: 'partlyRefused', accepted: 0, refusedPermanently: [gone], refusedForNow: [later] });
@@ -117,9 +122,18 @@ describe('isTooManyRecipients', () => {
   });
 
   it('makes a 552 "too many recipients" a refusal for now in results and errors', () => {
-    const tooMany: RefusedRecipient = { recipient: 'b@example.com', code: 552, enhancedCode: '5.5.3', message: 'Too many recipients', transient: false };
+    const tooMany: RefusedRecipient = {
+      recipient: 'b@example.com',
+      code: 552,
+      enhancedCode: '5.5.3',
+      message: 'Too many recipients',
+      transient: false,
+    };
     expect(outcomeOfResult({ accepted: ['a@example.com'], rejected: [tooMany], reply: { code: 250, lines: ['ok'] } })).toEqual({
-      kind: 'partlyRefused', accepted: 1, refusedPermanently: [], refusedForNow: [tooMany],
+      kind: 'partlyRefused',
+      accepted: 1,
+      refusedPermanently: [],
+      refusedForNow: [tooMany],
     });
     const error = new RecipientsRefusedError('every recipient refused', { phase: 'rcpt', code: 552, transient: false, rejected: [tooMany] });
     expect(outcomeOfSendError(error).kind).toBe('transient');

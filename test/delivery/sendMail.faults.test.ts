@@ -30,7 +30,10 @@ const WITHOUT_CHUNKING = DEFAULT_EXTENSIONS.filter((extension) => extension !== 
 const isJob = (message: ScriptedMessage, n: number): boolean => message.content.toString('latin1').includes(`Subject: Test job ${n}\r\n`);
 
 /** A scripted relay whose mailbox holds only the messages it confirmed with 250. */
-async function faultRig(options: ScriptedServerOptions & { onMessage?: (message: ScriptedMessage) => ScriptedReply | undefined }, rigOptions: Partial<SendMailRigOptions> = {}) {
+async function faultRig(
+  options: ScriptedServerOptions & { onMessage?: (message: ScriptedMessage) => ScriptedReply | undefined },
+  rigOptions: Partial<SendMailRigOptions> = {},
+) {
   const confirmed: Buffer[] = [];
   const { onMessage, ...serverOptions } = options;
   server = await startScriptedServer({
@@ -58,7 +61,13 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(relay.connections).toHaveLength(1);
-    await expectPlaces(rig, records, response, records.map(() => 'delivered'), confirmed);
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      records.map(() => 'delivered'),
+      confirmed,
+    );
     expect(relay.connections[0]!.commands.at(-1)?.verb).toBe('QUIT');
     // Every message after the first had its MAIL/RCPT/DATA in the same write as the previous dot.
     const mails = relay.connections[0]!.commands.filter((command) => command.verb === 'MAIL');
@@ -69,13 +78,19 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
 
   it('a drop before the end of data: that job is transient, the ones queued behind it not attempted', async () => {
     // Prepare: the connection drops when the third MAIL arrives.
-    const { rig, confirmed } = await faultRig({ onCommand: (command, connection) => (command.verb === 'MAIL' && connection.messages.length === 2 ? 'drop' : undefined) });
+    const { rig, confirmed } = await faultRig({
+      onCommand: (command, connection) => (command.verb === 'MAIL' && connection.messages.length === 2 ? 'drop' : undefined),
+    });
     // Act
     const { records, response } = await rig.run(five());
     // Assess
     await expectPlaces(rig, records, response, ['delivered', 'delivered', 'failed', 'failed', 'failed'], confirmed);
     const lines = rig.log.records();
-    expect(lines.get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'transient', backoffSeconds: 15, reason: { error: 'ConnectionError' } });
+    expect(lines.get(records[2]!.messageId)?.attributes).toMatchObject({
+      outcome: 'transient',
+      backoffSeconds: 15,
+      reason: { error: 'ConnectionError' },
+    });
     for (const record of records.slice(3)) {
       expect(lines.get(record.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'connectionLost' });
     }
@@ -98,7 +113,8 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
   it('421 mid-session: the job it hit is transient with the code, the rest not attempted', async () => {
     // Prepare
     const { rig, confirmed } = await faultRig({
-      onCommand: (command, connection) => (command.verb === 'MAIL' && connection.messages.length === 2 ? ['421 4.3.2 Service shutting down'] : undefined),
+      onCommand: (command, connection) =>
+        command.verb === 'MAIL' && connection.messages.length === 2 ? ['421 4.3.2 Service shutting down'] : undefined,
     });
     // Act
     const { records, response } = await rig.run(five());
@@ -178,7 +194,13 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
     // Act
     const { records, response } = await rig.run([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => mailJob(n)));
     // Assess
-    await expectPlaces(rig, records, response, records.map(() => 'delivered'), confirmed);
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      records.map(() => 'delivered'),
+      confirmed,
+    );
     const connection = relay.connections[0]!;
     expect(connection.messages.map((m) => m.via)).toEqual(records.map(() => 'BDAT'));
     // Chunks after AUTH up to QUIT: the messages' writes.
@@ -192,7 +214,10 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
 
   it('garbage from the relay ends the session: the job it hit is transient, the ones behind it not attempted', async () => {
     // Prepare: the reply to the second MAIL is not SMTP.
-    const { rig, confirmed } = await faultRig({ onCommand: (command, connection) => (command.verb === 'MAIL' && connection.messages.length === 1 ? { raw: 'HTTP/1.1 400 Bad Request\r\n' } : undefined) });
+    const { rig, confirmed } = await faultRig({
+      onCommand: (command, connection) =>
+        command.verb === 'MAIL' && connection.messages.length === 1 ? { raw: 'HTTP/1.1 400 Bad Request\r\n' } : undefined,
+    });
     // Act
     const { records, response } = await rig.run(five());
     // Assess
@@ -204,4 +229,3 @@ describe('send-mail handler, faults mid-batch (scripted relay)', () => {
     }
   });
 });
-

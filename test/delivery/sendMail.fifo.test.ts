@@ -52,7 +52,8 @@ async function runGrouped(rig: SendMailRig, jobs: [group: string, job: unknown][
   return { records, response, started, finished: Date.now() };
 }
 
-const refuse = (code: number) => (to: string) => (to.startsWith('refused') ? { code, message: code < 500 ? 'Try again later' : 'No such user' } : undefined);
+const refuse = (code: number) => (to: string) =>
+  to.startsWith('refused') ? { code, message: code < 500 ? 'Try again later' : 'No such user' } : undefined;
 
 describe('send-mail handler on a FIFO queue', () => {
   it('a failure stops only its own message group: the other group goes on, the failed group comes back in order', async () => {
@@ -73,14 +74,22 @@ describe('send-mail handler on a FIFO queue', () => {
     // jobs come back, in order, and A's later jobs were never sent.
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['rcpt2@example.com'], ['rcpt4@example.com'], ['rcpt6@example.com']]);
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[2]!.messageId, records[4]!.messageId, records[6]!.messageId]);
-    await expectPlaces(rig, records, response, ['delivered', 'delivered', 'failed', 'delivered', 'failed', 'delivered', 'failed'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'delivered', 'failed', 'delivered', 'failed', 'delivered', 'failed'],
+      smtp.messages.map((m) => m.raw),
+    );
     const lines = rig.log.records();
     expect(lines.get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'transient', backoffSeconds: 15 });
-    for (const index of [4, 6]) expect(lines.get(records[index]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped', backoffSeconds: 5 });
+    for (const index of [4, 6])
+      expect(lines.get(records[index]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped', backoffSeconds: 5 });
     // The failed job waits out its backoff; the ones handed back untried only a few seconds (the
     // group stays blocked behind the failed one anyway, and other work is not held up).
     const queue = await rig.queues.contents(rig.queues.queueName);
-    const deadline = (index: number): number | undefined => queue.inflight.find((entry) => entry.message.messageId === records[index]!.messageId)?.visibilityDeadline;
+    const deadline = (index: number): number | undefined =>
+      queue.inflight.find((entry) => entry.message.messageId === records[index]!.messageId)?.visibilityDeadline;
     expect(deadline(2)).toBeGreaterThanOrEqual(started + 15_000);
     expect(deadline(2)).toBeLessThanOrEqual(finished + 15_000);
     for (const index of [4, 6]) {
@@ -103,7 +112,13 @@ describe('send-mail handler on a FIFO queue', () => {
     const { records, response } = await runGrouped(rig, jobs);
     // Assess
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['rcpt3@example.com'], ['rcpt5@example.com']]);
-    await expectPlaces(rig, records, response, ['delivered', 'failed', 'delivered', 'failed', 'delivered'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'failed', 'delivered', 'failed', 'delivered'],
+      smtp.messages.map((m) => m.raw),
+    );
     expect(String(rig.log.records().get(records[1]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
     expect(rig.log.records().get(records[3]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped' });
   });
@@ -113,11 +128,20 @@ describe('send-mail handler on a FIFO queue', () => {
     const { rig, smtp } = await fifoRig({ onRcptTo: refuse(451) });
     const jobs = [mailJob(1), mailJob(2), mailJob(3, { to: ['refused3@example.com'] }), mailJob(4), mailJob(5)];
     // Act
-    const { records, response } = await runGrouped(rig, jobs.map((job) => ['A', job]));
+    const { records, response } = await runGrouped(
+      rig,
+      jobs.map((job) => ['A', job]),
+    );
     // Assess
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(2).map((r) => r.messageId));
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['rcpt2@example.com']]);
-    await expectPlaces(rig, records, response, ['delivered', 'delivered', 'failed', 'failed', 'failed'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'delivered', 'failed', 'failed', 'failed'],
+      smtp.messages.map((m) => m.raw),
+    );
     const lines = rig.log.records();
     expect(lines.get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'transient', backoffSeconds: 15 });
     for (const record of records.slice(3)) {
@@ -125,7 +149,7 @@ describe('send-mail handler on a FIFO queue', () => {
     }
   });
 
-  it('a permanent failure is dead-lettered (FIFO DLQ, the record\'s group) and the batch goes on in order', async () => {
+  it("a permanent failure is dead-lettered (FIFO DLQ, the record's group) and the batch goes on in order", async () => {
     // Prepare
     const { rig, smtp } = await fifoRig({ onRcptTo: refuse(550) });
     const jobs = [mailJob(1), mailJob(2, { to: ['refused2@example.com'] }), 'not JSON', mailJob(4), mailJob(5)];
@@ -134,7 +158,13 @@ describe('send-mail handler on a FIFO queue', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['rcpt4@example.com'], ['rcpt5@example.com']]);
-    await expectPlaces(rig, records, response, ['delivered', 'dead-lettered', 'dead-lettered', 'delivered', 'delivered'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'dead-lettered', 'dead-lettered', 'delivered', 'delivered'],
+      smtp.messages.map((m) => m.raw),
+    );
     const dead = await rig.queues.contents(rig.queues.dlqName);
     expect(dead.ready.map((m) => m.messageGroupId)).toEqual([records[1]!.attributes.MessageGroupId, records[2]!.attributes.MessageGroupId]);
     expect(dead.ready.map((m) => m.messageGroupId)).toEqual([expect.stringMatching(/^group-\d+$/), expect.stringMatching(/^group-\d+$/)]);
@@ -145,10 +175,19 @@ describe('send-mail handler on a FIFO queue', () => {
     // Prepare
     const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator.endpoint}/000000000000/missing-dlq.fifo` });
     // Act
-    const { records, response } = await runGrouped(rig, [mailJob(1), 'not JSON', mailJob(3), mailJob(4)].map((job) => ['A', job]));
+    const { records, response } = await runGrouped(
+      rig,
+      [mailJob(1), 'not JSON', mailJob(3), mailJob(4)].map((job) => ['A', job]),
+    );
     // Assess
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com']]);
-    await expectPlaces(rig, records, response, ['delivered', 'failed', 'failed', 'failed'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'failed', 'failed', 'failed'],
+      smtp.messages.map((m) => m.raw),
+    );
     expect(String(rig.log.records().get(records[1]!.messageId)?.attributes['problem'])).toContain('dead-letter send failed');
   });
 
@@ -156,7 +195,10 @@ describe('send-mail handler on a FIFO queue', () => {
     // Prepare
     const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator.endpoint}/000000000000/missing-dlq.fifo` });
     // Act
-    const { records, response } = await runGrouped(rig, ['not JSON', 'still not JSON', '{"v":2}'].map((job) => ['A', job]));
+    const { records, response } = await runGrouped(
+      rig,
+      ['not JSON', 'still not JSON', '{"v":2}'].map((job) => ['A', job]),
+    );
     // Assess: the first cannot be dead-lettered, so it and the two after it come back, in order.
     expect(response).toEqual({ batchItemFailures: records.map((record) => ({ itemIdentifier: record.messageId })) });
     expect(smtp.messages).toEqual([]);
@@ -165,4 +207,3 @@ describe('send-mail handler on a FIFO queue', () => {
     expect(lines.get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'notAttempted', cause: 'fifoStopped' });
   });
 });
-

@@ -61,7 +61,8 @@ describe('send-mail handler, systemic failures', () => {
     expect(lines.get(records[0]!.messageId)?.attributes).toMatchObject({ outcome: 'systemic', placement: 'retry', backoffSeconds: 90 });
     // The retried ones come back after their backoff (90 s); the dead-lettered one keeps the queue's 60 s (Lambda deletes it).
     const queue = await rig.queues.contents(rig.queues.queueName);
-    const deadline = (index: number): number | undefined => queue.inflight.find((entry) => entry.message.messageId === records[index]!.messageId)?.visibilityDeadline;
+    const deadline = (index: number): number | undefined =>
+      queue.inflight.find((entry) => entry.message.messageId === records[index]!.messageId)?.visibilityDeadline;
     expect(deadline(0)).toBeGreaterThan(Date.now() + 80_000);
     expect(deadline(0)).toBeLessThanOrEqual(Date.now() + 90_000);
     expect(deadline(2)).toBeGreaterThan(Date.now() + 80_000);
@@ -81,7 +82,13 @@ describe('send-mail handler, systemic failures', () => {
     // Act
     const { records, response } = await rig.run([mailJob(1), mailJob(2)]);
     // Assess
-    await expectPlaces(rig, records, response, ['failed', 'failed'], server.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['failed', 'failed'],
+      server.messages.map((m) => m.raw),
+    );
     expect(server.authAttempts).toEqual([]);
     const alarm = rig.log.lines.find((line) => line.message.startsWith('systemic failure'));
     expect(alarm?.attributes['reason']).toMatchObject({ phase: 'starttls' });
@@ -96,7 +103,13 @@ describe('send-mail handler, systemic failures', () => {
     // Act
     const first = await rig.run([mailJob(1), mailJob(2)]);
     // Assess
-    await expectPlaces(rig, first.records, first.response, ['failed', 'failed'], server.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      first.records,
+      first.response,
+      ['failed', 'failed'],
+      server.messages.map((m) => m.raw),
+    );
     expect(server.authAttempts).toEqual([{ method: 'PLAIN', user: server.user, ok: false }]);
     const alarm = rig.log.lines.find((line) => line.message.startsWith('systemic failure'));
     expect(alarm?.level).toBe('error');
@@ -132,7 +145,11 @@ describe('send-mail handler, systemic failures', () => {
       ['first password', false],
       ['second password', true],
     ]);
-    expect(server.connections.flatMap((c) => c.messages.map((m) => m.envelope.to))).toEqual([['rcpt1@example.com'], ['rcpt2@example.com'], ['rcpt3@example.com']]);
+    expect(server.connections.flatMap((c) => c.messages.map((m) => m.envelope.to))).toEqual([
+      ['rcpt1@example.com'],
+      ['rcpt2@example.com'],
+      ['rcpt3@example.com'],
+    ]);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     expect(rig.log.lines.filter((line) => line.level === 'error')).toEqual([]);
     expect(records).toHaveLength(2);
@@ -140,7 +157,9 @@ describe('send-mail handler, systemic failures', () => {
 
   it('a malformed secret: systemic, with an error that names the field and not the password', async () => {
     // Prepare
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ host: '127.0.0.1', port: 'smtp', username: 'u', password: 'hunter2' }) });
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ host: '127.0.0.1', port: 'smtp', username: 'u', password: 'hunter2' }) });
     const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' } });
     // Act
     const { records, response } = await rig.run([mailJob(1)]);

@@ -48,7 +48,13 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['rcpt2@example.com'], ['rcpt3@example.com']]);
     expect(smtp.messages.every((m) => m.secure && m.user === smtp.user)).toBe(true);
-    await expectPlaces(rig, records, response, ['delivered', 'delivered', 'delivered'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'delivered', 'delivered'],
+      smtp.messages.map((m) => m.raw),
+    );
     const lines = rig.log.records();
     expect(records.map((r) => lines.get(r.messageId)?.attributes['outcome'])).toEqual(['delivered', 'delivered', 'delivered']);
     expect(records.map((r) => lines.get(r.messageId)?.attributes['jobId'])).toEqual(['job-1', 'job-2', 'job-3']);
@@ -62,7 +68,11 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const { rig, smtp } = await rigWith({
       size: 200_000,
       onMailFrom: (from) =>
-        from === 'blocked@example.com' ? { code: 550, message: 'Sender blocked' } : from === 'busy@example.com' ? { code: 451, message: 'Try later' } : undefined,
+        from === 'blocked@example.com'
+          ? { code: 550, message: 'Sender blocked' }
+          : from === 'busy@example.com'
+            ? { code: 451, message: 'Try later' }
+            : undefined,
       onRcptTo: (to) =>
         to.startsWith('gone') ? { code: 550, message: 'No such user' } : to.startsWith('later') ? { code: 450, message: 'Mailbox busy' } : undefined,
       onData: (raw) => (raw.toString('latin1').includes('Subject: Test job 7') ? { code: 554, message: 'Content rejected' } : undefined),
@@ -90,13 +100,26 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
       rig,
       records,
       response,
-      ['delivered', 'delivered+requeued', 'dead-lettered', 'failed', 'dead-lettered', 'failed', 'dead-lettered', 'dead-lettered', 'dead-lettered', 'delivered'],
+      [
+        'delivered',
+        'delivered+requeued',
+        'dead-lettered',
+        'failed',
+        'dead-lettered',
+        'failed',
+        'dead-lettered',
+        'dead-lettered',
+        'dead-lettered',
+        'delivered',
+      ],
       smtp.messages.map((m) => m.raw),
     );
     expect(smtp.messages.find((m) => m.raw.includes('Subject: Test job 2'))?.to).toEqual(['rcpt2@example.com']);
 
     // The DLQ holds each permanent failure's job as published, with its reason as attributes.
-    const dead = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: rig.queues.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const dead = await emulator.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: rig.queues.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
     const reasons = new Map(
       (dead.Messages ?? []).map((m) => [
         m.MessageAttributes?.['SourceMessageId']?.StringValue,
@@ -111,7 +134,14 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
         },
       ]),
     );
-    expect(reasons.get(id(3))).toMatchObject({ body: records[2]!.body, phase: 'rcpt', code: '550', enhancedCode: '5.1.1', jobId: 'job-3', error: 'RecipientsRefusedError' });
+    expect(reasons.get(id(3))).toMatchObject({
+      body: records[2]!.body,
+      phase: 'rcpt',
+      code: '550',
+      enhancedCode: '5.1.1',
+      jobId: 'job-3',
+      error: 'RecipientsRefusedError',
+    });
     expect(reasons.get(id(3))?.text).toContain('No such user');
     expect(reasons.get(id(5))).toMatchObject({ phase: 'mail', code: '550', jobId: 'job-5' });
     expect(reasons.get(id(7))).toMatchObject({ phase: 'data', code: '554', jobId: 'job-7' });
@@ -161,7 +191,13 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const { records, response } = await rig.run([1, 2, 3, 4, 5].map((n) => mailJob(n)));
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[3]!.messageId }, { itemIdentifier: records[4]!.messageId }]);
-    await expectPlaces(rig, records, response, ['delivered', 'delivered', 'delivered', 'failed', 'failed'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'delivered', 'delivered', 'failed', 'failed'],
+      smtp.messages.map((m) => m.raw),
+    );
     const lines = rig.log.records();
     expect(lines.get(records[3]!.messageId)?.attributes).toEqual(
       expect.objectContaining({ outcome: 'notAttempted', cause: 'perConnectionLimit', placement: 'retry' }),
@@ -174,13 +210,22 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const { rig, smtp } = await rigWith();
     const remaining = (): number => (smtp.messages.length >= 2 ? 1_000 : 60_000);
     // Act
-    const { records, response } = await rig.run([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => mailJob(n)), remaining);
+    const { records, response } = await rig.run(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => mailJob(n)),
+      remaining,
+    );
     // Assess: a prefix of the batch went (the two, plus at most the window already handed to the client), the rest are back.
     const delivered = smtp.messages.length;
     expect(delivered).toBeGreaterThanOrEqual(2);
     expect(delivered).toBeLessThanOrEqual(4);
     const places = records.map((_, index) => (index < delivered ? 'delivered' : 'failed'));
-    await expectPlaces(rig, records, response, places, smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      places,
+      smtp.messages.map((m) => m.raw),
+    );
     const lines = rig.log.records();
     for (const record of records.slice(delivered)) {
       expect(lines.get(record.messageId)?.attributes).toEqual(expect.objectContaining({ outcome: 'notAttempted', cause: 'outOfTime' }));
@@ -206,7 +251,13 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const { records, response } = await rig.run(jobs);
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    await expectPlaces(rig, records, response, ['delivered', 'dead-lettered', 'dead-lettered', 'delivered'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'dead-lettered', 'dead-lettered', 'delivered'],
+      smtp.messages.map((m) => m.raw),
+    );
     const dead = await rig.queues.receiveAll(rig.queues.dlqUrl);
     const bySource = new Map(dead.map((m) => [m.MessageAttributes?.['SourceMessageId']?.StringValue, m]));
     expect(bySource.get(records[1]!.messageId)?.Body).toBe('this is not JSON');
@@ -215,7 +266,11 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(invalid).toMatch(/^invalid mail job \(2 problems\): /); // said once, not twice
     expect(invalid).toContain('v:'); // every problem at once
     expect(invalid).toContain('cc[0]');
-    expect(rig.log.records().get(records[2]!.messageId)?.attributes).toMatchObject({ outcome: 'permanent', placement: 'deadLettered', jobId: 'job-3' });
+    expect(rig.log.records().get(records[2]!.messageId)?.attributes).toMatchObject({
+      outcome: 'permanent',
+      placement: 'deadLettered',
+      jobId: 'job-3',
+    });
   });
 
   it('permanent, but the DLQ send fails: the record is reported failed instead, nothing is lost', async () => {
@@ -228,7 +283,13 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const { records, response } = await rig.run([mailJob(1), mailJob(2, { to: ['gone2@example.com'] }), 'not JSON', mailJob(4)]);
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }, { itemIdentifier: records[2]!.messageId }]);
-    await expectPlaces(rig, records, response, ['delivered', 'failed', 'failed', 'delivered'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['delivered', 'failed', 'failed', 'delivered'],
+      smtp.messages.map((m) => m.raw),
+    );
     const line = rig.log.records().get(records[1]!.messageId)!;
     expect(line.level).toBe('error');
     expect(line.attributes).toMatchObject({ outcome: 'permanent', placement: 'retry' });
@@ -237,8 +298,12 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
 
   it('partly refused: after the last allowed re-enqueue, recipients still refused for now go to the DLQ as their own job', async () => {
     // Prepare
-    const { rig, smtp } = await rigWith({ onRcptTo: (to) => (to.startsWith('later') ? { code: 452, message: 'Too many recipients now' } : undefined) });
-    await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['rcpt1@example.com', 'later1@example.com'] }))], { attributes: { MailRequeueCount: '5' } });
+    const { rig, smtp } = await rigWith({
+      onRcptTo: (to) => (to.startsWith('later') ? { code: 452, message: 'Too many recipients now' } : undefined),
+    });
+    await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['rcpt1@example.com', 'later1@example.com'] }))], {
+      attributes: { MailRequeueCount: '5' },
+    });
     const records = await rig.queues.receiveRecords();
     // Act
     const response = await rig.handler(sqsEvent(records), lambdaContext());
@@ -282,9 +347,19 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
       throw new Error('clock broken');
     });
     // Assess
-    await expectPlaces(rig, records, response, ['failed', 'failed'], smtp.messages.map((m) => m.raw));
+    await expectPlaces(
+      rig,
+      records,
+      response,
+      ['failed', 'failed'],
+      smtp.messages.map((m) => m.raw),
+    );
     expect(rig.log.lines).toEqual([
-      { level: 'error', message: 'the batch could not be handled; every record is retried', attributes: { error: 'Error: clock broken', records: 2 } },
+      {
+        level: 'error',
+        message: 'the batch could not be handled; every record is retried',
+        attributes: { error: 'Error: clock broken', records: 2 },
+      },
     ]);
   });
 

@@ -10,16 +10,36 @@ function slot(bytes: number, valid = true): BatchSlot {
 
 describe('streamWindow', () => {
   it('hands over every message of the connection when they are small', () => {
-    expect(streamWindow(Array.from({ length: 10 }, () => slot(5_000)), 10)).toBe(10);
+    expect(
+      streamWindow(
+        Array.from({ length: 10 }, () => slot(5_000)),
+        10,
+      ),
+    ).toBe(10);
   });
 
   it('keeps to the per-connection count', () => {
-    expect(streamWindow(Array.from({ length: 12 }, () => slot(1_000)), 10)).toBe(10);
+    expect(
+      streamWindow(
+        Array.from({ length: 12 }, () => slot(1_000)),
+        10,
+      ),
+    ).toBe(10);
   });
 
   it('keeps the bytes in flight within the budget, and is never under one', () => {
-    expect(streamWindow(Array.from({ length: 10 }, () => slot(400_000)), 10)).toBe(2);
-    expect(streamWindow(Array.from({ length: 10 }, () => slot(600_000)), 10)).toBe(1);
+    expect(
+      streamWindow(
+        Array.from({ length: 10 }, () => slot(400_000)),
+        10,
+      ),
+    ).toBe(2);
+    expect(
+      streamWindow(
+        Array.from({ length: 10 }, () => slot(600_000)),
+        10,
+      ),
+    ).toBe(1);
     expect(streamWindow([slot(STREAM_WINDOW_BYTES * 2)], 10)).toBe(1);
   });
 

@@ -19,8 +19,17 @@ import type { MailQueues, SqsEmulator } from '../support/sqsQueues.js';
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 const ENV_KEYS = [
-  'SMTP_URL', 'SMTP_SECRET_ID', 'SMTP_CA_FILE', 'MAIL_PER_CONNECTION', 'DLQ_URL', 'QUEUE_URL',
-  'AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'POWERTOOLS_METRICS_NAMESPACE',
+  'SMTP_URL',
+  'SMTP_SECRET_ID',
+  'SMTP_CA_FILE',
+  'MAIL_PER_CONNECTION',
+  'DLQ_URL',
+  'QUEUE_URL',
+  'AWS_ENDPOINT_URL_SQS',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'POWERTOOLS_METRICS_NAMESPACE',
 ] as const;
 const saved = new Map(ENV_KEYS.map((key) => [key, process.env[key]]));
 
@@ -79,10 +88,14 @@ async function importHandler(): Promise<Handler> {
 function captureOutput(): string[] {
   const lines: string[] = [];
   for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter((line) => line.trim() !== ''));
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.trim() !== ''),
+      );
       return true;
-    }));
+    });
   }
   return lines;
 }
@@ -111,7 +124,9 @@ describe('functions/send-mail.ts', () => {
       [records[1]!.messageId, 'job-2', 'permanent', 'deadLettered'],
     ]);
     expect(recordLines.every((line) => line['service'] === 'send-mail' && typeof line['function_request_id'] === 'string')).toBe(true);
-    const emf = json.find((line) => line['_aws'] !== undefined) as { _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+    const emf = json.find((line) => line['_aws'] !== undefined) as {
+      _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
+    } & Record<string, unknown>;
     expect(emf._aws.CloudWatchMetrics[0]!.Namespace).toBe('OutboundMailTest');
     expect(emf._aws.CloudWatchMetrics[0]!.Metrics.map((metric) => metric.Name)).toEqual(
       expect.arrayContaining(['Delivered', 'Retried', 'DeadLettered', 'RecipientsRefused', 'BatchDuration', 'RoundTrips']),
@@ -128,7 +143,9 @@ describe('functions/send-mail.ts', () => {
     // Prepare
     setEnvironment({ DLQ_URL: undefined });
     // Act + Assess
-    await expect(importHandler()).rejects.toThrow(new ConfigError('DLQ_URL', 'missing: set it to the queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)'));
+    await expect(importHandler()).rejects.toThrow(
+      new ConfigError('DLQ_URL', 'missing: set it to the queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)'),
+    );
   });
 
   it('fails at cold start on a malformed MAIL_PER_CONNECTION, and never shows the SMTP password', async () => {

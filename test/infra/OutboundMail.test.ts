@@ -183,12 +183,37 @@ describe('OutboundMail recipients per message', () => {
 
 describe('OutboundMail refuses contradictory props at synth', () => {
   it.each<[string, Partial<OutboundMailProps>, string, string]>([
-    ['a visibility timeout under 6 function timeouts', { timeout: Duration.seconds(60), visibilityTimeout: Duration.seconds(359) }, 'visibilityTimeout', 'must be at least 6 x the function timeout (6 x 60 s = 360 s), got 359 s'],
-    ['a batching window on a FIFO queue', { fifo: true, maxBatchingWindow: Duration.seconds(1) }, 'maxBatchingWindow', 'is not supported on a FIFO queue'],
+    [
+      'a visibility timeout under 6 function timeouts',
+      { timeout: Duration.seconds(60), visibilityTimeout: Duration.seconds(359) },
+      'visibilityTimeout',
+      'must be at least 6 x the function timeout (6 x 60 s = 360 s), got 359 s',
+    ],
+    [
+      'a batching window on a FIFO queue',
+      { fifo: true, maxBatchingWindow: Duration.seconds(1) },
+      'maxBatchingWindow',
+      'is not supported on a FIFO queue',
+    ],
     ['more than 10 per batch on a FIFO queue', { fifo: true, mailPerConnection: 11 }, 'mailPerConnection', 'must be an integer from 1 to 10'],
-    ['more than 10 per batch on a standard queue without a batching window', { mailPerConnection: 11 }, 'maxBatchingWindow', 'must be at least 1 second when mailPerConnection is over 10'],
-    ['a zero batching window with more than 10 per batch', { mailPerConnection: 20, maxBatchingWindow: Duration.seconds(0) }, 'maxBatchingWindow', 'must be at least 1 second'],
-    ['more than 1000 per batch', { mailPerConnection: 1001, maxBatchingWindow: Duration.seconds(1) }, 'mailPerConnection', 'must be an integer from 1 to 1000'],
+    [
+      'more than 10 per batch on a standard queue without a batching window',
+      { mailPerConnection: 11 },
+      'maxBatchingWindow',
+      'must be at least 1 second when mailPerConnection is over 10',
+    ],
+    [
+      'a zero batching window with more than 10 per batch',
+      { mailPerConnection: 20, maxBatchingWindow: Duration.seconds(0) },
+      'maxBatchingWindow',
+      'must be at least 1 second',
+    ],
+    [
+      'more than 1000 per batch',
+      { mailPerConnection: 1001, maxBatchingWindow: Duration.seconds(1) },
+      'mailPerConnection',
+      'must be an integer from 1 to 1000',
+    ],
     ['no mail per connection', { mailPerConnection: 0 }, 'mailPerConnection', 'got 0'],
     ['a fractional batch size', { mailPerConnection: 2.5 }, 'mailPerConnection', 'got 2.5'],
     ['maxReceiveCount under 1', { maxReceiveCount: 0 }, 'maxReceiveCount', 'must be an integer from 1 to 1000'],
@@ -196,16 +221,36 @@ describe('OutboundMail refuses contradictory props at synth', () => {
     ['more than 1000 connections', { maxConnections: 1001 }, 'maxConnections', 'must be an integer from 2 to 1000'],
     ['a timeout over 15 minutes', { timeout: Duration.seconds(901) }, 'timeout', 'must be an integer from 1 to 900'],
     ['less than 128 MiB', { memorySize: 64 }, 'memorySize', 'must be an integer from 128 to 10240'],
-    ['a batching window over 5 minutes', { mailPerConnection: 50, maxBatchingWindow: Duration.seconds(301) }, 'maxBatchingWindow', 'must be an integer from 0 to 300'],
+    [
+      'a batching window over 5 minutes',
+      { mailPerConnection: 50, maxBatchingWindow: Duration.seconds(301) },
+      'maxBatchingWindow',
+      'must be an integer from 0 to 300',
+    ],
     ['a visibility timeout over 12 hours', { visibilityTimeout: Duration.hours(13) }, 'visibilityTimeout', 'must be an integer from 0 to 43200'],
-    ['a retention too short for the retries', { maxReceiveCount: 10, retentionPeriod: Duration.minutes(60) }, 'retentionPeriod', '10 receives (maxReceiveCount), each hiding the job'],
-    ['a retention as long as the DLQ\'s', { retentionPeriod: Duration.days(14) }, 'retentionPeriod', "shorter than the dead-letter queue's 14 days"],
-    ['an age alarm that can never fire', { maxReceiveCount: 1, retentionPeriod: Duration.hours(2), oldestMessageAgeAlarm: Duration.hours(2) }, 'oldestMessageAgeAlarm', 'shorter than retentionPeriod'],
+    [
+      'a retention too short for the retries',
+      { maxReceiveCount: 10, retentionPeriod: Duration.minutes(60) },
+      'retentionPeriod',
+      '10 receives (maxReceiveCount), each hiding the job',
+    ],
+    ["a retention as long as the DLQ's", { retentionPeriod: Duration.days(14) }, 'retentionPeriod', "shorter than the dead-letter queue's 14 days"],
+    [
+      'an age alarm that can never fire',
+      { maxReceiveCount: 1, retentionPeriod: Duration.hours(2), oldestMessageAgeAlarm: Duration.hours(2) },
+      'oldestMessageAgeAlarm',
+      'shorter than retentionPeriod',
+    ],
     ['a FIFO queue name without .fifo', { fifo: true, queueName: 'orders-mail' }, 'queueName', 'must end in ".fifo" on a FIFO queue'],
     ['a queue name with a dot', { queueName: 'orders.mail' }, 'queueName', 'must be 1 to 76 letters, digits'],
     ['a queue name too long for its DLQ', { queueName: 'q'.repeat(77) }, 'queueName', 'must be 1 to 76'],
     ['no recipients per message', { maxRecipientsPerMessage: 0 }, 'maxRecipientsPerMessage', 'must be an integer from 1 to 1000'],
-    ['more recipients per message than the function takes', { maxRecipientsPerMessage: 1001 }, 'maxRecipientsPerMessage', 'must be an integer from 1 to 1000'],
+    [
+      'more recipients per message than the function takes',
+      { maxRecipientsPerMessage: 1001 },
+      'maxRecipientsPerMessage',
+      'must be an integer from 1 to 1000',
+    ],
   ])('refuses %s', (_what, props, prop, problem) => {
     const error = refusal(props);
     expect(error.prop).toBe(prop);
@@ -242,7 +287,12 @@ describe('the app and cdk.json', () => {
 
   it.each<[string, Record<string, unknown>, string, string]>([
     ['visibilityTimeoutSeconds', { visibilityTimeoutSeconds: 300 }, 'must be at least 6 x the function timeout', 'visibilityTimeout'],
-    ['maxBatchingWindowSeconds', { fifo: true, maxBatchingWindowSeconds: 2, mailPerConnection: 10 }, 'is not supported on a FIFO queue', 'maxBatchingWindow'],
+    [
+      'maxBatchingWindowSeconds',
+      { fifo: true, maxBatchingWindowSeconds: 2, mailPerConnection: 10 },
+      'is not supported on a FIFO queue',
+      'maxBatchingWindow',
+    ],
     ['mailPerConnection', { fifo: true, mailPerConnection: 20 }, 'must be an integer from 1 to 10', 'mailPerConnection'],
     ['maxBatchingWindowSeconds', { mailPerConnection: 20 }, 'must be at least 1 second', 'maxBatchingWindow'],
     ['maxConnections', { maxConnections: 1 }, 'must be an integer from 2 to 1000', 'maxConnections'],

@@ -135,9 +135,7 @@ describe('selectEnvironments', () => {
 
   it('refuses an unknown environment, naming it and the known ones', () => {
     expect(() => selectEnvironments(environments, 'qa')).toThrow(UnknownEnvironmentError);
-    expect(() => selectEnvironments(environments, 'qa')).toThrow(
-      'Unknown environment "qa" (-c env=qa): cdk.json defines "dev", "staging", "prod"',
-    );
+    expect(() => selectEnvironments(environments, 'qa')).toThrow('Unknown environment "qa" (-c env=qa): cdk.json defines "dev", "staging", "prod"');
   });
 
   it('refuses an empty or non-string selection', () => {

@@ -78,8 +78,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
   const environment = environments[name] as EnvironmentConfig;
   const expected = {
     maxReceiveCount: environment.maxReceiveCount ?? 5,
-    visibilityTimeout:
-      environment.visibilityTimeoutSeconds ?? 6 * environment.timeoutSeconds + (environment.maxBatchingWindowSeconds ?? 0),
+    visibilityTimeout: environment.visibilityTimeoutSeconds ?? 6 * environment.timeoutSeconds + (environment.maxBatchingWindowSeconds ?? 0),
     logRetentionDays: environment.logRetentionDays ?? 30,
     oldestMessageAge: environment.oldestMessageAgeAlarmSeconds ?? 1800,
   };
@@ -234,14 +233,14 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
   it('alarms when the DLQ has a job, the oldest job is too old, the function fails, or the relay cannot be used', () => {
     const { stack, template } = get();
     const { mail } = stack;
-    const actions = environment.alarmTopicArn !== undefined
-      ? [environment.alarmTopicArn]
-      : environment.createAlarmTopic === true
-        ? [ref(stack.node.findChild('AlarmTopic').node.findChild('Topic'))]
-        : undefined;
-    const notify = actions === undefined
-      ? { AlarmActions: Match.absent(), OKActions: Match.absent() }
-      : { AlarmActions: actions, OKActions: actions };
+    const actions =
+      environment.alarmTopicArn !== undefined
+        ? [environment.alarmTopicArn]
+        : environment.createAlarmTopic === true
+          ? [ref(stack.node.findChild('AlarmTopic').node.findChild('Topic'))]
+          : undefined;
+    const notify =
+      actions === undefined ? { AlarmActions: Match.absent(), OKActions: Match.absent() } : { AlarmActions: actions, OKActions: actions };
     const common = {
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 1,

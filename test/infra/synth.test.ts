@@ -105,7 +105,9 @@ describe('npm run synth (every environment)', () => {
   it.each(cdkEnvironmentNames())('deploys for %s exactly the template the snapshot holds', async (name) => {
     const stackName = `OutboundMail-${name}`;
     const template = JSON.parse(await readFile(path.join(assembly.outdir, `${stackName}.template.json`), 'utf8')) as Record<string, unknown>;
-    const snapshot = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'test', 'infra', '__snapshots__', `${stackName}.template.json`), 'utf8')) as unknown;
+    const snapshot = JSON.parse(
+      await readFile(path.join(PROJECT_ROOT, 'test', 'infra', '__snapshots__', `${stackName}.template.json`), 'utf8'),
+    ) as unknown;
     expect(withStableAssetHashes(withoutCliMetadata(template))).toEqual(snapshot);
     const code = JSON.stringify(template).match(/"S3Key":"([a-f0-9]{64})\.zip"/);
     expect(path.basename(bundleDir)).toBe(`asset.${code?.[1]}`);

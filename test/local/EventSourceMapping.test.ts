@@ -151,7 +151,18 @@ describe('the local event source mapping', () => {
     for (const record of reports.flatMap((r) => r.records)) if (!firstReceives.has(record.messageId)) firstReceives.set(record.messageId, record);
     expect([...firstReceives.keys()].sort()).toEqual([...ids].sort());
     const record = firstReceives.get(ids[0]!)!;
-    expect(Object.keys(record).sort()).toEqual(['attributes', 'awsRegion', 'body', 'eventSource', 'eventSourceARN', 'md5OfBody', 'md5OfMessageAttributes', 'messageAttributes', 'messageId', 'receiptHandle']);
+    expect(Object.keys(record).sort()).toEqual([
+      'attributes',
+      'awsRegion',
+      'body',
+      'eventSource',
+      'eventSourceARN',
+      'md5OfBody',
+      'md5OfMessageAttributes',
+      'messageAttributes',
+      'messageId',
+      'receiptHandle',
+    ]);
     expect(record).toMatchObject({ body: '{"n":1}', eventSource: 'aws:sqs', eventSourceARN: sqs.queueArn, awsRegion: 'eu-west-1' });
     expect(record.attributes.ApproximateReceiveCount).toBe('1');
     expect(Number(record.attributes.SentTimestamp)).toBeGreaterThan(0);
@@ -162,7 +173,12 @@ describe('the local event source mapping', () => {
     expect(again.map((r) => r.attributes.ApproximateReceiveCount).slice(0, 2)).toEqual(['1', '2']);
     const firstReport = reports.find((r) => r.records.some((x) => x.messageId === ids[1]))!;
     expect(firstReport.failed).toEqual([ids[1]]);
-    expect(firstReport.deleted.sort()).toEqual(firstReport.records.map((r) => r.messageId).filter((id) => id !== ids[1]).sort());
+    expect(firstReport.deleted.sort()).toEqual(
+      firstReport.records
+        .map((r) => r.messageId)
+        .filter((id) => id !== ids[1])
+        .sort(),
+    );
     const depth = await sqs.depth('queue');
     expect(depth.ready + depth.delayed).toBe(0);
 
@@ -264,7 +280,14 @@ describe('the local event source mapping', () => {
         batchSize: 1,
         maxConcurrency: 2,
         batchingWindowSeconds: 0,
-        function: { bundle: { file: broken, handler: 'handler' }, environment: {}, functionName: 'f', region: 'eu-west-1', memoryLimitInMB: 128, timeoutSeconds: 1 },
+        function: {
+          bundle: { file: broken, handler: 'handler' },
+          environment: {},
+          functionName: 'f',
+          region: 'eu-west-1',
+          memoryLimitInMB: 128,
+          timeoutSeconds: 1,
+        },
         onInvocation: () => undefined,
       }),
     ).rejects.toThrow(new FunctionInitError('Error: ConfigError: SMTP_URL: missing', []));

@@ -32,7 +32,9 @@ function get(urlPath: string, host = `127.0.0.1:${page.port}`): Promise<{ status
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'web-page-'));
   const mailbox = await Mailbox.open(dir);
-  const raw = Buffer.from('From: a@example.com\r\nTo: "<b>" <b@example.com>\r\nSubject: <script>alert(1)</script> & "quotes"\r\n\r\n<img src=x onerror=alert(2)>\r\n');
+  const raw = Buffer.from(
+    'From: a@example.com\r\nTo: "<b>" <b@example.com>\r\nSubject: <script>alert(1)</script> & "quotes"\r\n\r\n<img src=x onerror=alert(2)>\r\n',
+  );
   stored = (await mailbox.store({ from: 'a@example.com', to: ['b@example.com'], refused: [{ address: '<i>@example.com', code: 550 }], raw })).file;
   await writeFile(path.join(dir, 'secret.txt'), 'not for the page');
   page = await startWebPage({ port: 0, mailbox, activity: new RunActivity() });
@@ -50,7 +52,9 @@ describe('the web page', () => {
     expect(reply.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;quotes&#34;');
     expect(reply.body).toContain('&#60;i&#62;@example.com (550) refused');
     expect(reply.body).not.toContain('<script>');
-    expect(reply.headers['content-security-policy']).toBe("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    expect(reply.headers['content-security-policy']).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
     expect(reply.headers['x-content-type-options']).toBe('nosniff');
   });
 
@@ -72,7 +76,14 @@ describe('the web page', () => {
 
   it('gives the counts and the messages as JSON', async () => {
     expect(JSON.parse((await get('/api/stats')).body)).toEqual({
-      received: 0, delivered: 0, retried: 0, deadLettered: 0, reEnqueued: 0, stored: 0, queue: { ready: 0, inFlight: 0, delayed: 0 }, dlq: 0,
+      received: 0,
+      delivered: 0,
+      retried: 0,
+      deadLettered: 0,
+      reEnqueued: 0,
+      stored: 0,
+      queue: { ready: 0, inFlight: 0, delayed: 0 },
+      dlq: 0,
     });
     const [message] = JSON.parse((await get('/api/messages')).body) as { subject: string; outcome: string }[];
     expect(message).toMatchObject({ subject: '<script>alert(1)</script> & "quotes"', outcome: 'partly refused' });

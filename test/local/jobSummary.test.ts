@@ -12,10 +12,14 @@ describe('jobSummary', () => {
       subject: 'Your order',
       text: 'Thanks',
     });
-    expect(jobSummary(body)).toEqual({ jobId: 'order-1', subject: 'Your order', recipients: ['ann@example.com', 'bob@example.com', 'carol@example.com', 'dan@example.com'] });
+    expect(jobSummary(body)).toEqual({
+      jobId: 'order-1',
+      subject: 'Your order',
+      recipients: ['ann@example.com', 'bob@example.com', 'carol@example.com', 'dan@example.com'],
+    });
   });
 
-  it('takes a raw job\'s envelope and its unfolded Subject header', () => {
+  it("takes a raw job's envelope and its unfolded Subject header", () => {
     const message = 'From: a@example.com\r\nSubject: A long\r\n subject line\r\nTo: b@example.com\r\n\r\nSubject: not this one\r\n';
     expect(jobSummary(JSON.stringify({ v: 1, raw: { envelope: { from: 'a@example.com', to: ['b@example.com'] }, message } }))).toEqual({
       subject: 'A long subject line',

@@ -17,7 +17,15 @@ import type { MailboxEntry } from '../../lib/local/Mailbox.js';
 import { eventually, interrupt, mailQueue, spawnLocalRun, whenReady } from './localRunProcess.js';
 import type { Finished, LocalRunProcess } from './localRunProcess.js';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 let home: string;
 let stateDir: string;
@@ -91,12 +99,31 @@ describe('npm start, then jobs from a second terminal', () => {
       45_000,
       'every job settled',
     );
-    expect(stats).toEqual({ received: 6, delivered: 3, retried: 1, deadLettered: 2, reEnqueued: 0, stored: 3, queue: { ready: 0, inFlight: 0, delayed: 0 }, dlq: 2 });
+    expect(stats).toEqual({
+      received: 6,
+      delivered: 3,
+      retried: 1,
+      deadLettered: 2,
+      reEnqueued: 0,
+      stored: 3,
+      queue: { ready: 0, inFlight: 0, delayed: 0 },
+      dlq: 2,
+    });
 
     const jobViews = await getJson<JobView[]>(`${state.webUrl}api/jobs`);
     const byId = new Map(jobViews.map((job) => [job.messageId, job]));
-    expect(byId.get(sent.get('t-delivered')!)).toMatchObject({ jobId: 't-delivered', outcome: 'delivered', receives: 1, recipients: ['ann@example.com'], subject: 'Hello Ann' });
-    expect(byId.get(sent.get('t-partly')!)).toMatchObject({ outcome: 'partly refused', receives: 1, detail: '1 accepted, refused: 550 at example.com' });
+    expect(byId.get(sent.get('t-delivered')!)).toMatchObject({
+      jobId: 't-delivered',
+      outcome: 'delivered',
+      receives: 1,
+      recipients: ['ann@example.com'],
+      subject: 'Hello Ann',
+    });
+    expect(byId.get(sent.get('t-partly')!)).toMatchObject({
+      outcome: 'partly refused',
+      receives: 1,
+      detail: '1 accepted, refused: 550 at example.com',
+    });
     expect(byId.get(sent.get('t-later')!)).toMatchObject({ outcome: 'delivered', receives: 2 });
     expect(byId.get(sent.get('t-refused')!)).toMatchObject({ outcome: 'dead-lettered', receives: 1 });
     expect(byId.get(sent.get('poison')!)).toMatchObject({ outcome: 'dead-lettered', receives: 1 });
@@ -122,21 +149,36 @@ describe('npm start, then jobs from a second terminal', () => {
     const messages = await getJson<MailboxEntry[]>(`${state.webUrl}api/messages`);
     const bySubject = new Map(messages.map((entry) => [entry.subject, entry]));
     expect([...bySubject.keys()].sort()).toEqual(['Hello Ann', 'Partly', 'Second try']);
-    expect(bySubject.get('Hello Ann')).toMatchObject({ from: 'noreply@outbound-mail.test', to: ['ann@example.com'], refused: [], outcome: 'delivered', messageId: '<t-delivered@outbound-mail.test>' });
-    expect(bySubject.get('Partly')).toMatchObject({ to: ['bob@example.com'], refused: [{ address: 'refuse@example.com', code: 550 }], outcome: 'partly refused' });
+    expect(bySubject.get('Hello Ann')).toMatchObject({
+      from: 'noreply@outbound-mail.test',
+      to: ['ann@example.com'],
+      refused: [],
+      outcome: 'delivered',
+      messageId: '<t-delivered@outbound-mail.test>',
+    });
+    expect(bySubject.get('Partly')).toMatchObject({
+      to: ['bob@example.com'],
+      refused: [{ address: 'refuse@example.com', code: 550 }],
+      outcome: 'partly refused',
+    });
     expect(bySubject.get('Second try')).toMatchObject({ to: ['later@example.com'], refused: [], outcome: 'delivered' });
     const raw = await readFile(path.join(mailDir, bySubject.get('Hello Ann')!.file), 'utf8');
     expect(raw).toMatch(/^Subject: Hello Ann\r$/m);
     expect(raw).toMatch(/^To: Ann <ann@example\.com>\r$/m);
     expect(raw).toMatch(/^Message-ID: <t-delivered@outbound-mail\.test>\r$/m);
     expect(raw).toContain('Hi Ann');
-    const index = (await readFile(path.join(mailDir, 'index.ndjson'), 'utf8')).trim().split('\n').map((text) => JSON.parse(text) as MailboxEntry);
+    const index = (await readFile(path.join(mailDir, 'index.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text) as MailboxEntry);
     expect(index.map((entry) => entry.file).sort()).toEqual(files);
   });
 
   it('has the permanent failures in the dead-letter queue with their reasons', async () => {
     const sqs = sqsOf(state);
-    const reply = await sqs.send(new ReceiveMessageCommand({ QueueUrl: state.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+    const reply = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: state.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }),
+    );
     const dead = new Map((reply.Messages ?? []).map((message) => [message.MessageAttributes?.['SourceMessageId']?.StringValue, message]));
     expect(dead.size).toBe(2);
     const refused = dead.get(sent.get('t-refused'));
@@ -201,7 +243,16 @@ describe('a second start', () => {
     const stopped: Finished = await interrupt(first);
     expect(stopped.code).toBe(0);
     const summary = JSON.parse(/^summary (.*)$/m.exec(stopped.stdout)![1]!) as Record<string, unknown>;
-    expect(summary).toMatchObject({ received: 6, delivered: 3, retried: 1, deadLettered: 2, reEnqueued: 0, leftInQueue: 0, leftInDlq: 2, mailbox: 3 });
+    expect(summary).toMatchObject({
+      received: 6,
+      delivered: 3,
+      retried: 1,
+      deadLettered: 2,
+      reEnqueued: 0,
+      leftInQueue: 0,
+      leftInDlq: 2,
+      mailbox: 3,
+    });
     await expect(access(path.join(stateDir, 'state.json'))).rejects.toThrow();
     // Without a running local run, mail-queue says how to give it a queue.
     const orphan = await mailQueue(['send', '--to', 'ann@example.com', '--subject', 's', '--text', 't'], home);
@@ -219,7 +270,11 @@ describe('a second start', () => {
       expect((await getJson<MailboxEntry[]>(`${next.webUrl}api/messages`)).length).toBe(3);
       const run = await mailQueue(['send', '--to', 'dan@example.com', '--subject', 'After a restart', '--text', 'still works'], home);
       expect(run.code).toBe(0);
-      await eventually(async () => ((await getJson<ActivityStats>(`${next.webUrl}api/stats`)).delivered === 1 ? true : undefined), 15_000, 'the job after the restart');
+      await eventually(
+        async () => ((await getJson<ActivityStats>(`${next.webUrl}api/stats`)).delivered === 1 ? true : undefined),
+        15_000,
+        'the job after the restart',
+      );
     } finally {
       const last = await interrupt(again);
       expect(last.code).toBe(0);

@@ -35,7 +35,15 @@ export interface LocalRunProcess {
 
 /** The environment of the children: no AWS settings of the machine, no colours. */
 function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const { MAIL_QUEUE_URL: _a, QUEUE_URL: _b, AWS_ENDPOINT_URL_SQS: _c, AWS_ENDPOINT_URL: _d, AWS_PROFILE: _e, LOCAL_STATE_DIR: _f, ...inherited } = process.env;
+  const {
+    MAIL_QUEUE_URL: _a,
+    QUEUE_URL: _b,
+    AWS_ENDPOINT_URL_SQS: _c,
+    AWS_ENDPOINT_URL: _d,
+    AWS_PROFILE: _e,
+    LOCAL_STATE_DIR: _f,
+    ...inherited
+  } = process.env;
   return { ...inherited, NO_COLOR: '1', ...extra };
 }
 
@@ -110,7 +118,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (error) {
       last = error;
     }
-    if (Date.now() > until) throw new Error(`${what}: not reached in ${timeoutMs} ms${last === undefined ? '' : ` (${last instanceof Error ? String(last) : inspect(last)})`}`);
+    if (Date.now() > until)
+      throw new Error(
+        `${what}: not reached in ${timeoutMs} ms${last === undefined ? '' : ` (${last instanceof Error ? String(last) : inspect(last)})`}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -19,7 +19,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `mail-queue` as its own process (Node 24 + tsx), the way `npm run mail-queue` does. */
 function mailQueue(args: string[], options: { env?: Record<string, string>; stdin?: string | Buffer; command?: string[] } = {}): Promise<Run> {
@@ -30,8 +34,12 @@ function mailQueue(args: string[], options: { env?: Record<string, string>; stdi
     const child = spawn(command!, [...prefix, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.stdin ?? '');
@@ -67,10 +75,37 @@ describe('mail-queue send', () => {
     await writeFile(join(dir, 'body.html'), '<p>Hello <img src="cid:logo@shop"></p>');
     await writeFile(join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
     const run = await mailQueue([
-      'send', '--queue-url', queueUrl, '--endpoint', sqs.endpoint, '--id', 'cli-1',
-      '--from', 'Shop <shop@example.com>', '--to', 'ann@example.com', '--to', 'Bob <bob@example.com>', '--cc', 'cy@example.com', '--bcc', 'audit@example.com',
-      '--reply-to', 'help@example.com', '--subject', 'Grüße', '--text', 'Hi', '--html-file', join(dir, 'body.html'),
-      '--header', 'X-Campaign: spring', '--attach', attachment, '--inline', `logo@shop=${join(dir, 'logo.png')}`,
+      'send',
+      '--queue-url',
+      queueUrl,
+      '--endpoint',
+      sqs.endpoint,
+      '--id',
+      'cli-1',
+      '--from',
+      'Shop <shop@example.com>',
+      '--to',
+      'ann@example.com',
+      '--to',
+      'Bob <bob@example.com>',
+      '--cc',
+      'cy@example.com',
+      '--bcc',
+      'audit@example.com',
+      '--reply-to',
+      'help@example.com',
+      '--subject',
+      'Grüße',
+      '--text',
+      'Hi',
+      '--html-file',
+      join(dir, 'body.html'),
+      '--header',
+      'X-Campaign: spring',
+      '--attach',
+      attachment,
+      '--inline',
+      `logo@shop=${join(dir, 'logo.png')}`,
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -78,8 +113,17 @@ describe('mail-queue send', () => {
     expect(rest).toEqual([]);
     expect(run.stdout).toMatch(/^sent job cli-1 as SQS message [0-9a-f-]{36}\n$/);
     expect(job).toEqual({
-      v: 1, id: 'cli-1', from: 'Shop <shop@example.com>', to: ['ann@example.com', 'Bob <bob@example.com>'], cc: ['cy@example.com'], bcc: ['audit@example.com'],
-      replyTo: ['help@example.com'], subject: 'Grüße', text: 'Hi', html: '<p>Hello <img src="cid:logo@shop"></p>', headers: { 'X-Campaign': 'spring' },
+      v: 1,
+      id: 'cli-1',
+      from: 'Shop <shop@example.com>',
+      to: ['ann@example.com', 'Bob <bob@example.com>'],
+      cc: ['cy@example.com'],
+      bcc: ['audit@example.com'],
+      replyTo: ['help@example.com'],
+      subject: 'Grüße',
+      text: 'Hi',
+      html: '<p>Hello <img src="cid:logo@shop"></p>',
+      headers: { 'X-Campaign': 'spring' },
       attachments: [
         { filename: 'report.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.7 fake').toString('base64') },
         { filename: 'logo.png', contentType: 'image/png', content: Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64'), contentId: 'logo@shop' },
@@ -107,15 +151,29 @@ describe('mail-queue send', () => {
 
   it('refuses an invalid job with every reason, exit 1, nothing sent', async () => {
     const queueUrl = await sqs.createQueue('cli');
-    const run = await mailQueue(['send', '--queue-url', queueUrl, '--endpoint', sqs.endpoint, '--to', 'ann@example.com, bob@example.com', '--header', 'Bcc: spy@example.com', '--text', 'x']);
+    const run = await mailQueue([
+      'send',
+      '--queue-url',
+      queueUrl,
+      '--endpoint',
+      sqs.endpoint,
+      '--to',
+      'ann@example.com, bob@example.com',
+      '--header',
+      'Bcc: spy@example.com',
+      '--text',
+      'x',
+    ]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe([
-      'mail-queue: the job was refused and not sent:',
-      '  to: "ann@example.com, bob@example.com" contains several addresses: give them as a list',
-      '  subject: is required',
-      '  headers[0]: "Bcc" is set by the product from the job\'s own fields and cannot be given in headers',
-      '',
-    ].join('\n'));
+    expect(run.stderr).toBe(
+      [
+        'mail-queue: the job was refused and not sent:',
+        '  to: "ann@example.com, bob@example.com" contains several addresses: give them as a list',
+        '  subject: is required',
+        '  headers[0]: "Bcc" is set by the product from the job\'s own fields and cannot be given in headers',
+        '',
+      ].join('\n'),
+    );
     expect(await bodies(queueUrl)).toEqual([]);
   });
 
@@ -144,7 +202,19 @@ describe('mail-queue send', () => {
   });
 
   it('exits 1 when SQS does not take the job', async () => {
-    const run = await mailQueue(['send', '--queue-url', `${sqs.endpoint}/000000000000/missing`, '--endpoint', sqs.endpoint, '--to', 'a@example.com', '--subject', 's', '--text', 't']);
+    const run = await mailQueue([
+      'send',
+      '--queue-url',
+      `${sqs.endpoint}/000000000000/missing`,
+      '--endpoint',
+      sqs.endpoint,
+      '--to',
+      'a@example.com',
+      '--subject',
+      's',
+      '--text',
+      't',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^mail-queue: SQS did not take the job: (QueueDoesNotExist|AWS\.SimpleQueueService\.NonExistentQueue): /);
   });
@@ -160,22 +230,26 @@ describe('mail-queue bulk', () => {
       Buffer.from('\n'),
       Buffer.from(`${good(2)}\r\n`),
       Buffer.from('{not json\n'),
-      Buffer.from('{"v":1,"to":"a@example.com","subject":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","text":"t"}\n'),
+      Buffer.from('{"v":1,"to":"a@example.com","subject":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","text":"t"}\n'),
       Buffer.from('[1,2]\n'),
       Buffer.from(good(3)),
     ]);
     await writeFile(join(dir, 'jobs.ndjson'), input);
     const run = await mailQueue(['bulk', join(dir, 'jobs.ndjson'), '--queue-url', queueUrl, '--endpoint', sqs.endpoint]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toBe([
-      'sent 3 of 7 jobs, refused 4, failed 0',
-      'refused (invalid, not sent):',
-      '  line 2 (bad-1): to: "nobody" has no \'@\'',
-      `  line 5: is not valid JSON (${jsonError('{not json')})`,
-      '  line 6: is not valid UTF-8',
-      '  line 7: a mail job must be a JSON object, not a list',
-      '',
-    ].join('\n'));
+    expect(run.stdout).toBe(
+      [
+        'sent 3 of 7 jobs, refused 4, failed 0',
+        'refused (invalid, not sent):',
+        '  line 2 (bad-1): to: "nobody" has no \'@\'',
+        `  line 5: is not valid JSON (${jsonError('{not json')})`,
+        '  line 6: is not valid UTF-8',
+        '  line 7: a mail job must be a JSON object, not a list',
+        '',
+      ].join('\n'),
+    );
     expect((await bodies(queueUrl)).map((j) => j.id).sort()).toEqual(['bulk-1', 'bulk-2', 'bulk-3']);
   });
 
@@ -195,12 +269,18 @@ describe('mail-queue bulk', () => {
     const large = JSON.stringify({ v: 1, id: 'large', to: 'a@example.com', subject: 's', text: 'x'.repeat(2000) });
     const run = await mailQueue(['bulk', '-', '--queue-url', queueUrl, '--endpoint', sqs.endpoint], { stdin: `${small}\n${large}\n` });
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/^sent 1 of 2 jobs, refused 0, failed 1\nfailed \(SQS did not take them\):\n {2}line 2 \(large\): InvalidParameterValue: .*shorter than 1024 bytes.*\n$/);
+    expect(run.stdout).toMatch(
+      /^sent 1 of 2 jobs, refused 0, failed 1\nfailed \(SQS did not take them\):\n {2}line 2 \(large\): InvalidParameterValue: .*shorter than 1024 bytes.*\n$/,
+    );
     expect((await bodies(queueUrl)).map((j) => j.id)).toEqual(['small']);
   });
 });
 
 function jsonError(text: string): string {
-  try { JSON.parse(text); } catch (error) { return (error as Error).message; }
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
   return '';
 }

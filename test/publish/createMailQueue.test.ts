@@ -5,16 +5,31 @@ import { createMailQueue, PublishError, SQS_MAX_BYTES, type PublishResult } from
 import { sqsClient, startFauxqs, startSqsProxy, type Fauxqs, type FaultPlan, type SqsProxy } from './fauxqs.js';
 
 let sqs: Fauxqs;
-beforeAll(async () => { sqs = await startFauxqs(); });
-afterAll(async () => { await sqs.close(); });
+beforeAll(async () => {
+  sqs = await startFauxqs();
+});
+afterAll(async () => {
+  await sqs.close();
+});
 
-const job = (n: number, extra: Partial<MailJobInput> = {}): MailJobInput => ({ v: 1, id: `job-${n}`, to: `r${n}@example.com`, subject: `Subject ${n}`, text: `Body ${n}`, ...extra });
+const job = (n: number, extra: Partial<MailJobInput> = {}): MailJobInput => ({
+  v: 1,
+  id: `job-${n}`,
+  to: `r${n}@example.com`,
+  subject: `Subject ${n}`,
+  text: `Body ${n}`,
+  ...extra,
+});
 const quick = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
 /** A queue behind a recording (and optionally fault-injecting) proxy. */
 async function withProxy<T>(queueUrl: string, faults: FaultPlan | undefined, run: (proxy: SqsProxy) => Promise<T>): Promise<T> {
   const proxy = await startSqsProxy(sqs.endpoint, faults);
-  try { return await run(proxy); } finally { await proxy.close(); }
+  try {
+    return await run(proxy);
+  } finally {
+    await proxy.close();
+  }
 }
 const batchCalls = (proxy: SqsProxy) => proxy.calls.filter((c) => c.action === 'SendMessageBatch');
 const entryCounts = (proxy: SqsProxy) => batchCalls(proxy).map((c) => (c.body.Entries as unknown[]).length);
@@ -121,7 +136,11 @@ describe('createMailQueue: size limits', () => {
     expect(Buffer.byteLength(JSON.stringify(jobOfSize(SQS_MAX_BYTES)))).toBe(SQS_MAX_BYTES);
     await expect(queue.send(jobOfSize(SQS_MAX_BYTES))).resolves.toMatchObject({ ok: true });
     const error = await queue.send(jobOfSize(SQS_MAX_BYTES + 1)).catch((e: unknown) => e);
-    expect(error).toEqual(new InvalidJobError([{ path: '', message: 'is 1048577 octets as JSON; SQS takes at most 1048576 octets per message (send large files as links, not attachments)' }]));
+    expect(error).toEqual(
+      new InvalidJobError([
+        { path: '', message: 'is 1048577 octets as JSON; SQS takes at most 1048576 octets per message (send large files as links, not attachments)' },
+      ]),
+    );
     const messages = await sqs.drain(queueUrl);
     expect(messages.map((m) => Buffer.byteLength(m.Body!))).toEqual([SQS_MAX_BYTES]);
   });
@@ -172,20 +191,28 @@ describe('createMailQueue: partial failures', () => {
     const failed = results[1] as Extract<PublishResult, { ok: false }>;
     expect(failed).toMatchObject({ index: 1, jobId: 'job-1', attempts: 1 });
     expect(failed.error).toBeInstanceOf(PublishError);
-    expect(failed.error).toMatchObject({ code: 'InvalidParameterValue', senderFault: true, message: expect.stringMatching(/shorter than 1024 bytes/) });
+    expect(failed.error).toMatchObject({
+      code: 'InvalidParameterValue',
+      senderFault: true,
+      message: expect.stringMatching(/shorter than 1024 bytes/),
+    });
     expect((await sqs.drain(queueUrl)).map((m) => (JSON.parse(m.Body!) as MailJobInput).id).sort()).toEqual(['job-0', 'job-2']);
   });
 
   it('retries only the entries SQS failed on its side, and each lands once', async () => {
     const queueUrl = await sqs.createQueue('mail');
     const jobs = Array.from({ length: 10 }, (_, n) => job(n));
-    const results = await withProxy(queueUrl, (call) => (call === 1 ? ['2', '7'] : []), async (proxy) => {
-      const out = await createMailQueue({ queueUrl, client: sqsClient(proxy.endpoint), retry: quick }).sendBatch(jobs);
-      expect(entryCounts(proxy)).toEqual([10, 2]);
-      const retried = (batchCalls(proxy)[1]!.body.Entries as { MessageBody: string }[]).map((e) => (JSON.parse(e.MessageBody) as MailJobInput).id);
-      expect(retried).toEqual(['job-2', 'job-7']);
-      return out;
-    });
+    const results = await withProxy(
+      queueUrl,
+      (call) => (call === 1 ? ['2', '7'] : []),
+      async (proxy) => {
+        const out = await createMailQueue({ queueUrl, client: sqsClient(proxy.endpoint), retry: quick }).sendBatch(jobs);
+        expect(entryCounts(proxy)).toEqual([10, 2]);
+        const retried = (batchCalls(proxy)[1]!.body.Entries as { MessageBody: string }[]).map((e) => (JSON.parse(e.MessageBody) as MailJobInput).id);
+        expect(retried).toEqual(['job-2', 'job-7']);
+        return out;
+      },
+    );
     expect(results.map((r) => [r.ok, r.attempts])).toEqual(jobs.map((_, n) => [true, n === 2 || n === 7 ? 2 : 1]));
     const ids = (await sqs.drain(queueUrl)).map((m) => (JSON.parse(m.Body!) as MailJobInput).id).sort();
     expect(ids).toEqual(jobs.map((j) => j.id).sort());
@@ -193,12 +220,20 @@ describe('createMailQueue: partial failures', () => {
 
   it('gives up after the configured attempts and reports the last error', async () => {
     const queueUrl = await sqs.createQueue('mail');
-    const results = await withProxy(queueUrl, (_call, ids) => ids.filter((id) => id === '0'), async (proxy) => {
-      const out = await createMailQueue({ queueUrl, client: sqsClient(proxy.endpoint), retry: quick }).sendBatch([job(0), job(1)]);
-      expect(entryCounts(proxy)).toEqual([2, 1, 1]);
-      return out;
+    const results = await withProxy(
+      queueUrl,
+      (_call, ids) => ids.filter((id) => id === '0'),
+      async (proxy) => {
+        const out = await createMailQueue({ queueUrl, client: sqsClient(proxy.endpoint), retry: quick }).sendBatch([job(0), job(1)]);
+        expect(entryCounts(proxy)).toEqual([2, 1, 1]);
+        return out;
+      },
+    );
+    expect(results[0]).toMatchObject({
+      ok: false,
+      attempts: 3,
+      error: { code: 'InternalError', senderFault: false, message: 'injected: try again' },
     });
-    expect(results[0]).toMatchObject({ ok: false, attempts: 3, error: { code: 'InternalError', senderFault: false, message: 'injected: try again' } });
     expect(results[1]).toMatchObject({ ok: true, attempts: 1 });
     expect(await sqs.drain(queueUrl)).toHaveLength(1);
   });
@@ -222,7 +257,9 @@ describe('createMailQueue: FIFO queues', () => {
     expect(results.map((r) => r.ok)).toEqual([true, true, true]);
     expect(results.every((r) => r.ok && /^\d+$/.test(r.sequenceNumber ?? ''))).toBe(true);
     const messages = await sqs.drain(queueUrl);
-    expect(messages.map((m) => [(JSON.parse(m.Body!) as MailJobInput).id, attribute(m, 'MessageGroupId'), attribute(m, 'MessageDeduplicationId')])).toEqual([
+    expect(
+      messages.map((m) => [(JSON.parse(m.Body!) as MailJobInput).id, attribute(m, 'MessageGroupId'), attribute(m, 'MessageDeduplicationId')]),
+    ).toEqual([
       ['job-1', 'mail', 'job-1'],
       ['job-2', 'mail', 'job-2'],
     ]);

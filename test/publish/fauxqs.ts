@@ -35,16 +35,31 @@ export async function startFauxqs(): Promise<Fauxqs> {
       counter += 1;
       const fifo = name.endsWith('.fifo');
       const unique = fifo ? `${name.slice(0, -5)}-${counter}.fifo` : `${name}-${counter}`;
-      const out = await client.send(new CreateQueueCommand({ QueueName: unique, Attributes: { ...(fifo ? { FifoQueue: 'true' } : {}), ...attributes } }));
+      const out = await client.send(
+        new CreateQueueCommand({ QueueName: unique, Attributes: { ...(fifo ? { FifoQueue: 'true' } : {}), ...attributes } }),
+      );
       return out.QueueUrl!;
     },
     async drain(queueUrl) {
       const all: Message[] = [];
       for (;;) {
-        const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }));
+        const { Messages = [] } = await client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 300,
+            WaitTimeSeconds: 0,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
         if (Messages.length === 0) return all;
         all.push(...Messages);
-        await client.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        await client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       }
     },
     async close() {
@@ -88,7 +103,10 @@ export async function startSqsProxy(target: string, faults: FaultPlan = () => []
       if (action === 'SendMessageBatch') {
         batchCalls += 1;
         const entries = body.Entries as { Id: string }[];
-        failing = faults(batchCalls, entries.map((e) => e.Id));
+        failing = faults(
+          batchCalls,
+          entries.map((e) => e.Id),
+        );
         body.Entries = entries.filter((e) => !failing.includes(e.Id));
       }
       const injected = failing.map((Id) => ({ Id, SenderFault: false, Code: 'InternalError', Message: 'injected: try again' }));
@@ -115,7 +133,10 @@ export async function startSqsProxy(target: string, faults: FaultPlan = () => []
           res.end(out);
         });
       });
-      upstream.on('error', (error) => { res.writeHead(502); res.end(String(error)); });
+      upstream.on('error', (error) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
       upstream.end(payload);
     });
   });
@@ -124,6 +145,10 @@ export async function startSqsProxy(target: string, faults: FaultPlan = () => []
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
-    close: () => new Promise<void>((resolve, reject) => { server.closeAllConnections(); server.close((e) => (e ? reject(e) : resolve())); }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
   };
 }

@@ -221,7 +221,9 @@ export class ScriptedConnection {
     if (end < 0) return false;
     const crlf = end > 0 && this.buffer[end - 1] === 0x0d;
     const chunk = this.chunkAt(this.consumed + end);
-    const line = this.take(end + 1).subarray(0, crlf ? end - 1 : end).toString('utf8');
+    const line = this.take(end + 1)
+      .subarray(0, crlf ? end - 1 : end)
+      .toString('utf8');
     const afterDot = this.afterDotBytes > 0;
     this.afterDotBytes = Math.max(0, this.afterDotBytes - (end + 1));
     this.lines.push(line);

@@ -2,13 +2,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFERRED_RECIPIENT,
-  LMTP_OVER_QUOTA_RECIPIENT,
-  REFUSED_RECIPIENT,
-  startPostfix,
-  type PostfixServer,
-} from './postfix.js';
+import { DEFERRED_RECIPIENT, LMTP_OVER_QUOTA_RECIPIENT, REFUSED_RECIPIENT, startPostfix, type PostfixServer } from './postfix.js';
 
 /** The reply lines a raw SMTP/LMTP session read, for the capability and LMTP checks. */
 class LineReader {

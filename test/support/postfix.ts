@@ -22,13 +22,7 @@ import { exists, freePort, greets, startDaemon, stopProcessTree, waitUntil, type
 
 export type { DeliveredMessage } from './postfix/Mailbox.js';
 export { Mailbox } from './postfix/Mailbox.js';
-export {
-  DEFERRED_RECIPIENT,
-  LMTP_OVER_QUOTA_RECIPIENT,
-  MAIL_DOMAIN,
-  REFUSED_RECIPIENT,
-  SASL_USER,
-} from './postfix/config.js';
+export { DEFERRED_RECIPIENT, LMTP_OVER_QUOTA_RECIPIENT, MAIL_DOMAIN, REFUSED_RECIPIENT, SASL_USER } from './postfix/config.js';
 
 const POSTFIX = '/usr/sbin/postfix';
 const DOVECOT = '/usr/sbin/dovecot';
@@ -250,7 +244,16 @@ async function writeInstance(settings: InstanceSettings, pass: string, certPem: 
   const { layout } = settings;
   // Postfix and Dovecot drop to their own users and must be able to walk into the temp directory.
   await chmod(layout.root, 0o755);
-  for (const dir of [layout.postfixConfig, layout.queue, layout.data, layout.mail, layout.tls, layout.dovecot, layout.dovecotState, layout.lmtpMail]) {
+  for (const dir of [
+    layout.postfixConfig,
+    layout.queue,
+    layout.data,
+    layout.mail,
+    layout.tls,
+    layout.dovecot,
+    layout.dovecotState,
+    layout.lmtpMail,
+  ]) {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   }
   const postfixUser = await userIds('postfix');

@@ -107,9 +107,7 @@ describe('startScriptedServer', () => {
   it('answers EHLO with the extensions as a multiline reply', async () => {
     const client = await greeted({ extensions: ['PIPELINING', 'SIZE 1000', 'STARTTLS'] });
     client.send('EHLO client.test\r\n');
-    expect(await client.reply()).toBe(
-      '250-scripted.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 STARTTLS\r\n',
-    );
+    expect(await client.reply()).toBe('250-scripted.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 STARTTLS\r\n');
   });
 
   it('receives a pipelined DATA transaction in one chunk, answers in one write, and unstuffs dots', async () => {
@@ -119,7 +117,12 @@ describe('startScriptedServer', () => {
     const before = client.dataEvents;
     client.send('MAIL FROM:<a@example.com> BODY=8BITMIME\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n');
     const replies = [await client.reply(), await client.reply(), await client.reply(), await client.reply()];
-    expect(replies).toEqual(['250 2.1.0 Sender OK\r\n', '250 2.1.5 Recipient OK\r\n', '250 2.1.5 Recipient OK\r\n', '354 End data with <CR><LF>.<CR><LF>\r\n']);
+    expect(replies).toEqual([
+      '250 2.1.0 Sender OK\r\n',
+      '250 2.1.5 Recipient OK\r\n',
+      '250 2.1.5 Recipient OK\r\n',
+      '354 End data with <CR><LF>.<CR><LF>\r\n',
+    ]);
     expect(client.dataEvents - before).toBe(1);
     client.send('Subject: x\r\n\r\n..leading dot\r\nlast\r\n.\r\n');
     expect(await client.reply()).toBe('250 2.0.0 Ok: queued as M1\r\n');
@@ -142,7 +145,12 @@ describe('startScriptedServer', () => {
     const last = 'end\r\n';
     client.send(`MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT ${first.length}\r\n${first}BDAT ${last.length} LAST\r\n${last}`);
     const replies = [await client.reply(), await client.reply(), await client.reply(), await client.reply()];
-    expect(replies).toEqual(['250 2.1.0 Sender OK\r\n', '250 2.1.5 Recipient OK\r\n', `250 2.0.0 ${first.length} octets received\r\n`, '250 2.0.0 Ok: queued as M1\r\n']);
+    expect(replies).toEqual([
+      '250 2.1.0 Sender OK\r\n',
+      '250 2.1.5 Recipient OK\r\n',
+      `250 2.0.0 ${first.length} octets received\r\n`,
+      '250 2.0.0 Ok: queued as M1\r\n',
+    ]);
     const [message] = connection().messages;
     expect(message?.content.toString()).toBe(first + last);
     expect(message?.chunkSizes).toEqual([first.length, last.length]);

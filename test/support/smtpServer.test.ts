@@ -69,9 +69,9 @@ describe('startSmtpServer', () => {
 
   it('lets onData override the reply after the data and does not record a refused message', async () => {
     server = await startSmtpServer({ onData: () => ({ code: 554, message: 'Spam' }) });
-    await expect(
-      transportTo(server).sendMail({ envelope: { from: 'a@example.com', to: ['b@example.com'] }, raw: RAW }),
-    ).rejects.toMatchObject({ responseCode: 554 });
+    await expect(transportTo(server).sendMail({ envelope: { from: 'a@example.com', to: ['b@example.com'] }, raw: RAW })).rejects.toMatchObject({
+      responseCode: 554,
+    });
     expect(server.messages).toEqual([]);
   });
 

@@ -206,7 +206,11 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
           if (replies.length === 0 || replies.some((reply) => reply.code < 400)) messages.push(record(raw, session));
           const [reply] = replies;
           if (reply === undefined) callback(null, 'OK: message queued');
-          else if (options.lmtp && Array.isArray(verdict)) callback(null, replies.map((each) => (each.code >= 400 ? replyError(each) : each.message)));
+          else if (options.lmtp && Array.isArray(verdict))
+            callback(
+              null,
+              replies.map((each) => (each.code >= 400 ? replyError(each) : each.message)),
+            );
           else if (reply.code >= 400) callback(replyError(reply));
           else callback(null, reply.message);
         })

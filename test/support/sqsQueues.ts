@@ -4,13 +4,7 @@
  * a batch as Lambda would, and look at every message without disturbing it.
  * @module
  */
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { buildApp } from 'fauxqs';
@@ -113,7 +107,9 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
       const dlqName = `mail-dlq-${counter}${suffix}`;
       const queueName = `mail-${counter}${suffix}`;
       const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName, Attributes: fifoAttributes }));
-      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!['QueueArn']!;
+      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes![
+        'QueueArn'
+      ]!;
       const queue = await sqs.send(
         new CreateQueueCommand({
           QueueName: queueName,
@@ -147,7 +143,9 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
                         Object.entries(publishOptions.attributes).map(([name, value]) => [name, { DataType: 'Number', StringValue: value }]),
                       ),
                     }),
-                ...(options.fifo ? { MessageGroupId: publishOptions.groupId ?? `group-${sequence}`, MessageDeduplicationId: `dedup-${sequence}` } : {}),
+                ...(options.fifo
+                  ? { MessageGroupId: publishOptions.groupId ?? `group-${sequence}`, MessageDeduplicationId: `dedup-${sequence}` }
+                  : {}),
               }),
             );
           }

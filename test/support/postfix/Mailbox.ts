@@ -38,9 +38,7 @@ export class Mailbox {
    */
   async read(): Promise<DeliveredMessage[]> {
     const files = await listMessageFiles(this.#root);
-    const withTimes = await Promise.all(
-      files.map(async (file) => ({ file, mtime: (await stat(file)).mtimeMs, raw: await readFile(file) })),
-    );
+    const withTimes = await Promise.all(files.map(async (file) => ({ file, mtime: (await stat(file)).mtimeMs, raw: await readFile(file) })));
     withTimes.sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file));
     return withTimes.map(({ file, raw }) => ({ recipient: this.#recipientOf(relative(this.#root, file), raw), raw }));
   }
