@@ -1,12 +1,10 @@
 /**
  * The product's pipeline as one reusable construct: the mail queue, its dead-letter queue, the
- * send-mail Lambda consuming it, and the alarms that say when mail is stuck.
+ * send-mail Lambda consuming it, and the alarms that say when mail is stuck (added by
+ * `outboundMailAlarms.ts`).
  * @module
  */
 import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import type { IMetric } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Architecture, CfnEventSourceMapping, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -18,9 +16,13 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC } from '../lib/delivery/report.js';
+import { addOutboundMailAlarms } from './outboundMailAlarms.js';
+import type { OutboundMailAlarms } from './outboundMailAlarms.js';
 import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
 import { DEPS_LOCK_FILE, PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY, SEND_MAIL_HANDLER } from './sendMailBundle.js';
+
+export { SEND_MAIL_METRICS_SERVICE } from './outboundMailAlarms.js';
+export type { OutboundMailAlarms } from './outboundMailAlarms.js';
 
 /** Props of {@link OutboundMail}. */
 export interface OutboundMailProps {
@@ -117,27 +119,6 @@ export interface OutboundMailProps {
    */
   readonly metricsNamespace?: string;
 }
-
-/** The alarms an {@link OutboundMail} creates; each notifies `alarmTopic` when there is one. */
-export interface OutboundMailAlarms {
-  /** Jobs are waiting in the dead-letter queue. */
-  readonly deadLetterQueueNotEmpty: Alarm;
-  /** The oldest job on the mail queue is older than `oldestMessageAgeAlarm`. */
-  readonly oldestMessageAge: Alarm;
-  /** The function failed (threw, timed out, or ran out of memory). */
-  readonly functionErrors: Alarm;
-  /**
-   * A batch could not be sent at all: the relay could not be reached, or TLS or AUTH failed
-   * (every job of the batch is retried; the function does not fail, so `functionErrors` stays quiet).
-   */
-  readonly systemicFailures: Alarm;
-}
-
-/**
- * The `service` dimension the send-mail function's Powertools metrics carry: the service name
- * `functions/send-mail.ts` gives its `Metrics`.
- */
-export const SEND_MAIL_METRICS_SERVICE = 'send-mail';
 
 /**
  * Outbound mail as a construct: producers send mail jobs to {@link OutboundMail.queue}; the
@@ -266,48 +247,11 @@ export class OutboundMail extends Construct {
     props.smtpSecret.grantRead(this.sendMailFunction);
     this.logGroup.grantWrite(this.sendMailFunction);
 
-    const alarms = {
-      deadLetterQueueNotEmpty: this.alarm('DeadLetterQueueNotEmpty', {
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: Stats.MAXIMUM,
-        }),
-        threshold: 0,
-        description: 'Mail jobs are in the dead-letter queue (failed for good, or out of retries): read them, then redrive or delete them.',
-      }),
-      oldestMessageAge: this.alarm('OldestMessageAge', {
-        metric: this.queue.metricApproximateAgeOfOldestMessage({
-          period: Duration.minutes(5),
-          statistic: Stats.MAXIMUM,
-        }),
-        threshold: settings.oldestMessageAgeAlarm.toSeconds(),
-        description: `A mail job has waited on the queue over ${settings.oldestMessageAgeAlarm.toSeconds()} s: the relay is slow or refusing, or the function is failing.`,
-      }),
-      functionErrors: this.alarm('FunctionErrors', {
-        metric: this.sendMailFunction.metricErrors({ period: Duration.minutes(5), statistic: Stats.SUM }),
-        threshold: 0,
-        description: 'The send-mail function failed (threw, timed out or ran out of memory); its batch is retried.',
-      }),
-      systemicFailures: this.alarm('SystemicFailures', {
-        metric: new Metric({
-          namespace: metricsNamespace,
-          metricName: METRIC.systemicFailures,
-          dimensionsMap: { service: SEND_MAIL_METRICS_SERVICE },
-          period: Duration.minutes(5),
-          statistic: Stats.SUM,
-        }),
-        threshold: 0,
-        description: 'The relay could not be reached, or STARTTLS or AUTH failed: whole batches are being retried. Check the relay and the secret.',
-      }),
-    } satisfies OutboundMailAlarms;
-    this.alarms = alarms;
-    if (props.alarmTopic !== undefined) {
-      const action = new SnsAction(props.alarmTopic);
-      for (const alarm of Object.values(alarms)) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
-    }
+    this.alarms = addOutboundMailAlarms(this, this, {
+      oldestMessageAge: settings.oldestMessageAgeAlarm,
+      metricsNamespace,
+      alarmTopic: props.alarmTopic,
+    });
 
     this.acknowledgeNagFindings(role);
   }
@@ -326,17 +270,6 @@ export class OutboundMail extends Construct {
    */
   grantPublish(grantee: IGrantable): Grant {
     return this.queue.grantSendMessages(grantee);
-  }
-
-  private alarm(id: string, options: { metric: IMetric; threshold: number; description: string }): Alarm {
-    return new Alarm(this, `${id}Alarm`, {
-      metric: options.metric,
-      threshold: options.threshold,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: options.description,
-    });
   }
 
   /**
