@@ -11,11 +11,11 @@
 import { contentSummary, DOT_LINE, envelopeReplies, planWindow, pushContent, pushEnvelope } from './commandGroups.js';
 import type { SmtpConnection } from './connection.js';
 import { SmtpError } from './errors.js';
-import { isPositive } from './reply.js';
+import { isPositive, type ReplyRule } from './reply.js';
 import type { Session } from './session.js';
 import {
   ambiguousUnlessAnswered,
-  dataNotAccepted,
+  contentRefused,
   judgeContent,
   judgeEnvelope,
   notAttempted,
@@ -232,9 +232,9 @@ export class PipelineScheduler {
 
   /** Without PIPELINING: each command waits for its reply. */
   async #sendOneByOne(tx: Transaction): Promise<void> {
-    const step = async (line: string, phase: SmtpPhase): Promise<SmtpReply> => {
+    const step = async (line: string, phase: SmtpPhase, rule: ReplyRule = 'command'): Promise<SmtpReply> => {
       await this.#wire.write([`${line}\r\n`], [line], phase, 1, [tx]);
-      return this.#wire.readFor(tx, phase, this.#session.timeouts.commandMs);
+      return this.#wire.readFor(tx, phase, this.#session.timeouts.commandMs, rule);
     };
     if (this.#takeReset()) await step('RSET', 'mail');
     const mail = await step(tx.mailLine, 'mail');
@@ -254,9 +254,10 @@ export class PipelineScheduler {
       await this.#wire.readFinal(tx, []);
       return;
     }
-    const data = await step('DATA', 'data');
+    const data = await step('DATA', 'data', 'DATA');
     if (data.code !== 354) {
-      tx.reject(dataNotAccepted(data));
+      // A 4xx or 5xx: anything else to DATA failed the connection when it was read.
+      tx.reject(contentRefused(data));
       this.#needsReset = true;
       return;
     }
@@ -273,7 +274,7 @@ export class PipelineScheduler {
     let data: SmtpReply;
     try {
       replies = await this.#wire.readEnvelopeReplies(tx, reset);
-      data = await this.#connection.readReply('data', this.#session.timeouts.commandMs);
+      data = await this.#connection.readReply('data', this.#session.timeouts.commandMs, 'DATA');
     } catch (error) {
       tx.reject(error as SmtpError);
       throw error;
@@ -281,7 +282,7 @@ export class PipelineScheduler {
     if (data.code === 354 && !(isPositive(replies.mail) && replies.rcpts.some(isPositive))) {
       // Nothing to send, yet the server waits for content: end it empty; its refusal is expected.
       await this.#wire.write([DOT_LINE], ['.'], 'data', 1, [tx]);
-      await this.#wire.readFor(tx, 'data', this.#session.timeouts.dataMs);
+      await this.#wire.readFor(tx, 'data', this.#session.timeouts.dataMs, 'command');
     }
     if (afterEnd && !tx.retried && replies.mail.code === 503) {
       this.#noPipeliningAfterEnd = true;
@@ -298,7 +299,8 @@ export class PipelineScheduler {
     tx.accepted = verdict.accepted;
     tx.rejected = verdict.rejected;
     if (data.code !== 354) {
-      tx.reject(dataNotAccepted(data));
+      // A 4xx or 5xx: anything else to DATA failed the connection when it was read.
+      tx.reject(contentRefused(data));
       this.#needsReset = true;
       return undefined;
     }

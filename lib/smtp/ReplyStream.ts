@@ -2,7 +2,9 @@
  * Reply framing: the bytes the server sends become replies, and each reply is matched to a write
  * that expects it. Every write says how many replies it expects (a pipelined group counts them
  * all; the greeting is one expected reply on connect), so a reply that no write asked for is seen
- * at once: it fails the connection as a protocol error instead of answering a later command.
+ * at once: it fails the connection as a protocol error instead of answering a later command. So
+ * does a reply of a class its command cannot get (a stray that counting alone cannot tell, as one
+ * inside a pipelined group), once its reader takes it.
  *
  * Memory is bounded whatever the server sends: the parser holds at most one line and one reply
  * (see {@link MAX_REPLY_LINE}, {@link MAX_REPLY_OCTETS}); replies wait for their reader only when
@@ -13,7 +15,7 @@
 import { formatReply } from './errors.js';
 import type { SmtpError } from './errors.js';
 import type { Failure } from './failure.js';
-import { ReplyParser } from './reply.js';
+import { canAnswer, describeRule, ReplyParser, type ReplyRule } from './reply.js';
 import type { SmtpPhase, SmtpReply } from './types.js';
 
 /** Most octets of replies kept for readers that have not asked for them yet (a pipelined group's replies are a few KB). */
@@ -93,6 +95,17 @@ export class ReplyStream {
     const extra = count - this.#owed;
     this.#owed = 0;
     this.#unexpected(`the server sent ${extra} more ${extra === 1 ? 'reply' : 'replies'} than the commands asked for`);
+  }
+
+  /**
+   * Whether a reply taken or waited for can answer its command (`rule`, RFC 5321 s. 4.3.2). One
+   * that cannot (a 2xx to DATA, a 3xx to MAIL) is a stray, or replies are out of step with the
+   * commands: the connection fails, as for a reply nobody asked for.
+   */
+  accepts(reply: SmtpReply, rule: ReplyRule): boolean {
+    if (canAnswer(rule, reply.code)) return true;
+    if (rule !== 'any') this.#unexpected(`${formatReply(reply)} cannot answer ${describeRule(rule)}`);
+    return false;
   }
 
   /** The oldest reply that arrived before its reader asked, if any. */

@@ -7,7 +7,7 @@ import { checkCommandLine, checkVerifyArgument } from './arguments.js';
 import type { ConnectionStats, SmtpConnection } from './connection.js';
 import { ConnectionError, type SmtpError } from './errors.js';
 import { PipelineScheduler } from './PipelineScheduler.js';
-import { isPositive } from './reply.js';
+import { isPositive, type ReplyRule } from './reply.js';
 import { openSession, type Session } from './session.js';
 import { prepareTransaction } from './transaction.js';
 import type { Capabilities, Envelope, SendResult, SmtpConnectOptions, SmtpPhase, SmtpReply } from './types.js';
@@ -92,7 +92,7 @@ export class SmtpClient {
    * @throws {ProtocolError} for an empty argument or one with a control character (TAB too), before anything is written.
    */
   verify(address: string): Promise<SmtpReply> {
-    return this.#command(() => checkVerifyArgument(address), 'rcpt');
+    return this.#command(() => checkVerifyArgument(address), 'rcpt', 'any');
   }
 
   /**
@@ -100,19 +100,26 @@ export class SmtpClient {
    * @throws {ProtocolError} for CR, LF, TAB or any other control character, before anything is written.
    */
   command(line: string): Promise<SmtpReply> {
-    return this.#command(() => checkCommandLine(line), 'mail');
+    return this.#command(() => checkCommandLine(line), 'mail', 'any');
   }
 
-  /** NOOP. */
+  /**
+   * NOOP.
+   * @throws {ProtocolError} (failing the connection) for a 3xx reply, which cannot answer NOOP.
+   */
   noop(): Promise<SmtpReply> {
-    return this.#command(() => 'NOOP', 'mail');
+    return this.#command(() => 'NOOP', 'mail', 'command');
   }
 
-  /** RSET: ends any open transaction. */
+  /**
+   * RSET: ends any open transaction.
+   * @throws {ProtocolError} (failing the connection) for a 3xx reply, which cannot answer RSET.
+   */
   reset(): Promise<SmtpReply> {
     return this.#command(
       () => 'RSET',
       'mail',
+      'command',
       (reply) => {
         if (isPositive(reply)) this.#scheduler.transactionClosed();
       },
@@ -136,7 +143,7 @@ export class SmtpClient {
         run: async () => {
           try {
             await this.#connection.write(['QUIT\r\n'], ['QUIT'], 'quit', 1);
-            await this.#connection.readReply('quit', Math.min(this.#session.timeouts.commandMs, QUIT_TIMEOUT_MS));
+            await this.#connection.readReply('quit', Math.min(this.#session.timeouts.commandMs, QUIT_TIMEOUT_MS), 'command');
           } catch {
             // The session ends either way.
           }
@@ -166,7 +173,7 @@ export class SmtpClient {
     return undefined;
   }
 
-  #command(build: () => string, phase: SmtpPhase, after?: (reply: SmtpReply) => void): Promise<SmtpReply> {
+  #command(build: () => string, phase: SmtpPhase, rule: ReplyRule, after?: (reply: SmtpReply) => void): Promise<SmtpReply> {
     return new Promise((resolve, reject: (error: SmtpError) => void) => {
       const unusable = this.#unusable(phase);
       if (unusable) {
@@ -179,7 +186,7 @@ export class SmtpClient {
         run: async () => {
           try {
             await this.#connection.write([`${line}\r\n`], [line], phase, 1);
-            const reply = await this.#connection.readReply(phase, this.#session.timeouts.commandMs);
+            const reply = await this.#connection.readReply(phase, this.#session.timeouts.commandMs, rule);
             after?.(reply);
             resolve(reply);
           } catch (error) {

@@ -6,7 +6,7 @@
  */
 import type { SmtpConnection } from './connection.js';
 import { SmtpError } from './errors.js';
-import { isPositive } from './reply.js';
+import { isPositive, type ReplyRule } from './reply.js';
 import type { Session } from './session.js';
 import type { WindowEntry } from './commandGroups.js';
 import { ambiguousUnlessAnswered, judgeContent, judgeEnvelope, notAttempted, type Transaction } from './transaction.js';
@@ -32,8 +32,8 @@ export class TransactionWire {
   /** Reads the replies to [RSET], MAIL and each RCPT. */
   async readEnvelopeReplies(tx: Transaction, reset: boolean): Promise<EnvelopeReplies> {
     const timeout = this.#session.timeouts.commandMs;
-    const resetReply = reset ? await this.#connection.readReply('mail', timeout) : undefined;
-    const mail = await this.#connection.readReply('mail', timeout);
+    const resetReply = reset ? await this.#connection.readReply('mail', timeout, 'command') : undefined;
+    const mail = await this.#connection.readReply('mail', timeout, 'command');
     const rcpts = await this.readReplies('rcpt', tx.rcptLines.length, timeout);
     return { ...(resetReply ? { reset: resetReply } : {}), mail, rcpts };
   }
@@ -122,15 +122,18 @@ export class TransactionWire {
     return replies;
   }
 
-  /** Reads `count` replies into `replies`, so that the caller keeps those read before a failure. */
+  /**
+   * Reads `count` replies (to RCPTs, or after the content: 2xx, 4xx or 5xx each) into `replies`,
+   * so that the caller keeps those read before a failure.
+   */
   async readRepliesInto(replies: SmtpReply[], phase: SmtpPhase, count: number, timeoutMs: number): Promise<void> {
-    for (let i = 0; i < count; i += 1) replies.push(await this.#connection.readReply(phase, timeoutMs));
+    for (let i = 0; i < count; i += 1) replies.push(await this.#connection.readReply(phase, timeoutMs, 'command'));
   }
 
-  /** Reads one reply; a failure also fails `tx`. */
-  async readFor(tx: Transaction, phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
+  /** Reads one reply, of a class its command can get (`rule`); a failure also fails `tx`. */
+  async readFor(tx: Transaction, phase: SmtpPhase, timeoutMs: number, rule: ReplyRule): Promise<SmtpReply> {
     try {
-      return await this.#connection.readReply(phase, timeoutMs);
+      return await this.#connection.readReply(phase, timeoutMs, rule);
     } catch (error) {
       tx.reject(error as SmtpError);
       throw error;

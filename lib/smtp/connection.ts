@@ -5,15 +5,16 @@
  * replies themselves are framed and matched to the writes by {@link ReplyStream}.
  *
  * Once anything goes wrong (the socket closes, a timeout, garbage from the server, a reply no
- * command asked for, a 421, the deadline) the connection is failed for good: every pending and
- * later read rejects with an error of the reader's phase. No reply can be matched to the wrong
- * command after that.
+ * command asked for or one its command cannot get, a 421, the deadline) the connection is failed
+ * for good: every pending and later read rejects with an error of the reader's phase. No reply
+ * can be matched to the wrong command after that.
  * @module
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SmtpError } from './errors.js';
 import { errorFor, type Failure } from './failure.js';
+import type { ReplyRule } from './reply.js';
 import { ReplyStream } from './ReplyStream.js';
 import { isTlsFailure, openSocket, type SocketOptions } from './socket.js';
 import type { Target } from './target.js';
@@ -107,12 +108,21 @@ export class SmtpConnection {
   }
 
   /**
-   * Waits for the next expected reply (one a write asked for). A 421 reply fails the connection
-   * (the server is closing) and rejects with a {@link ConnectionError} carrying code 421.
+   * Waits for the next expected reply (one a write asked for), which must be of a class its
+   * command can get (`rule`, RFC 5321 s. 4.3.2). A 421 reply fails the connection (the server is
+   * closing) and rejects with a {@link ConnectionError} carrying code 421.
    * @throws {SmtpError} of the class that fits the failure, with this `phase`; a
-   *   {@link ProtocolError} (failing the connection) when no write expects a reply.
+   *   {@link ProtocolError} (failing the connection) when no write expects a reply, or when the
+   *   reply cannot answer its command (a stray, or replies out of step: a 2xx to DATA, a 3xx to MAIL).
    */
-  readReply(phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
+  async readReply(phase: SmtpPhase, timeoutMs: number, rule: ReplyRule): Promise<SmtpReply> {
+    const reply = await this.#nextReply(phase, timeoutMs);
+    if (this.#replies.accepts(reply, rule)) return reply;
+    // The failure carries no code: the reply is not an answer (after the dot, the message may have been delivered).
+    throw errorFor(this.#failure ?? { kind: 'protocol', message: 'Unexpected reply' }, phase);
+  }
+
+  #nextReply(phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
     const held = this.#replies.take();
     if (held) return Promise.resolve(held);
     if (!this.#failure && this.#replies.owed === 0) {
@@ -155,7 +165,7 @@ export class SmtpConnection {
     if (this.#failure) throw errorFor(this.#failure, 'starttls');
     this.#replies.expectTlsSwitch();
     await this.#send(['STARTTLS\r\n'], ['STARTTLS'], 'starttls');
-    return this.readReply('starttls', timeoutMs);
+    return this.readReply('starttls', timeoutMs, 'command');
   }
 
   async #send(chunks: readonly (string | Uint8Array)[], lines: readonly string[], phase: SmtpPhase): Promise<void> {

@@ -123,6 +123,44 @@ export function isIntermediate(reply: SmtpReply): boolean {
   return reply.code >= 300 && reply.code < 400;
 }
 
+/**
+ * What a reader takes a reply for, by the reply classes its command can get (RFC 5321 s. 4.3.2):
+ * - `'command'`: 2xx, 4xx or 5xx: the greeting, EHLO/HELO/LHLO, MAIL, RCPT, RSET, NOOP, QUIT,
+ *   STARTTLS, BDAT, and the reply after the end of the data;
+ * - `'DATA'`: 354, 4xx or 5xx (a 2xx to DATA cannot be: it is a stray, or replies are out of step);
+ * - `'AUTH'`: 334, 2xx, 4xx or 5xx;
+ * - `'any'`: whatever complete reply came (`command()` and `verify()`, like smtplib's `docmd`).
+ */
+export type ReplyRule = 'command' | 'DATA' | 'AUTH' | 'any';
+
+/** Whether a reply with this code can answer a command read with `rule` (see {@link ReplyRule}). */
+export function canAnswer(rule: ReplyRule, code: number): boolean {
+  const kind = Math.floor(code / 100);
+  const refused = kind === 4 || kind === 5;
+  switch (rule) {
+    case 'command':
+      return kind === 2 || refused;
+    case 'DATA':
+      return code === 354 || refused;
+    case 'AUTH':
+      return code === 334 || kind === 2 || refused;
+    case 'any':
+      return true;
+  }
+}
+
+/** What a reply read with `rule` may be, for error messages. */
+export function describeRule(rule: Exclude<ReplyRule, 'any'>): string {
+  switch (rule) {
+    case 'command':
+      return 'its command (only 2xx, 4xx or 5xx can)';
+    case 'DATA':
+      return 'DATA (only 354, 4xx or 5xx can)';
+    case 'AUTH':
+      return 'AUTH (only 334, 2xx, 4xx or 5xx can)';
+  }
+}
+
 /** 4xx: refused for now; trying later may work. */
 export function isTransient(reply: SmtpReply): boolean {
   return reply.code >= 400 && reply.code < 500;

@@ -74,7 +74,7 @@ export async function openSession(options: SmtpConnectOptions): Promise<Session>
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.transcript ? { transcript: options.transcript } : {}),
       });
-      const greeting = await connection.readReply('greeting', timeouts.greetingMs);
+      const greeting = await connection.readReply('greeting', timeouts.greetingMs, 'command');
       if (greeting.code !== 220) throw ConnectionError.fromReply(`${describeTarget(target)} refused the session`, 'greeting', greeting);
     } catch (error) {
       connection?.close();
@@ -172,7 +172,7 @@ async function authenticate(connection: SmtpConnection, credentials: Credentials
   const mechanism = chooseMechanism(capabilities.auth, credentials.method);
   const step = async (line: string, shown: string): Promise<SmtpReply> => {
     await connection.write([`${line}\r\n`], [shown], 'auth', 1);
-    return connection.readReply('auth', timeouts.commandMs);
+    return connection.readReply('auth', timeouts.commandMs, 'AUTH');
   };
   let reply: SmtpReply;
   if (mechanism === 'PLAIN') {
@@ -194,7 +194,7 @@ async function authenticate(connection: SmtpConnection, credentials: Credentials
 
 async function command(connection: SmtpConnection, line: string, phase: SmtpPhase, timeoutMs: number): Promise<SmtpReply> {
   await connection.write([`${line}\r\n`], [line], phase, 1);
-  return connection.readReply(phase, timeoutMs);
+  return connection.readReply(phase, timeoutMs, 'command');
 }
 
 function tlsOptions(options: SmtpConnectOptions, host: string | undefined): tls.ConnectionOptions {

@@ -6,15 +6,7 @@
  */
 import { checkAddress, needsSmtpUtf8 } from './arguments.js';
 import { prepareContent, type WireContent } from './content.js';
-import {
-  DataRefusedError,
-  MessageTooLargeError,
-  ProtocolError,
-  RecipientsRefusedError,
-  SenderRefusedError,
-  formatReply,
-  type SmtpError,
-} from './errors.js';
+import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, type SmtpError } from './errors.js';
 import { isPositive, isTransient, replyText } from './reply.js';
 import type { Capabilities, Envelope, RefusedRecipient, SendResult, SmtpPhase, SmtpReply } from './types.js';
 
@@ -180,18 +172,6 @@ export function ambiguousUnlessAnswered(error: unknown): SmtpError {
     transient: true,
     ambiguous: true,
     cause,
-  });
-}
-
-/** DATA answered with anything but 354: a refusal (4xx/5xx), or a server that does not speak SMTP. */
-export function dataNotAccepted(reply: SmtpReply): SmtpError {
-  if (reply.code >= 400) return contentRefused(reply);
-  // The server broke the protocol, as with garbage: transient, the message was not sent.
-  return new ProtocolError(`The server answered DATA without asking for the message: ${formatReply(reply)}`, {
-    phase: 'data',
-    code: reply.code,
-    ...(reply.enhancedCode === undefined ? {} : { enhancedCode: reply.enhancedCode }),
-    transient: true,
   });
 }
 

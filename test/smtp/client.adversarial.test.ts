@@ -271,8 +271,10 @@ describe('classification after the content was written', () => {
 });
 
 describe('a stray reply in its own segment inside a pipelined group', () => {
-  it('cannot be told from a reply by counting; the shifted session ends in a timeout and no message text is delivered', async () => {
+  it('cannot be told from a reply by counting, but a 2xx cannot answer DATA: the connection fails at once', async () => {
     // A raw server: the first group's replies, a stray, then (later, in its own segment) the 354.
+    // Counting alone took the stray for DATA's reply, took the late 354 for the next RSET's, and
+    // the second message waited out commandMs. A 2xx to DATA is a protocol violation now.
     const sockets: net.Socket[] = [];
     const received: string[] = [];
     const messages: string[] = [];
@@ -305,14 +307,20 @@ describe('a stray reply in its own segment inside a pipelined group', () => {
     await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
     try {
       const port = (raw.address() as net.AddressInfo).port;
-      const client = await SmtpClient.connect({ host: '127.0.0.1', port, security: 'none', clientName: 'client.test', timeouts: { commandMs: 600 } });
+      // The default command timeout (30 s): a stall would fail the test, not end in a TimeoutError.
+      const client = await SmtpClient.connect({ host: '127.0.0.1', port, security: 'none', clientName: 'client.test' });
       clients.push(client);
       const [first, second] = await Promise.allSettled([client.send(envelope(1), body(1)), client.send(envelope(2), body(2))]);
-      // The stray answers DATA: the first message fails as "DATA answered without asking for the message".
-      expect(first).toMatchObject({ status: 'rejected', reason: { name: 'ProtocolError', code: 250, transient: true, ambiguous: false } });
-      // The late 354 is taken as the RSET's reply; the server, in data mode, swallows the second envelope.
-      expect(second).toMatchObject({ status: 'rejected', reason: { name: 'TimeoutError', transient: true, ambiguous: false } });
-      expect(received.at(-1)).toMatch(/^RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<r2@example.com>\r\nDATA\r\n$/);
+      // The stray lands on DATA: the connection fails there; neither message was sent.
+      expect(first).toMatchObject({
+        status: 'rejected',
+        reason: { name: 'ProtocolError', phase: 'data', transient: true, ambiguous: false, message: expect.stringContaining('250 2.0.0 stray') },
+      });
+      expect(second).toMatchObject({ status: 'rejected', reason: { name: 'ProtocolError', transient: true, ambiguous: false } });
+      expect(client.closed).toBe(true);
+      // Nothing was written after the first group: no RSET, no second envelope, no message text.
+      expect(received.at(-1)).toMatch(/^MAIL FROM:<a@example.com>\r\nRCPT TO:<r1@example.com>\r\nDATA\r\n$/);
+      expect(received.join('')).not.toContain('message 1');
       expect(messages).toEqual([]);
     } finally {
       for (const socket of sockets) socket.destroy();

@@ -463,11 +463,21 @@ describe('regressions found in review', () => {
     expect(outcomes[2]).toMatchObject({ status: 'rejected', reason: { name: 'ConnectionError', ambiguous: true } });
   });
 
-  it('DATA answered with 250 instead of 354 fails the message instead of hanging', async () => {
+  it('DATA answered with 250 instead of 354 fails the message and the connection instead of hanging', async () => {
+    // This review fix once kept the session (noop() resolved 250). A 2xx cannot answer DATA
+    // (RFC 5321 s. 4.3.2): it is a stray reply, or replies are out of step with the commands, so
+    // nothing after it can be trusted to answer its command. The connection now fails.
     const server = await serve({ extensions: WITHOUT_CHUNKING, onCommand: (c) => (c.verb === 'DATA' ? ['250 2.0.0 whatever'] : undefined) });
     const client = await connect(server);
-    await expect(client.send(envelope(1), body(1))).rejects.toMatchObject({ name: 'ProtocolError', phase: 'data', code: 250 });
-    await expect(client.noop()).resolves.toMatchObject({ code: 250 });
+    await expect(client.send(envelope(1), body(1))).rejects.toMatchObject({
+      name: 'ProtocolError',
+      phase: 'data',
+      transient: true,
+      ambiguous: false,
+    });
+    expect(client.closed).toBe(true);
+    await expect(client.noop()).rejects.toBeInstanceOf(ProtocolError);
+    expect(server.connections[0]!.messages).toEqual([]);
   });
 
   it('quit() twice says QUIT once and lets what is in flight finish', async () => {

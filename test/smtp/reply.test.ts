@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../lib/smtp/errors.js';
-import { MAX_REPLY_LINE, MAX_REPLY_OCTETS, ReplyParser, buildReply } from '../../lib/smtp/reply.js';
+import { MAX_REPLY_LINE, MAX_REPLY_OCTETS, ReplyParser, buildReply, canAnswer } from '../../lib/smtp/reply.js';
 
 describe('ReplyParser', () => {
   it('parses a single-line reply with an enhanced status code', () => {
@@ -99,5 +99,17 @@ describe('buildReply', () => {
 
   it('does not take a version number for an enhanced code', () => {
     expect(buildReply(220, ['2.0.10beta ready'])).toEqual({ code: 220, lines: ['2.0.10beta ready'] });
+  });
+});
+
+describe('canAnswer (RFC 5321 s. 4.3.2)', () => {
+  const codes = [220, 235, 250, 251, 334, 354, 421, 451, 500, 550, 554];
+  it.each([
+    ['command', [220, 235, 250, 251, 421, 451, 500, 550, 554]],
+    ['DATA', [354, 421, 451, 500, 550, 554]],
+    ['AUTH', [220, 235, 250, 251, 334, 421, 451, 500, 550, 554]],
+    ['any', codes],
+  ] as const)('%s takes exactly these codes', (rule, allowed) => {
+    expect(codes.filter((code) => canAnswer(rule, code))).toEqual(allowed);
   });
 });
