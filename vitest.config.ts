@@ -13,9 +13,9 @@ export default defineConfig({
       provider: 'v8',
       include: ['lib/**', 'functions/**', 'infra/**'],
       reporter: ['text-summary', 'json-summary'],
-      // The whole suite's figures when they were set (npm test, as root, Postfix and Chromium present):
+      // The whole suite's figures when they were set (2026-12-01: 81.4 / 77.3 / 81.4 / 82.4 %, npm test as root):
       // they may only go up. When coverage rises, raise them to the new figures in the same commit.
-      thresholds: { statements: 0, branches: 0, functions: 0, lines: 0 },
+      thresholds: { statements: 81, branches: 77, functions: 81, lines: 82 },
     },
   },
 });
