@@ -7,13 +7,14 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BenchSection } from './report.js';
+import { blindCopiesSection } from './blindCopies.js';
 import { handlerMemorySection } from './handlerMemory.js';
 import { hostileJobsSection } from './hostileJobs.js';
 import { lambdaBundleSection } from './lambdaBundle.js';
 import { smtpSection } from './smtp/section.js';
 
 /** Every section, in the order they run. Add new sections here. */
-const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, hostileJobsSection, lambdaBundleSection];
+const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, hostileJobsSection, blindCopiesSection, lambdaBundleSection];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

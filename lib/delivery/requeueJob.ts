@@ -10,6 +10,15 @@
  *   narrowed (see {@link narrowedComposedJobs} for jobs whose pending recipients are not in `to`),
  *   a raw job's envelope narrowed in place.
  *
+ * Blind copies: the `raw` form is one copy for every pending recipient, blind ones included, and
+ * shows none of them: composeMail writes no Bcc field, so every recipient of the job got the same
+ * octets and only the envelope differs. A `narrowed` composed job cannot do that (its `to`, `cc`
+ * and `bcc` make both headers and envelope, and a job needs a `to`), so when the raw copy does
+ * not fit (a job near 1 MiB: base64 lines and quoted-printable make the message larger than the
+ * job), pending blind recipients get one narrowed copy each, up to 99 (a job has at most 100
+ * recipients). Copies are built one at a time ({@link PendingCopies}): the caller sends them in
+ * waves and holds one wave of bodies, not 99.
+ *
  * Every copy follows the producer's rules for a queue body (lib/message/queueBody.ts): U+FFFE and
  * U+FFFF escaped, and the body with its attributes within SQS's 1 MiB.
  * @module
@@ -26,10 +35,19 @@ export interface JobCopy {
   recipients: number;
 }
 
-/** The copies for the pending recipients, all in one form. */
+/**
+ * The copies for the pending recipients, all in one form, built one at a time: only the copy
+ * asked for exists, so a caller that sends them a few at a time holds a few bodies, not all of
+ * them (99 blind copies of a 900 KB job are 90 MB of bodies).
+ */
 export interface PendingCopies {
   form: 'raw' | 'narrowed';
-  copies: JobCopy[];
+  /** How many copies (more than one only for blind copies, see {@link narrowedComposedJobs}). */
+  count: number;
+  /** Octets of the largest copy's body, known without building any. */
+  largestBytes: number;
+  /** Builds copy `number` (0 ≤ number < count): the same body each time. */
+  copy: (number: number) => JobCopy;
 }
 
 /**
@@ -57,7 +75,7 @@ export function requeueBodyBudget(requeueCount: number): number {
  * @param budget the largest body that may go back on the queue (see {@link requeueBodyBudget})
  * @example
  * const next = requeueBody(record.body, job, { envelope, message }, ['later@example.com'], requeueBodyBudget(1));
- * if (next.ok) for (const copy of next.copies) await actions.requeue(record, copy.body, delay);
+ * if (next.ok) for (let n = 0; n < next.count; n += 1) await actions.requeue(record, next.copy(n).body, delay, { copy: n });
  */
 export function requeueBody(
   originalBody: string,
@@ -70,19 +88,18 @@ export function requeueBody(
   const problems: string[] = [];
   if (mail !== undefined) {
     const raw = rawJob(job, mail, recipients);
-    if (raw !== undefined) candidates.push({ form: 'raw', copies: [{ body: raw, recipients: recipients.length }] });
+    if (raw !== undefined) candidates.push({ form: 'raw', ...oneCopy(raw, recipients.length) });
   }
   const narrowed = job.kind === 'raw' ? narrowedRawJob(originalBody, recipients) : narrowedComposedJobs(originalBody, recipients);
   if ('problem' in narrowed) problems.push(narrowed.problem);
-  else candidates.push({ form: 'narrowed', copies: narrowed.copies });
+  else candidates.push({ form: 'narrowed', ...narrowed });
 
-  const largest = (candidate: PendingCopies): number => Math.max(...candidate.copies.map((copy) => Buffer.byteLength(copy.body)));
-  const fitting = candidates.find((candidate) => largest(candidate) <= budget);
+  const fitting = candidates.find((candidate) => candidate.largestBytes <= budget);
   if (fitting !== undefined) return { ok: true, ...fitting };
   const problem =
     problems[0] ??
-    `the copy for the recipients not yet delivered does not fit in a queue message with its attributes (${Math.min(...candidates.map(largest))} octets)`;
-  const forDeadLetter = candidates.find((candidate) => largest(candidate) <= SQS_MAX_MESSAGE_BYTES);
+    `the copy for the recipients not yet delivered does not fit in a queue message with its attributes (${Math.min(...candidates.map((candidate) => candidate.largestBytes))} octets)`;
+  const forDeadLetter = candidates.find((candidate) => candidate.largestBytes <= SQS_MAX_MESSAGE_BYTES);
   return forDeadLetter === undefined ? { ok: false, problem } : { ok: false, problem, deadLetter: forDeadLetter };
 }
 
@@ -100,7 +117,13 @@ function rawJob(job: MailJob, mail: { envelope: Envelope; message: Uint8Array },
   });
 }
 
-type Narrowed = { copies: JobCopy[] } | { problem: string };
+/** Copies of one form, or why there are none. */
+type Narrowed = Omit<PendingCopies, 'form'> | { problem: string };
+
+/** A single copy, already built. */
+function oneCopy(body: string, recipients: number): Omit<PendingCopies, 'form'> {
+  return { count: 1, largestBytes: Buffer.byteLength(body), copy: () => ({ body, recipients }) };
+}
 
 /**
  * The producer's composed job for only `recipients`: `to`, `cc` and `bcc` each keep only them
@@ -133,12 +156,42 @@ export function narrowedComposedJobs(originalBody: string, recipients: readonly 
   const base: Record<string, unknown> = { ...input };
   delete base['cc'];
   delete base['bcc'];
-  const copy = (fields: Record<string, unknown[]>, count: number): JobCopy => ({ body: queueJson({ ...base, ...fields }), recipients: count });
+  const copy = (fields: Record<string, unknown[]>): Omit<PendingCopies, 'form'> => oneCopy(queueJson({ ...base, ...fields }), match.wanted);
   const nonEmpty = (fields: Record<string, unknown[]>): Record<string, unknown[]> =>
     Object.fromEntries(Object.entries(fields).filter(([, list]) => list.length > 0));
-  if (to.length > 0) return { copies: [copy(nonEmpty({ to, cc, bcc }), match.wanted)] };
-  if (cc.length > 0) return { copies: [copy(nonEmpty({ to: cc, bcc }), match.wanted)] };
-  return { copies: bcc.map((blind) => copy({ to: [blind] }, 1)) };
+  if (to.length > 0) return copy(nonEmpty({ to, cc, bcc }));
+  if (cc.length > 0) return copy(nonEmpty({ to: cc, bcc }));
+  return blindCopies(base, bcc);
+}
+
+/**
+ * One copy per blind recipient, `{ ...base, to: [blind] }`, built when asked for. The JSON around
+ * the `to` value is made once: copy n is that JSON with the n-th `to` in the middle, byte for byte
+ * what `queueJson({ ...base, to: [blind] })` gives (JSON.stringify writes an object's fields in
+ * the order Object.keys gives them, and queueJson's escapes are character by character).
+ */
+function blindCopies(base: Record<string, unknown>, blind: readonly unknown[]): Omit<PendingCopies, 'form'> {
+  // The fields in the order the spread gives them (`to` in its place, or last). A loop, not a
+  // callback: a closure over `base` would keep the parsed job alive as long as the copies.
+  const before: string[] = [];
+  const after: string[] = [];
+  let seen = false;
+  for (const key of Object.keys({ ...base, to: null })) {
+    if (key === 'to') seen = true;
+    else (seen ? after : before).push(`${queueJson(key)}:${queueJson(base[key])}`);
+  }
+  return blindCopiesAround(`{${before.map((field) => `${field},`).join('')}"to":`, `${after.map((field) => `,${field}`).join('')}}`, blind);
+}
+
+/** Blind copies: `before`, the n-th recipient as the only `to`, `after`. */
+function blindCopiesAround(before: string, after: string, blind: readonly unknown[]): Omit<PendingCopies, 'form'> {
+  const around = Buffer.byteLength(before) + Buffer.byteLength(after);
+  const middle = (number: number): string => queueJson([blind[number]]);
+  return {
+    count: blind.length,
+    largestBytes: around + Math.max(...blind.map((_, number) => Buffer.byteLength(middle(number)))),
+    copy: (number) => ({ body: before + middle(number) + after, recipients: 1 }),
+  };
 }
 
 /** The producer's raw job with its envelope narrowed to `recipients`; the message untouched. */
@@ -161,7 +214,7 @@ export function narrowedRawJob(originalBody: string, recipients: readonly string
   });
   if (found.size !== match.wanted) return { problem: 'some recipients not yet delivered are not in the envelope' };
   const narrowed = { ...input, raw: { ...(raw as Record<string, unknown>), envelope: { ...(envelope as Record<string, unknown>), to } } };
-  return { copies: [{ body: queueJson(narrowed), recipients: match.wanted }] };
+  return oneCopy(queueJson(narrowed), match.wanted);
 }
 
 /**

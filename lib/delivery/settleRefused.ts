@@ -24,6 +24,10 @@ type PartlyRefused = Extract<Outcome, { kind: 'partlyRefused' }>;
  * recipients cannot be found in the job, or every copy exceeds 1 MiB), the record's own body goes
  * with `JobForm: original` and the number of recipients who have it already.
  *
+ * Copies are built as their wave fills and dropped once sent, re-enqueues and DLQ sends alike (a
+ * DLQ copy is built again from its number: the same body, the same FIFO deduplication id), so a
+ * record holds at most one wave of bodies ({@link COPY_WAVE_BYTES}), not one body per blind copy.
+ *
  * @param signal the invocation's deadline: an SQS call it cuts counts as failed
  */
 export async function settleRefused(
@@ -42,78 +46,98 @@ export async function settleRefused(
   const maxRequeues = delivery.options.maxRequeues ?? 5;
   const withSignal = signal === undefined ? {} : { signal };
 
-  // Each copy keeps its number among the record's copies (FIFO deduplication ids, DLQ attributes).
-  type Numbered = JobCopy & { number: number };
-  const numbered = (copies: readonly JobCopy[]): Numbered[] => copies.map((copy, number) => ({ ...copy, number }));
-  let left: { form: PendingCopies['form']; copies: Numbered[] } | undefined;
+  // Each copy keeps its number among the record's copies (FIFO deduplication ids, DLQ attributes),
+  // and is built again from it for the DLQ when its re-enqueue failed: the same body.
+  const all = (copies: PendingCopies): Left => ({ form: copies.form, numbers: Array.from({ length: copies.count }, (_, n) => n), copy: copies.copy });
+  let left: Left | undefined;
   let why: string;
   if (next.ok && record.requeueCount < maxRequeues) {
     // The copies go out together (many blind copies are one copy each): one SQS round trip, not one per copy.
     const delay = backoffSeconds(record.requeueCount + 1, delivery.options.backoff);
-    const copies = numbered(next.copies);
-    const sent = await inWaves(copies, (copy) => delivery.actions.requeue(record, copy.body, delay, { ...withSignal, copy: copy.number }));
-    const failed = copies.filter((_, index) => sent[index]?.status === 'rejected');
-    const requeued = copies.filter((_, index) => sent[index]?.status === 'fulfilled').reduce((sum, copy) => sum + copy.recipients, 0);
-    if (failed.length === 0) {
+    const copies = all(next);
+    const sent = await inWaves(copies, (copy, number) => delivery.actions.requeue(record, copy.body, delay, { ...withSignal, copy: number }));
+    if (sent.failed.size === 0) {
       result.requeued = recipients.length;
       return;
     }
-    if (requeued > 0) result.requeued = requeued;
-    left = { form: next.form, copies: failed };
-    const firstError = sent.find((settled): settled is PromiseRejectedResult => settled.status === 'rejected');
-    why = `recipients refused for now could not be re-enqueued: ${describe(firstError?.reason)}`;
+    if (sent.recipientsSent > 0) result.requeued = sent.recipientsSent;
+    left = { ...copies, numbers: [...sent.failed.keys()] };
+    why = `recipients refused for now could not be re-enqueued: ${describe(sent.failed.values().next().value)}`;
   } else if (next.ok) {
-    left = { form: next.form, copies: numbered(next.copies) };
+    left = all(next);
     why = `recipients still refused for now after ${record.requeueCount} re-enqueues`;
   } else {
-    left = next.deadLetter === undefined ? undefined : { form: next.deadLetter.form, copies: numbered(next.deadLetter.copies) };
+    left = next.deadLetter === undefined ? undefined : all(next.deadLetter);
     why = `recipients refused for now could not be re-enqueued: ${next.problem}`;
   }
 
-  const copies: Array<Numbered & { form: DeadLetterPart['form'] }> =
-    left === undefined
-      ? [{ body: record.body, recipients: recipients.length, number: 0, form: 'original' }]
-      : left.copies.map((copy) => ({ ...copy, form: left.form }));
   if (left === undefined)
     result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${outcome.accepted} recipients have it already)`;
-  const dead = await inWaves(copies, (copy) =>
+  const toDeadLetter: Left = left ?? { form: 'original', numbers: [0], copy: () => ({ body: record.body, recipients: recipients.length }) };
+  const dead = await inWaves(toDeadLetter, (copy, number) =>
     delivery.actions.deadLetter(
       record,
       { phase: 'rcpt', message: why },
       {
         ...(jobId === undefined ? {} : { jobId }),
         body: copy.body,
-        part: { form: copy.form, pending: copy.recipients, delivered: outcome.accepted, copy: copy.number },
+        part: { form: toDeadLetter.form, pending: copy.recipients, delivered: outcome.accepted, copy: number },
         ...withSignal,
       },
     ),
   );
-  const refused = dead.find((settled): settled is PromiseRejectedResult => settled.status === 'rejected');
-  if (refused !== undefined) {
+  if (dead.failed.size > 0) {
     // Kept nowhere: the record comes back (and with it the message, to everyone who has it).
     result.placement = 'retry';
-    result.problem = `dead-letter send failed, the whole job is retried (possible duplicates for the recipients who took it): ${describe(refused.reason)}`;
+    result.problem = `dead-letter send failed, the whole job is retried (possible duplicates for the recipients who took it): ${describe(dead.failed.values().next().value)}`;
   }
+}
+
+/** Copies still to be sent somewhere: their numbers, and how to build each (again). */
+interface Left {
+  form: DeadLetterPart['form'];
+  numbers: readonly number[];
+  copy: (number: number) => JobCopy;
 }
 
 /** Octets of copies sent at once: many small copies go in one round, large ones a few at a time (each request holds its body again). */
 const COPY_WAVE_BYTES = 4 * 1024 * 1024;
 
-/** Sends the copies, as many at once as fit in {@link COPY_WAVE_BYTES} (at least one), and says how each went, in order. */
-async function inWaves<T extends JobCopy>(copies: readonly T[], send: (copy: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
-  const settled: PromiseSettledResult<void>[] = [];
-  for (let start = 0; start < copies.length;) {
-    let end = start + 1;
-    let bytes = Buffer.byteLength(copies[start]?.body ?? '');
-    while (end < copies.length) {
-      bytes += Buffer.byteLength(copies[end]?.body ?? '');
-      if (bytes > COPY_WAVE_BYTES) break;
-      end += 1;
+/** How the sends of a set of copies went: the copies that failed, by number, with why; the recipients of those that went. */
+interface WaveResults {
+  failed: Map<number, unknown>;
+  recipientsSent: number;
+}
+
+/**
+ * Sends the copies, as many at once as fit in {@link COPY_WAVE_BYTES} (at least one), each built
+ * as its wave fills and dropped once sent: at most one wave of bodies (and the next copy) is alive.
+ */
+async function inWaves(copies: Left, send: (copy: JobCopy, number: number) => Promise<void>): Promise<WaveResults> {
+  const results: WaveResults = { failed: new Map(), recipientsSent: 0 };
+  const flush = async (wave: readonly { copy: JobCopy; number: number }[]): Promise<void> => {
+    const settled = await Promise.allSettled(wave.map(({ copy, number }) => send(copy, number)));
+    settled.forEach((outcome, index) => {
+      const { copy, number } = wave[index] ?? { copy: { body: '', recipients: 0 }, number: 0 };
+      if (outcome.status === 'rejected') results.failed.set(number, outcome.reason);
+      else results.recipientsSent += copy.recipients;
+    });
+  };
+  let wave: { copy: JobCopy; number: number }[] = [];
+  let bytes = 0;
+  for (const number of copies.numbers) {
+    const copy = copies.copy(number);
+    const size = Buffer.byteLength(copy.body);
+    if (wave.length > 0 && bytes + size > COPY_WAVE_BYTES) {
+      await flush(wave);
+      wave = [];
+      bytes = 0;
     }
-    settled.push(...(await Promise.allSettled(copies.slice(start, end).map(send))));
-    start = end;
+    wave.push({ copy, number });
+    bytes += size;
   }
-  return settled;
+  if (wave.length > 0) await flush(wave);
+  return results;
 }
 
 function describe(error: unknown): string {

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { composeMail, parseMailJob } from '../../lib/message/index.js';
 import { requeueBody, requeueBodyBudget } from '../../lib/delivery/requeueJob.js';
+import type { JobCopy, PendingCopies, RequeueBody } from '../../lib/delivery/requeueJob.js';
+import { queueJson } from '../../lib/message/queueBody.js';
 
 const input = {
   v: 1,
@@ -20,6 +22,17 @@ const input = {
 const body = JSON.stringify(input);
 const job = parseMailJob(input);
 const { cc: _cc, bcc: _bcc, ...withoutCopies } = input;
+/** Every copy of a set, built. */
+function built(copies: PendingCopies): { form: PendingCopies['form']; copies: JobCopy[] } {
+  return { form: copies.form, copies: Array.from({ length: copies.count }, (_, number) => copies.copy(number)) };
+}
+
+/** `requeueBody`'s answer with its copies built, to compare whole. */
+function settled(next: RequeueBody): unknown {
+  if (next.ok) return { ok: true, ...built(next) };
+  return next.deadLetter === undefined ? next : { ...next, deadLetter: built(next.deadLetter) };
+}
+
 /** A message too large for the raw form. */
 const huge = { envelope: { from: 'shop@example.com', to: [] }, message: new Uint8Array(requeueBodyBudget(1)).fill(0x41) };
 
@@ -28,15 +41,15 @@ describe('requeueBody', () => {
     const mail = await composeMail(job);
     const next = requeueBody(body, job, mail, ['bob@example.com', 'dee@example.com']);
     expect(next.ok && next.form).toBe('raw');
-    expect(next.ok && next.copies.map((copy) => copy.recipients)).toEqual([2]);
-    const parsed = parseMailJob(JSON.parse(next.ok ? next.copies[0]!.body : '{}'));
+    expect(next.ok && built(next).copies.map((copy) => copy.recipients)).toEqual([2]);
+    const parsed = parseMailJob(JSON.parse(next.ok ? next.copy(0).body : '{}'));
     expect(parsed).toMatchObject({ kind: 'raw', id: 'order-42', envelope: { from: 'shop@example.com', to: ['bob@example.com', 'dee@example.com'] } });
     expect(parsed.kind === 'raw' && new TextEncoder().encode(parsed.message)).toEqual(mail.message);
   });
 
   it('narrows the producer job when the message would not fit in a queue message', () => {
     const next = requeueBody(body, job, huge, ['bob@example.com', 'cy@example.com', 'dee@example.com']);
-    expect(next).toEqual({
+    expect(settled(next)).toEqual({
       ok: true,
       form: 'narrowed',
       copies: [
@@ -55,12 +68,12 @@ describe('requeueBody', () => {
 
   it('narrows the producer job when the message is not UTF-8 text, matching addresses without regard to case', () => {
     const next = requeueBody(body, job, { envelope: { from: '', to: [] }, message: new Uint8Array([0xff, 0xfe]) }, ['ANN@example.com']);
-    expect(next.ok && JSON.parse(next.copies[0]!.body)).toEqual({ ...withoutCopies, to: ['Ann <ann@example.com>'] });
+    expect(next.ok && JSON.parse(next.copy(0).body)).toEqual({ ...withoutCopies, to: ['Ann <ann@example.com>'] });
   });
 
   it('a recipient only in cc becomes the copy\'s "to" (the job needs one); blind copies stay blind', () => {
     const next = requeueBody(body, job, undefined, ['cy@example.com', 'dee@example.com']);
-    expect(next).toEqual({
+    expect(settled(next)).toEqual({
       ok: true,
       form: 'narrowed',
       copies: [
@@ -72,7 +85,7 @@ describe('requeueBody', () => {
   it('only blind copies: one copy each, so that none is shown to another', () => {
     const blind = { ...input, bcc: ['dee@example.com', 'eve@example.com'] };
     const next = requeueBody(JSON.stringify(blind), parseMailJob(blind), undefined, ['eve@example.com', 'dee@example.com']);
-    expect(next).toEqual({
+    expect(settled(next)).toEqual({
       ok: true,
       form: 'narrowed',
       copies: [
@@ -82,11 +95,35 @@ describe('requeueBody', () => {
     });
   });
 
+  it('99 blind copies of a large job are built one at a time, each the same body every time it is asked for', () => {
+    // Prepare: a job of ~900 KB (text outside Latin-1, U+FFFE) to one `to` and 99 blind copies, all pending.
+    const blind = Array.from({ length: 99 }, (_, i) => `Blind ${i} <blind${i}@example.com>`);
+    const large = { ...input, to: 'Ann <ann@example.com>', cc: undefined, bcc: blind, text: `€ \ufffe ${'x'.repeat(900_000)}` };
+    const { cc: _c, bcc: _b, ...rest } = large;
+    const largeBody = queueJson(large);
+    // Act
+    const next = requeueBody(
+      largeBody,
+      parseMailJob(JSON.parse(largeBody)),
+      undefined,
+      blind.map((_, i) => `blind${i}@example.com`),
+    );
+    // Assess: 99 copies known by count and size, none built yet; each built on demand as queueJson would write it.
+    expect(next.ok && [next.form, next.count]).toEqual(['narrowed', 99]);
+    if (!next.ok) return;
+    const bodyOf = (number: number): string => queueJson({ ...rest, to: [blind[number]] });
+    expect(next.largestBytes).toBe(Buffer.byteLength(bodyOf(98))); // two-digit numbers are the longest
+    for (const number of [0, 42, 98]) {
+      expect(next.copy(number)).toEqual({ body: bodyOf(number), recipients: 1 });
+      expect(next.copy(number).body).toBe(next.copy(number).body);
+    }
+  });
+
   it('escapes U+FFFE and U+FFFF as the producer does, in both forms', async () => {
     const odd = { ...input, text: 'odd \ufffe and \uffff' };
     const oddJob = parseMailJob(odd);
     const narrowed = requeueBody(JSON.stringify(odd), oddJob, undefined, ['bob@example.com']);
-    expect(narrowed.ok && narrowed.copies[0]!.body).toContain('"text":"odd \\ufffe and \\uffff"');
+    expect(narrowed.ok && narrowed.copy(0).body).toContain('"text":"odd \\ufffe and \\uffff"');
     const raw = {
       v: 1,
       raw: { envelope: { from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }, message: 'From: a@example.com\r\n\r\n\ufffe\uffff\r\n' },
@@ -94,8 +131,8 @@ describe('requeueBody', () => {
     const rawJob = parseMailJob(raw);
     const next = requeueBody(JSON.stringify(raw), rawJob, await composeMail(rawJob), ['c@example.com']);
     expect(next.ok && next.form).toBe('raw');
-    expect(next.ok && next.copies[0]!.body).not.toMatch(/[\ufffe\uffff]/);
-    expect(next.ok && (JSON.parse(next.copies[0]!.body) as { raw: { message: string } }).raw.message).toBe(
+    expect(next.ok && next.copy(0).body).not.toMatch(/[\ufffe\uffff]/);
+    expect(next.ok && (JSON.parse(next.copy(0).body) as { raw: { message: string } }).raw.message).toBe(
       'From: a@example.com\r\n\r\n\ufffe\uffff\r\n',
     );
   });
@@ -107,7 +144,7 @@ describe('requeueBody', () => {
       raw: { envelope: { from: 'a@example.com', to: ['B@example.com', 'c@example.com'] }, message: 'From: a@example.com\n\nhi\n' },
     };
     const next = requeueBody(JSON.stringify(raw), parseMailJob(raw), huge, ['b@example.com']);
-    expect(next).toEqual({
+    expect(settled(next)).toEqual({
       ok: true,
       form: 'narrowed',
       copies: [{ recipients: 1, body: JSON.stringify({ ...raw, raw: { ...raw.raw, envelope: { from: 'a@example.com', to: ['B@example.com'] } } }) }],
@@ -116,14 +153,14 @@ describe('requeueBody', () => {
 
   it("a copy over the queue's budget is offered for the dead-letter queue (only the pending recipients); a recipient not in the job is a problem", () => {
     const next = requeueBody(body, job, huge, ['bob@example.com'], 100);
-    expect(next).toEqual({
+    expect(settled(next)).toEqual({
       ok: false,
       problem: expect.stringMatching(
         /^the copy for the recipients not yet delivered does not fit in a queue message with its attributes \(\d+ octets\)$/,
       ),
       deadLetter: { form: 'narrowed', copies: [{ recipients: 1, body: JSON.stringify({ ...withoutCopies, to: ['bob@example.com'] }) }] },
     });
-    expect(requeueBody(body, job, undefined, ['zed@example.com'])).toEqual({
+    expect(settled(requeueBody(body, job, undefined, ['zed@example.com']))).toEqual({
       ok: false,
       problem: 'some recipients not yet delivered are not in the job',
     });
@@ -138,13 +175,13 @@ describe('requeueBody', () => {
     // The envelope keeps both (RFC 5321: a local part may be case-sensitive), so each has its own answer.
     const twice = { ...withoutCopies, to: ['Ann@example.com', 'ann@example.com', 'bob@example.com'] };
     const next = requeueBody(JSON.stringify(twice), parseMailJob(twice), huge, ['ann@example.com']);
-    expect(next.ok && JSON.parse(next.copies[0]!.body)).toEqual({ ...withoutCopies, to: ['ann@example.com'] });
+    expect(next.ok && JSON.parse(next.copy(0).body)).toEqual({ ...withoutCopies, to: ['ann@example.com'] });
     const raw = {
       v: 1,
       raw: { envelope: { from: 'a@example.com', to: ['Ann@example.com', 'ann@example.com'] }, message: 'From: a@example.com\n\nhi\n' },
     };
     const rawNext = requeueBody(JSON.stringify(raw), parseMailJob(raw), huge, ['Ann@example.com']);
-    expect(rawNext.ok && JSON.parse(rawNext.copies[0]!.body)).toEqual({
+    expect(rawNext.ok && JSON.parse(rawNext.copy(0).body)).toEqual({
       ...raw,
       raw: { ...raw.raw, envelope: { from: 'a@example.com', to: ['Ann@example.com'] } },
     });
