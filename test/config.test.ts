@@ -3,14 +3,13 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseSmtpSecret, parseSmtpUrl } from '../lib/config.js';
 import { SmtpSettingsSource } from '../lib/delivery/SmtpSettingsSource.js';
 import { SmtpClient } from '../lib/smtp/index.js';
 import { mailJob, sendMailRig } from './support/sendMailHarness.js';
 import { startSmtpServer } from './support/smtpServer.js';
-import { startSqsEmulator } from './support/sqsQueues.js';
-import type { SqsEmulator } from './support/sqsQueues.js';
+import { useSqsEmulator } from './support/sqsQueues.js';
 
 const QUEUES = {
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/mail-dlq',
@@ -249,13 +248,9 @@ describe("clientName: the SMTP client's own rule, at cold start", () => {
 
 describe('clientName in the secret, read at run time', () => {
   const secrets = mockClient(SecretsManagerClient);
-  let emulator: SqsEmulator;
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-  });
-  afterAll(async () => {
+  const emulator = useSqsEmulator();
+  afterAll(() => {
     secrets.restore();
-    await emulator.stop();
   });
 
   it("a bad one is a ConfigError naming the secret field, and the batch's systemic reason says so", async () => {
@@ -275,7 +270,7 @@ describe('clientName in the secret, read at run time', () => {
         { secrets: () => new SecretsManagerClient({ region: 'eu-west-1' }) },
       );
       await expect(source.get()).rejects.toThrow(new ConfigError('secret relay: "clientName"', CLIENT_NAME_PROBLEM));
-      const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
+      const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
       // Act
       const { response, records } = await rig.run([mailJob(1)]);
       // Assess: retried, never sent; the alarm line names the setting, and no EHLO reached the relay.

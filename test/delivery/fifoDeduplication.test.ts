@@ -4,24 +4,17 @@
  * same copy, never when a redelivered record (its invocation killed or its answer lost after the
  * copy was sent) yields a copy for other recipients.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let server: SmtpServerHandle | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -39,7 +32,7 @@ describe('copies written for a redelivered FIFO record', () => {
     let refusedNow = 'b@example.com';
     server = await startSmtpServer({ onRcptTo: (to) => (to === refusedNow ? { code: 451, message: 'Try again later' } : undefined) });
     const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: true });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: true });
     await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['a@example.com', 'b@example.com', 'c@example.com'] }))]);
     const records = await rig.queues.receiveRecords(10);
     expect(records).toHaveLength(1);
@@ -67,7 +60,7 @@ describe('copies written for a redelivered FIFO record', () => {
     let refusedNow = 'b@example.com';
     server = await startSmtpServer({ onRcptTo: (to) => (to === refusedNow ? { code: 451, message: 'Try again later' } : undefined) });
     const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: true });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: true });
     await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['a@example.com', 'b@example.com', 'c@example.com'] }))], {
       attributes: { MailRequeueCount: '5' },
     });

@@ -8,8 +8,7 @@ import type { SmtpSettings } from '../../lib/config.js';
 import { startPostfix } from '../support/postfix.js';
 import type { PostfixServer } from '../support/postfix.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const everyone = Array.from({ length: 100 }, (_, i) => `r${String(i).padStart(3, '0')}@example.test`);
 
@@ -18,21 +17,19 @@ describe.each([
   { chunking: false, name: 'without CHUNKING (DATA)' },
 ])('recipient limit of Postfix $name', ({ chunking }) => {
   let postfix: PostfixServer | undefined;
-  let emulator: SqsEmulator | undefined;
+  const emulator = useSqsEmulator();
   beforeAll(async () => {
-    emulator = await startSqsEmulator();
     postfix = await startPostfix({ chunking, recipientLimit: 10 });
   });
   afterAll(async () => {
     await postfix?.stop();
-    await emulator?.stop();
   });
 
   it('a 100-recipient job and a small one: all 101 recipients get exactly one copy, in 11 transactions', async () => {
     // Prepare
-    if (postfix === undefined || emulator === undefined) throw new Error('Postfix or the SQS emulator did not start');
+    if (postfix === undefined) throw new Error('Postfix did not start');
     const settings: SmtpSettings = { host: postfix.host, port: postfix.port, security: 'starttls', username: postfix.user, password: postfix.pass };
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: postfix.ca });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: postfix.ca });
     const big = mailJob(1, { from: 'sender@example.test', to: everyone.slice(0, 50), cc: everyone.slice(50, 80), bcc: everyone.slice(80) });
     // Act
     const { response } = await rig.run([big, mailJob(2, { from: 'sender@example.test', to: ['small@example.test'] })]);

@@ -4,27 +4,20 @@
  * transactions on the same connection, and `MAIL_MAX_RECIPIENTS` splits a message before sending.
  * Against smtp-server (its own `maxRecipients`, or a hook) and the SQS emulator.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { parseMailJob } from '../../lib/message/index.js';
 import { DEFAULT_EXTENSIONS, startScriptedServer } from '../support/scriptedServer.js';
 import type { ScriptedServerHandle } from '../support/scriptedServer.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import type { SendMailRig, SendMailRigOptions } from '../support/sendMailHarness.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let server: SmtpServerHandle | ScriptedServerHandle | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -36,7 +29,7 @@ async function rigWith(
 ): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle }> {
   server = await startSmtpServer(serverOptions);
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, ...rigOptions });
+  const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: server.ca, ...rigOptions });
   return { rig, smtp: server };
 }
 
@@ -157,7 +150,7 @@ describe('recipient limits', () => {
     });
     server = relay;
     const settings: SmtpSettings = { host: relay.host, port: relay.port, security: 'starttls', username: 'mailer', password: 'secret' };
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: relay.ca });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: relay.ca });
     // Act
     const { records, response } = await rig.run([bigJob, mailJob(2)]);
     // Assess

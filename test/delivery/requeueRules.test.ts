@@ -6,26 +6,20 @@
  * Against smtp-server and the SQS emulator.
  */
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { composeMail, parseMailJob } from '../../lib/message/index.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { HeldMessage, SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
+import type { HeldMessage } from '../support/sqsQueues.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let server: SmtpServerHandle | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -39,7 +33,7 @@ async function rigWith(serverOptions: SmtpServerOptions = {}, maxRequeues?: numb
   });
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
   const rig = await sendMailRig({
-    emulator,
+    emulator: emulator(),
     smtp: { kind: 'url', settings },
     tlsCa: server.ca,
     ...(maxRequeues === undefined ? {} : { deps: { tuning: { backoff: { random: () => 0 }, maxRequeues } } }),
@@ -205,7 +199,7 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
     const { rig, smtp } = await rigWith();
     await rig.queues.publish([JSON.stringify(mailJob(1, { to: ['a@example.com'], cc: ['later@example.com'] }))]);
     const records = await rig.queues.receiveRecords(10);
-    await emulator.sqs.send(new DeleteQueueCommand({ QueueUrl: rig.queues.queueUrl }));
+    await emulator().sqs.send(new DeleteQueueCommand({ QueueUrl: rig.queues.queueUrl }));
     // Act
     const response = await rig.handler(sqsEvent(records), lambdaContext());
     // Assess

@@ -5,7 +5,7 @@
  * environment, as in Lambda), pointed at a real HTTP proxy that delays every request to the
  * emulator; a record whose SQS call did not finish in time is in `batchItemFailures`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { SmtpSettings } from '../../lib/config.js';
 import { DEFAULT_EXTENSIONS, startScriptedServer } from '../support/scriptedServer.js';
@@ -15,29 +15,13 @@ import type { SendMailRig } from '../support/sendMailHarness.js';
 import { startSlowSqs } from '../support/slowSqs.js';
 import type { SlowSqs } from '../support/slowSqs.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useAwsTestEnvironment, useSqsEmulator } from '../support/sqsQueues.js';
 
-const ENV = ['AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
-const saved = new Map<string, string | undefined>(ENV.map((name) => [name, process.env[name]]));
-
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
+useAwsTestEnvironment();
 let server: ScriptedServerHandle | undefined;
 let slow: SlowSqs | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  process.env['AWS_REGION'] = 'us-east-1';
-  process.env['AWS_ACCESS_KEY_ID'] = 'test';
-  process.env['AWS_SECRET_ACCESS_KEY'] = 'test';
-});
-afterAll(async () => {
-  for (const [name, value] of saved) {
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   await slow?.stop();
@@ -67,12 +51,12 @@ async function stalledRig(sqsLatencyMs: number, options: { fifo?: boolean } = {}
       return undefined;
     },
   });
-  slow = await startSlowSqs(emulator.endpoint, sqsLatencyMs);
+  slow = await startSlowSqs(emulator().endpoint, sqsLatencyMs);
   process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
   // No `sqs` given: the handler builds its own client, as in Lambda.
   const rig = await sendMailRig({
-    emulator,
+    emulator: emulator(),
     smtp: { kind: 'url', settings },
     tlsCa: server.ca,
     fifo: options.fifo ?? false,
@@ -135,10 +119,16 @@ describe('send-mail handler: the deadline holds with a stalling relay and a slow
       extensions: DEFAULT_EXTENSIONS.filter((extension) => extension !== 'CHUNKING'),
       onCommand: (command) => (command.verb === 'RCPT' ? ['451 4.7.1 Try again later'] : undefined),
     });
-    slow = await startSlowSqs(emulator.endpoint, 3_000);
+    slow = await startSlowSqs(emulator().endpoint, 3_000);
     process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
     const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, mailPerConnection: 20, deps: { sqs: undefined } });
+    const rig = await sendMailRig({
+      emulator: emulator(),
+      smtp: { kind: 'url', settings },
+      tlsCa: server.ca,
+      mailPerConnection: 20,
+      deps: { sqs: undefined },
+    });
     await rig.queues.publish(Array.from({ length: 20 }, (_, n) => JSON.stringify(mailJob(n + 1))));
     const records = [...(await rig.queues.receiveRecords(10)), ...(await rig.queues.receiveRecords(10))];
     expect(records).toHaveLength(20);
@@ -190,11 +180,11 @@ describe('send-mail handler: the deadline holds with a stalling relay and a slow
 
   it('the last resort: whatever hangs past every signal (here the secret read), the handler answers in time with every unsettled record', async () => {
     // Prepare: a Secrets Manager that never answers and ignores the abort signal; 3 s left.
-    slow = await startSlowSqs(emulator.endpoint, 0);
+    slow = await startSlowSqs(emulator().endpoint, 0);
     process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
     const hanging = { send: () => new Promise<never>(() => undefined) };
     const rig = await sendMailRig({
-      emulator,
+      emulator: emulator(),
       smtp: { kind: 'secret', secretId: 'relay' },
       deps: { sqs: undefined, secrets: () => hanging, tuning: { startMarginMs: 500 } },
     });

@@ -3,24 +3,17 @@
  * data, a 421 mid-session and as the reply to the data, silence until the invocation's deadline.
  * The jobs queued behind the fault were never tried: they come back without a backoff.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { DEFAULT_EXTENSIONS, startScriptedServer } from '../support/scriptedServer.js';
 import type { ScriptedMessage, ScriptedReply, ScriptedServerHandle, ScriptedServerOptions } from '../support/scriptedServer.js';
 import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import type { SendMailRigOptions } from '../support/sendMailHarness.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let server: ScriptedServerHandle | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -46,7 +39,7 @@ async function faultRig(
     },
   });
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: 'mailer', password: 'secret' };
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, ...rigOptions });
+  const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: server.ca, ...rigOptions });
   return { rig, relay: server, confirmed };
 }
 

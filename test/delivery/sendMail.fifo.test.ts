@@ -4,25 +4,18 @@
  * order within the group holds), the other groups go on. (See {@link runGrouped} for how a batch
  * with several messages of a group is made with the emulator.)
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import type { SendMailRig, SendMailRigOptions } from '../support/sendMailHarness.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let server: SmtpServerHandle | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -31,7 +24,7 @@ afterEach(async () => {
 async function fifoRig(serverOptions: SmtpServerOptions, rigOptions: Partial<SendMailRigOptions> = {}) {
   server = await startSmtpServer(serverOptions);
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: true, ...rigOptions });
+  const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: server.ca, fifo: true, ...rigOptions });
   return { rig, smtp: server };
 }
 
@@ -100,7 +93,7 @@ describe('send-mail handler on a FIFO queue', () => {
 
   it('a failed DLQ send stops only its own group: the other group is still delivered', async () => {
     // Prepare: the DLQ does not exist, so group A's invalid job (2) cannot be dead-lettered.
-    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator.endpoint}/000000000000/missing-dlq.fifo` });
+    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator().endpoint}/000000000000/missing-dlq.fifo` });
     const jobs: [string, unknown][] = [
       ['A', mailJob(1)],
       ['A', 'not JSON'],
@@ -173,7 +166,7 @@ describe('send-mail handler on a FIFO queue', () => {
 
   it('one group: when the DLQ send fails, that record becomes the first failure: nothing after it is sent', async () => {
     // Prepare
-    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator.endpoint}/000000000000/missing-dlq.fifo` });
+    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator().endpoint}/000000000000/missing-dlq.fifo` });
     // Act
     const { records, response } = await runGrouped(
       rig,
@@ -193,7 +186,7 @@ describe('send-mail handler on a FIFO queue', () => {
 
   it('with no session at all (every job invalid) a failed DLQ send still stops the records of its group after it', async () => {
     // Prepare
-    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator.endpoint}/000000000000/missing-dlq.fifo` });
+    const { rig, smtp } = await fifoRig({}, { dlqUrl: `${emulator().endpoint}/000000000000/missing-dlq.fifo` });
     // Act
     const { records, response } = await runGrouped(
       rig,

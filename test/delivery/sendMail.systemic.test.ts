@@ -6,7 +6,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testCertificates } from '../support/certificates.js';
 import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import { startScriptedServer } from '../support/scriptedServer.js';
@@ -14,18 +14,13 @@ import type { ScriptedServerHandle } from '../support/scriptedServer.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const secrets = mockClient(SecretsManagerClient);
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 const servers: Array<SmtpServerHandle | ScriptedServerHandle> = [];
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
+afterAll(() => {
   secrets.restore();
 });
 beforeEach(() => {
@@ -45,7 +40,7 @@ describe('send-mail handler, systemic failures', () => {
     const gone = await startSmtpServer();
     await gone.stop();
     const rig = await sendMailRig({
-      emulator,
+      emulator: emulator(),
       smtp: { kind: 'url', settings: { host: gone.host, port: gone.port, security: 'starttls', username: 'u', password: 'p' } },
       tlsCa: gone.ca,
     });
@@ -75,7 +70,7 @@ describe('send-mail handler, systemic failures', () => {
     servers.push(server);
     const { otherCa } = await testCertificates();
     const rig = await sendMailRig({
-      emulator,
+      emulator: emulator(),
       smtp: { kind: 'url', settings: { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass } },
       tlsCa: otherCa,
     });
@@ -99,7 +94,7 @@ describe('send-mail handler, systemic failures', () => {
     const server = await startSmtpServer();
     servers.push(server);
     secrets.on(GetSecretValueCommand, { SecretId: 'relay' }).resolves({ SecretString: secretFor(server, server.user, 'stale password') });
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
     // Act
     const first = await rig.run([mailJob(1), mailJob(2)]);
     // Assess
@@ -131,7 +126,7 @@ describe('send-mail handler, systemic failures', () => {
     const server = await startScriptedServer({ credentials });
     servers.push(server);
     secrets.on(GetSecretValueCommand).resolves({ SecretString: secretFor(server, 'mailer', 'first password') });
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'secret', secretId: 'relay' }, tlsCa: server.ca });
     const first = await rig.run([mailJob(1)]);
     expect(first.response).toEqual({ batchItemFailures: [] });
     credentials.pass = 'second password';
@@ -160,7 +155,7 @@ describe('send-mail handler, systemic failures', () => {
     secrets
       .on(GetSecretValueCommand)
       .resolves({ SecretString: JSON.stringify({ host: '127.0.0.1', port: 'smtp', username: 'u', password: 'hunter2' }) });
-    const rig = await sendMailRig({ emulator, smtp: { kind: 'secret', secretId: 'relay' } });
+    const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'secret', secretId: 'relay' } });
     // Act
     const { records, response } = await rig.run([mailJob(1)]);
     // Assess

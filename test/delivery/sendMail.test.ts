@@ -3,26 +3,19 @@
  * emulator: one case per row of the outcome table.
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseMailJob } from '../../lib/message/index.js';
 import type { SmtpSettings } from '../../lib/config.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import type { SendMailRigOptions } from '../support/sendMailHarness.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let server: SmtpServerHandle | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   await server?.stop();
   server = undefined;
@@ -34,7 +27,7 @@ function settingsOf(handle: SmtpServerHandle): SmtpSettings {
 
 async function rigWith(serverOptions: SmtpServerOptions = {}, rigOptions: Partial<SendMailRigOptions> = {}) {
   server = await startSmtpServer(serverOptions);
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings: settingsOf(server) }, tlsCa: server.ca, ...rigOptions });
+  const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings: settingsOf(server) }, tlsCa: server.ca, ...rigOptions });
   return { rig, smtp: server };
 }
 
@@ -117,7 +110,7 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     expect(smtp.messages.find((m) => m.raw.includes('Subject: Test job 2'))?.to).toEqual(['rcpt2@example.com']);
 
     // The DLQ holds each permanent failure's job as published, with its reason as attributes.
-    const dead = await emulator.sqs.send(
+    const dead = await emulator().sqs.send(
       new ReceiveMessageCommand({ QueueUrl: rig.queues.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
     );
     const reasons = new Map(
@@ -277,7 +270,7 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     // Prepare: the DLQ URL names a queue the emulator does not have.
     const { rig, smtp } = await rigWith(
       { onRcptTo: (to) => (to.startsWith('gone') ? { code: 550, message: 'No such user' } : undefined) },
-      { dlqUrl: `${emulator.endpoint}/000000000000/no-such-dlq` },
+      { dlqUrl: `${emulator().endpoint}/000000000000/no-such-dlq` },
     );
     // Act
     const { records, response } = await rig.run([mailJob(1), mailJob(2, { to: ['gone2@example.com'] }), 'not JSON', mailJob(4)]);
@@ -374,7 +367,7 @@ describe('send-mail handler, outcome table, against smtp-server and fauxqs', () 
     const { rig } = await rigWith({ onRcptTo: () => ({ code: 451, message: 'Greylisted' }) });
     await rig.queues.publish([JSON.stringify(mailJob(1))]);
     for (let receive = 0; receive < 2; receive += 1) {
-      await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: rig.queues.queueUrl, VisibilityTimeout: 0 }));
+      await emulator().sqs.send(new ReceiveMessageCommand({ QueueUrl: rig.queues.queueUrl, VisibilityTimeout: 0 }));
     }
     const records = await rig.queues.receiveRecords();
     expect(records[0]!.attributes.ApproximateReceiveCount).toBe('3');

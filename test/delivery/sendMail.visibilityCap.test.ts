@@ -6,35 +6,19 @@
  */
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 import { startSlowSqs } from '../support/slowSqs.js';
 import type { EntryRefusal, SlowSqs } from '../support/slowSqs.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useAwsTestEnvironment, useSqsEmulator } from '../support/sqsQueues.js';
 
-const ENV = ['AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
-const saved = new Map<string, string | undefined>(ENV.map((name) => [name, process.env[name]]));
-
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
+useAwsTestEnvironment();
 let slow: SlowSqs | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  process.env['AWS_REGION'] = 'us-east-1';
-  process.env['AWS_ACCESS_KEY_ID'] = 'test';
-  process.env['AWS_SECRET_ACCESS_KEY'] = 'test';
-});
-afterAll(async () => {
-  for (const [name, value] of saved) {
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
-  await emulator.stop();
-});
 afterEach(async () => {
   await slow?.stop();
   slow = undefined;
@@ -63,10 +47,10 @@ function twelveHourRule(receivedAt: () => number): (action: string, entry: Recor
 async function fifthReceive(receivedAt: { at: number }): Promise<{ rig: SendMailRig; record: SQSRecord }> {
   const gone = await startSmtpServer();
   await gone.stop();
-  slow = await startSlowSqs(emulator.endpoint, 0, { refuseEntry: twelveHourRule(() => receivedAt.at) });
+  slow = await startSlowSqs(emulator().endpoint, 0, { refuseEntry: twelveHourRule(() => receivedAt.at) });
   process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
   const rig = await sendMailRig({
-    emulator,
+    emulator: emulator(),
     smtp: { kind: 'url', settings: { host: gone.host, port: gone.port, security: 'starttls', username: 'u', password: 'p' } },
     tlsCa: gone.ca,
     // The systemic backoff at its upper bound: 43,200 s from the fifth receive on.
@@ -75,7 +59,7 @@ async function fifthReceive(receivedAt: { at: number }): Promise<{ rig: SendMail
   await rig.queues.publish([JSON.stringify(mailJob(1))]);
   for (let receive = 1; receive < 5; receive += 1) {
     const [handedOut] = await rig.queues.receiveRecords(1);
-    await emulator.sqs.send(
+    await emulator().sqs.send(
       new ChangeMessageVisibilityCommand({ QueueUrl: rig.queues.queueUrl, ReceiptHandle: handedOut!.receiptHandle, VisibilityTimeout: 0 }),
     );
   }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseMailJob } from '../../lib/message/index.js';
 import { queueJson } from '../../lib/message/queueBody.js';
 import { QueueActions } from '../../lib/delivery/QueueActions.js';
@@ -15,19 +15,12 @@ import { settleRefused } from '../../lib/delivery/settleRefused.js';
 import type { BatchSlot, RecordResult } from '../../lib/delivery/types.js';
 import { startSlowSqs } from '../support/slowSqs.js';
 import type { SlowSqs } from '../support/slowSqs.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let slow: SlowSqs | undefined;
 let client: SQSClient | undefined;
 
-beforeAll(async () => {
-  emulator = await startSqsEmulator();
-});
-afterAll(async () => {
-  await emulator.stop();
-});
 afterEach(async () => {
   client?.destroy();
   await slow?.stop();
@@ -39,8 +32,8 @@ describe('settleRefused', () => {
   it('twelve blind copies with SQS 400 ms per call are all re-enqueued within 2 s (one round, not twelve)', async () => {
     // Prepare: a job to one `to` and twelve blind copies; the twelve were refused for now, and the
     // message is not at hand, so each goes back as a copy of its own.
-    const queues = await emulator.createMailQueues();
-    slow = await startSlowSqs(emulator.endpoint, 400);
+    const queues = await emulator().createMailQueues();
+    slow = await startSlowSqs(emulator().endpoint, 400);
     client = new SQSClient({ endpoint: slow.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const actions = new QueueActions(client, { queueUrl: queues.queueUrl, dlqUrl: queues.dlqUrl });
     const blind = Array.from({ length: 12 }, (_, i) => `blind${i}@example.com`);
@@ -85,7 +78,7 @@ describe('settleRefused', () => {
     const copyOf = (n: number): string => queueJson({ ...rest, to: [blind[n]] });
 
     async function settle(queues: { queueUrl: string; dlqUrl: string }): Promise<RecordResult> {
-      slow = await startSlowSqs(emulator.endpoint, 0);
+      slow = await startSlowSqs(emulator().endpoint, 0);
       client = new SQSClient({ endpoint: slow.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
       const actions = new QueueActions(client, queues);
       const record = { messageId: 'm-big', receiptHandle: 'h-big', body, receiveCount: 1, requeueCount: 0, messageGroupId: 'g-1' };
@@ -104,7 +97,7 @@ describe('settleRefused', () => {
 
     it('FIFO: 99 SendMessage calls, copy n holds blind recipient n alone, with the deduplication id of its number and body', async () => {
       // Prepare
-      const queues = await emulator.createMailQueues({ fifo: true });
+      const queues = await emulator().createMailQueues({ fifo: true });
       // Act
       const result = await settle(queues);
       // Assess: one call per copy (a wave's calls may arrive in any order), each naming one blind
@@ -134,8 +127,8 @@ describe('settleRefused', () => {
 
     it('the mail queue is gone: each copy goes to the DLQ holding only its own recipient, and the record is done', async () => {
       // Prepare
-      const queues = await emulator.createMailQueues();
-      await emulator.sqs.send(new DeleteQueueCommand({ QueueUrl: queues.queueUrl }));
+      const queues = await emulator().createMailQueues();
+      await emulator().sqs.send(new DeleteQueueCommand({ QueueUrl: queues.queueUrl }));
       // Act
       const result = await settle(queues);
       // Assess: 99 failed re-enqueues, then 99 DLQ copies built again from their numbers: the same bodies.

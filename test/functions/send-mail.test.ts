@@ -13,8 +13,8 @@ import { mailJob } from '../support/sendMailHarness.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { startSqsEmulator } from '../support/sqsQueues.js';
-import type { MailQueues, SqsEmulator } from '../support/sqsQueues.js';
+import { useSqsEmulator } from '../support/sqsQueues.js';
+import type { MailQueues } from '../support/sqsQueues.js';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -33,21 +33,19 @@ const ENV_KEYS = [
 ] as const;
 const saved = new Map(ENV_KEYS.map((key) => [key, process.env[key]]));
 
-let emulator: SqsEmulator;
+const emulator = useSqsEmulator();
 let smtp: SmtpServerHandle;
 let queues: MailQueues;
 let directory: string;
 
 beforeAll(async () => {
-  emulator = await startSqsEmulator();
   smtp = await startSmtpServer({ onRcptTo: (to) => (to.startsWith('gone') ? { code: 550, message: 'No such user' } : undefined) });
-  queues = await emulator.createMailQueues();
+  queues = await emulator().createMailQueues();
   directory = mkdtempSync(join(tmpdir(), 'send-mail-'));
   writeFileSync(join(directory, 'ca.pem'), smtp.ca);
 });
 afterAll(async () => {
   await smtp.stop();
-  await emulator.stop();
   rmSync(directory, { recursive: true, force: true });
 });
 afterEach(() => {
@@ -61,7 +59,7 @@ function setEnvironment(overrides: Partial<Record<(typeof ENV_KEYS)[number], str
     SMTP_CA_FILE: join(directory, 'ca.pem'),
     DLQ_URL: queues.dlqUrl,
     QUEUE_URL: queues.queueUrl,
-    AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+    AWS_ENDPOINT_URL_SQS: emulator().endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

@@ -1,13 +1,15 @@
 /**
  * The SQS emulator (`fauxqs`) for tests: started in-process on 127.0.0.1, port 0; a mail queue
  * with its dead-letter queue (RedrivePolicy) made through the SQS API; helpers to publish, receive
- * a batch as Lambda would, and look at every message without disturbing it.
+ * a batch as Lambda would, and look at every message without disturbing it. `useSqsEmulator` and
+ * `useAwsTestEnvironment` register the usual `beforeAll` / `afterAll` pairs in the calling file.
  * @module
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { buildApp } from 'fauxqs';
+import { afterAll, beforeAll } from 'vitest';
 import { recordFromMessage } from './sqsEvents.js';
 
 /** A message as the emulator holds it (from its inspection endpoint). */
@@ -171,4 +173,61 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
       await app.close();
     },
   };
+}
+
+/**
+ * Starts one emulator for the calling file (or `describe` block) in `beforeAll` and stops it in
+ * `afterAll`. Call it at the top level of a test file or a `describe` callback, before any hook
+ * that uses the emulator, since hooks run in the order they are registered.
+ * @returns A getter for the running emulator.
+ * @throws Error (from the getter) when called outside the hooks' span: before `beforeAll` ran or after `afterAll`.
+ * @example
+ * const emulator = useSqsEmulator();
+ * it('...', async () => {
+ *   const queues = await emulator().createMailQueues();
+ * });
+ */
+export function useSqsEmulator(): () => SqsEmulator {
+  let running: SqsEmulator | undefined;
+  beforeAll(async () => {
+    running = await startSqsEmulator();
+  });
+  afterAll(async () => {
+    await running?.stop();
+    running = undefined;
+  });
+  return () => {
+    if (running === undefined) throw new Error('the SQS emulator is not running (useSqsEmulator starts it in beforeAll)');
+    return running;
+  };
+}
+
+/** The AWS variables `useAwsTestEnvironment` saves and restores. */
+const AWS_VARIABLES = ['AWS_ENDPOINT_URL_SQS', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+
+/**
+ * For a file whose handler makes its own SQS client from the environment: saves `AWS_REGION`,
+ * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_ENDPOINT_URL_SQS`, sets the first three to
+ * the emulator's dummy values in `beforeAll`, and restores all four in `afterAll`. The tests set
+ * `AWS_ENDPOINT_URL_SQS` themselves (the emulator, or a proxy in front of it).
+ * @example
+ * useAwsTestEnvironment();
+ * it('...', async () => {
+ *   process.env['AWS_ENDPOINT_URL_SQS'] = emulator().endpoint;
+ * });
+ */
+export function useAwsTestEnvironment(): void {
+  const saved = new Map<string, string | undefined>();
+  beforeAll(() => {
+    for (const name of AWS_VARIABLES) saved.set(name, process.env[name]);
+    process.env['AWS_REGION'] = 'us-east-1';
+    process.env['AWS_ACCESS_KEY_ID'] = 'test';
+    process.env['AWS_SECRET_ACCESS_KEY'] = 'test';
+  });
+  afterAll(() => {
+    for (const [name, value] of saved) {
+      if (value === undefined) Reflect.deleteProperty(process.env, name);
+      else process.env[name] = value;
+    }
+  });
 }
