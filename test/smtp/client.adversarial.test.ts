@@ -9,33 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SmtpClient, type SmtpConnectOptions } from '../../lib/smtp/index.js';
-import { DEFAULT_EXTENSIONS, startScriptedServer, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
+import { SmtpClient } from '../../lib/smtp/index.js';
+import { DEFAULT_EXTENSIONS, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
+import { useScriptedServers } from '../support/scriptedSession.js';
 
-const servers: ScriptedServerHandle[] = [];
-const clients: SmtpClient[] = [];
+const { serve, connect, clients } = useScriptedServers();
 const dirs: string[] = [];
 
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const server of servers.splice(0)) await server.stop();
+afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 const PIPELINING_DATA = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES'];
 const PIPELINING_BDAT = ['PIPELINING', 'CHUNKING', '8BITMIME', 'ENHANCEDSTATUSCODES'];
-
-async function serve(options: ScriptedServerOptions = {}): Promise<ScriptedServerHandle> {
-  const server = await startScriptedServer(options);
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: ScriptedServerHandle, options: Partial<SmtpConnectOptions> = {}): Promise<SmtpClient> {
-  const client = await SmtpClient.connect({ host: server.host, port: server.port, security: 'none', clientName: 'client.test', ...options });
-  clients.push(client);
-  return client;
-}
 
 /** An LMTP scripted server on a unix socket (LMTP has no default TCP port worth using here). */
 async function serveLmtp(options: ScriptedServerOptions): Promise<{ server: ScriptedServerHandle; client: SmtpClient }> {

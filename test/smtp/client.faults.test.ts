@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConnectionError,
   DataRefusedError,
@@ -18,33 +18,15 @@ import {
   SmtpClient,
   SmtpError,
   TimeoutError,
-  type SmtpConnectOptions,
 } from '../../lib/smtp/index.js';
 import { rejection } from './rejection.js';
-import { DEFAULT_EXTENSIONS, startScriptedServer, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
+import { DEFAULT_EXTENSIONS } from '../support/scriptedServer.js';
+import { useScriptedServers } from '../support/scriptedSession.js';
 
-const servers: ScriptedServerHandle[] = [];
-const clients: SmtpClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const server of servers.splice(0)) await server.stop();
-});
+const { serve, connect, clients } = useScriptedServers();
 
 const WITHOUT_CHUNKING = DEFAULT_EXTENSIONS.filter((e) => e !== 'CHUNKING');
 const PLAIN_ESMTP = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES'];
-
-async function serve(options: ScriptedServerOptions = {}): Promise<ScriptedServerHandle> {
-  const server = await startScriptedServer(options);
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: ScriptedServerHandle, options: Partial<SmtpConnectOptions> = {}): Promise<SmtpClient> {
-  const client = await SmtpClient.connect({ host: server.host, port: server.port, security: 'none', clientName: 'client.test', ...options });
-  clients.push(client);
-  return client;
-}
 
 const envelope = (n: number, to = [`r${n}@example.com`]) => ({ from: 'a@example.com', to });
 const body = (n: number) => `Subject: ${n}\r\n\r\nmessage ${n}\r\n`;

@@ -4,31 +4,14 @@
  * ProtocolError and shows in the transcript, and never answers a later command. Also the client's
  * own refusals of bad `command()` / `verify()` arguments, and the AUTH 334 loop.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { AuthenticationError, ProtocolError, SmtpClient, type SmtpConnectOptions, type TranscriptEntry } from '../../lib/smtp/index.js';
-import { DEFAULT_EXTENSIONS, startScriptedServer, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
+import { describe, expect, it } from 'vitest';
+import { AuthenticationError, ProtocolError, type TranscriptEntry } from '../../lib/smtp/index.js';
+import { DEFAULT_EXTENSIONS } from '../support/scriptedServer.js';
+import { useScriptedServers } from '../support/scriptedSession.js';
 
-const servers: ScriptedServerHandle[] = [];
-const clients: SmtpClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const server of servers.splice(0)) await server.stop();
-});
+const { serve, connect } = useScriptedServers();
 
 const WITHOUT_CHUNKING = DEFAULT_EXTENSIONS.filter((e) => e !== 'CHUNKING' && e !== 'STARTTLS');
-
-async function serve(options: ScriptedServerOptions = {}): Promise<ScriptedServerHandle> {
-  const server = await startScriptedServer(options);
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: ScriptedServerHandle, options: Partial<SmtpConnectOptions> = {}): Promise<SmtpClient> {
-  const client = await SmtpClient.connect({ host: server.host, port: server.port, security: 'none', clientName: 'client.test', ...options });
-  clients.push(client);
-  return client;
-}
 
 /** Resolves once `condition` holds; rejects after `ms`. */
 async function until(condition: () => boolean, ms = 2_000): Promise<void> {

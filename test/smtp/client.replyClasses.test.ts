@@ -6,33 +6,16 @@
  * pending settles as not sent before the dot and ambiguous after it. `command()` and `verify()`
  * stay lenient (like smtplib's `docmd`): they resolve with whatever complete reply came.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { ProtocolError, SmtpClient, type SmtpConnectOptions, type TranscriptEntry } from '../../lib/smtp/index.js';
-import { DEFAULT_EXTENSIONS, startScriptedServer, type ScriptedServerHandle, type ScriptedServerOptions } from '../support/scriptedServer.js';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError, SmtpClient, type TranscriptEntry } from '../../lib/smtp/index.js';
+import { DEFAULT_EXTENSIONS } from '../support/scriptedServer.js';
+import { useScriptedServers } from '../support/scriptedSession.js';
 
-const servers: ScriptedServerHandle[] = [];
-const clients: SmtpClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const server of servers.splice(0)) await server.stop();
-});
+const { serve, connect } = useScriptedServers();
 
 const PIPELINING_DATA = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES'];
 const PIPELINING_BDAT = ['PIPELINING', 'CHUNKING', '8BITMIME', 'ENHANCEDSTATUSCODES'];
 const ONE_BY_ONE = ['8BITMIME', 'ENHANCEDSTATUSCODES'];
-
-async function serve(options: ScriptedServerOptions = {}): Promise<ScriptedServerHandle> {
-  const server = await startScriptedServer(options);
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: ScriptedServerHandle, options: Partial<SmtpConnectOptions> = {}): Promise<SmtpClient> {
-  const client = await SmtpClient.connect({ host: server.host, port: server.port, security: 'none', clientName: 'client.test', ...options });
-  clients.push(client);
-  return client;
-}
 
 const envelope = (n: number) => ({ from: 'a@example.com', to: [`r${n}@example.com`] });
 const body = (n: number) => `Subject: ${n}\r\n\r\nmessage ${n}\r\n`;
