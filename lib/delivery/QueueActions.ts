@@ -15,6 +15,8 @@ const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Dead-letter attributes, most useful first: with a job near the size limit the last ones go first. */
 const ATTRIBUTE_PRIORITY = [
   'FailurePhase',
+  'FailureKind',
+  'Attempts',
   'JobForm',
   'PendingRecipients',
   'DeliveredRecipients',
@@ -30,6 +32,15 @@ const ATTRIBUTE_PRIORITY = [
 const MAX_REASON_TEXT = 1024;
 /** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
 const NOT_XML = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/**
+ * Why the handler put a job in the dead-letter queue (its `FailureKind` attribute): `invalid`, the
+ * body is not a valid mail job; `permanent`, the relay refused it for good (or recipients refused
+ * for now could be kept nowhere else); `last-receive`, it failed for now on the queue's last receive
+ * (`MAIL_MAX_RECEIVES`), where SQS would have moved it without a reason. A dead letter without the
+ * attribute (and without `FailurePhase`) was moved by SQS's own redrive.
+ */
+export type FailureKind = 'invalid' | 'permanent' | 'last-receive';
 
 /** Where the queues are. */
 export interface QueueUrls {
@@ -84,21 +95,25 @@ export class QueueActions {
 
   /**
    * Sends the job to the dead-letter queue with the reason as message attributes
-   * (`FailurePhase`, `FailureCode`, `FailureEnhancedCode`, `FailureError` (the error class),
-   * `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`, and `JobId` when known; with
-   * `part`, also `JobForm`, `PendingRecipients` and `DeliveredRecipients`, see {@link DeadLetterPart}).
+   * (`FailurePhase`, `FailureKind` (see {@link FailureKind}), `FailureCode`, `FailureEnhancedCode`,
+   * `FailureError` (the error class), `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`,
+   * `Attempts` when given, and `JobId` when known; with `part`, also `JobForm`, `PendingRecipients`
+   * and `DeliveredRecipients`, see {@link DeadLetterPart}).
    *
    * @param body the job to keep; the record's own body unless only part of it failed
+   * @param kind default: `invalid` for a reason of phase `job`, else `permanent`
+   * @param attempts how many times the job was received (tried or not), for `last-receive`
    * @param signal cuts the call (retries included) at the invocation's deadline
    * @throws the SQS client's error when the message could not be sent (an `AbortError` when cut)
    */
   async deadLetter(
     record: MailRecord,
     reason: FailureReason,
-    options: { body?: string; jobId?: string; part?: DeadLetterPart; signal?: AbortSignal } = {},
+    options: { body?: string; jobId?: string; part?: DeadLetterPart; kind?: FailureKind; attempts?: number; signal?: AbortSignal } = {},
   ): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {
       FailurePhase: text(reason.phase),
+      FailureKind: text(options.kind ?? (reason.phase === 'job' ? 'invalid' : 'permanent')),
       FailureMessage: text(clean(reason.message).slice(0, MAX_REASON_TEXT) || '(none)'),
       SourceMessageId: text(record.messageId),
       SourceReceiveCount: { DataType: 'Number', StringValue: String(record.receiveCount) },
@@ -107,6 +122,7 @@ export class QueueActions {
     if (reason.enhancedCode !== undefined) attributes['FailureEnhancedCode'] = text(reason.enhancedCode);
     if (reason.error !== undefined) attributes['FailureError'] = text(reason.error);
     if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
+    if (options.attempts !== undefined) attributes['Attempts'] = { DataType: 'Number', StringValue: String(options.attempts) };
     const { part } = options;
     if (part !== undefined) {
       attributes['JobForm'] = text(part.form);

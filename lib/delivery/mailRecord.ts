@@ -54,7 +54,8 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
     input = readJobBody(record.body);
   } catch (error) {
     if (error instanceof InvalidJobError) return { record, invalid: invalidJob(error) };
-    return { record, invalid: { phase: 'job', message: 'the message body is not JSON' } };
+    const message = 'the message body is not JSON';
+    return { record, invalid: { phase: 'job', message, paths: ['(job)'], issues: [{ path: '', message }] } };
   }
   const jobId = idOf(input);
   try {
@@ -64,18 +65,29 @@ export function prepareRecord(record: MailRecord): PreparedRecord {
     const invalid: FailureReason =
       error instanceof InvalidJobError
         ? invalidJob(error)
-        : { phase: 'job', message: `invalid mail job: ${error instanceof Error ? error.message : String(error)}`, paths: [] };
+        : {
+            phase: 'job',
+            message: `invalid mail job: ${error instanceof Error ? error.message : String(error)}`,
+            paths: ['(job)'],
+            issues: [{ path: '', message: `could not be read (${error instanceof Error ? error.name : 'error'})` }],
+          };
     return jobId === undefined ? { record, invalid } : { record, invalid, jobId };
   }
 }
 
 /**
  * The reason of a record that is not a valid job: the error's text (it starts with "invalid mail
- * job" and may quote the job: it goes to the DLQ with the job) and the paths of its problems (field
- * names and indices only: they go to the logs).
+ * job" and may quote the job: it goes to the DLQ with the job), the paths of its problems (field
+ * names and indices only) and the problems themselves (logged with their quoted values hidden).
  */
 function invalidJob(error: InvalidJobError): FailureReason {
-  return { phase: 'job', message: error.message, paths: error.issues.map((issue) => issue.path || '(job)') };
+  return {
+    phase: 'job',
+    message: error.message,
+    paths: error.issues.map((issue) => issue.path || '(job)'),
+    issues: error.issues,
+    issueCount: error.count,
+  };
 }
 
 /** The producer's job id, when the body has a usable one (for logs, even when the job is invalid). */

@@ -23,6 +23,13 @@ export interface FailureReason {
   refused?: RefusedRecipient[];
   /** For an invalid job: where its problems are (`to[1]`, `attachments[0].content`): logged instead of the text, which quotes the job. */
   paths?: string[];
+  /**
+   * For an invalid job: its problems (where, what), as `InvalidJobError.issues` lists them. The
+   * messages may quote the job: the log line shows them with every quoted value hidden.
+   */
+  issues?: readonly { path: string; message: string }[];
+  /** For an invalid job: how many problems were found, listed or not (`InvalidJobError.count`). */
+  issueCount?: number;
 }
 
 /** Why a job was not tried on this connection. */

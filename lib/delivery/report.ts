@@ -146,10 +146,50 @@ function loggedReason(reason: FailureReason): Record<string, unknown> {
     ...(reason.code === undefined ? {} : { code: reason.code }),
     ...(reason.enhancedCode === undefined ? {} : { enhancedCode: reason.enhancedCode }),
     ...(reason.error === undefined ? {} : { error: reason.error }),
-    // An invalid job's text quotes the job (names, addresses cut anywhere): its paths go instead.
-    ...(reason.phase === 'job' ? { paths: loggedPaths(reason.paths ?? []) } : { text: redactAddresses(reason.message).slice(0, 500) }),
+    // An invalid job's text quotes the job (names, addresses cut anywhere): its paths go instead,
+    // and its problems with every quoted value hidden.
+    ...(reason.phase === 'job' ? invalidJobReason(reason) : { text: redactAddresses(reason.message).slice(0, MAX_LOGGED_TEXT) }),
     ...(reason.refused === undefined ? {} : { refused: loggedRefusals(reason.refused) }),
   };
+}
+
+/** Longest reason text a log line holds. */
+const MAX_LOGGED_TEXT = 500;
+
+/** What a log line says of an invalid job: the paths of its problems and, when known, the problems themselves. */
+function invalidJobReason(reason: FailureReason): Record<string, unknown> {
+  const paths = loggedPaths(reason.paths ?? []);
+  return reason.issues === undefined || reason.issues.length === 0 ? { paths } : { paths, text: loggedIssues(reason.issues, reason.issueCount) };
+}
+
+/** A value the job format quotes in a problem (`"Robert <robert@…"`, JSON-escaped by `quoteValue`). */
+const QUOTED_VALUE = /"(?:[^"\\]|\\.)*"/gu;
+
+/**
+ * The problems of an invalid job as logged, `path: message; …` (`to: is required`): every quoted
+ * value hidden (`"…"`: they quote names, addresses, header names of the job), any address left
+ * reduced to its domain, an unsafe path shown as `(hidden)`; at most {@link MAX_LOGGED_TEXT}
+ * characters, then how many more problems there were.
+ */
+export function loggedIssues(issues: readonly { path: string; message: string }[], count = issues.length): string {
+  const texts = issues.map(({ path, message }) => {
+    const shown = redactAddresses(message.replace(QUOTED_VALUE, '"…"'));
+    if (path === '' || path === '(job)') return shown;
+    return `${path.length <= 200 && SAFE_PATH.test(path) ? path : '(hidden)'}: ${shown}`;
+  });
+  const total = Math.max(count, texts.length);
+  const more = (shown: number): string => (shown < total ? `; (${total - shown} more)` : '');
+  let text = '';
+  for (const [index, next] of texts.entries()) {
+    const joined = index === 0 ? next : `${text}; ${next}`;
+    if (joined.length + more(index + 1).length > MAX_LOGGED_TEXT) {
+      // The first problem alone is too long: cut it.
+      if (index === 0) return `${next.slice(0, MAX_LOGGED_TEXT - more(1).length - 1)}…${more(1)}`;
+      return `${text}${more(index)}`;
+    }
+    text = joined;
+  }
+  return text;
 }
 
 /** Most paths of an invalid job a log line holds (an InvalidJobError lists 20 problems and a summary). */
