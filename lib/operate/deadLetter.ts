@@ -1,0 +1,149 @@
+/**
+ * Reading a DLQ message: the attributes the handler writes when it dead-letters a job
+ * (lib/delivery/QueueActions.ts `deadLetter`), the job's id and recipient domains from the body,
+ * and whether the body is a valid job; and matching it against a {@link DeadLetterFilter}.
+ * @module
+ */
+import type { Message } from '@aws-sdk/client-sqs';
+import { parseMailJob, readJobBody } from '../message/index.js';
+import type { DeadLetter, DeadLetterFilter, DeadLetterReason } from './types.js';
+
+/**
+ * The attributes the handler puts on a dead-lettered job. A redriven copy carries none of them,
+ * nor `MailRequeueCount` (see {@link REDRIVE_DROPPED_ATTRIBUTES}).
+ */
+export const DEAD_LETTER_ATTRIBUTES = [
+  'FailurePhase',
+  'FailureCode',
+  'FailureEnhancedCode',
+  'FailureMessage',
+  'FailureError',
+  'FailureKind',
+  'Attempts',
+  'SourceMessageId',
+  'SourceReceiveCount',
+  'JobId',
+  'JobForm',
+  'PendingRecipients',
+  'DeliveredRecipients',
+] as const;
+
+/**
+ * Attributes a redriven copy does not carry to the mail queue: the dead-letter ones (the handler
+ * reads none of them, but a copy that fails again gets fresh ones, and stale ones would mislead
+ * whoever reads the DLQ next) and `MailRequeueCount`, the handler's count of re-enqueues of
+ * recipients refused for now (lib/delivery/mailRecord.ts): an operator redrives a job once the
+ * cause is fixed, so it starts again with the handler's whole re-enqueue budget rather than being
+ * dead-lettered at its first refusal for now. Every other attribute (a producer's own) is kept.
+ */
+export const REDRIVE_DROPPED_ATTRIBUTES: ReadonlySet<string> = new Set([...DEAD_LETTER_ATTRIBUTES, 'MailRequeueCount']);
+
+/**
+ * Summarises a message received from the DLQ (received with `MessageAttributeNames: ['All']` and
+ * `MessageSystemAttributeNames: ['All']`).
+ * @example
+ * const letter = readDeadLetter(message);
+ * if (letter.source === 'sqs') console.log('moved by SQS after too many receives');
+ */
+export function readDeadLetter(message: Message): DeadLetter {
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    if (value.StringValue !== undefined) attributes[name] = value.StringValue;
+  }
+  const body = message.Body ?? '';
+  const job = readJob(body);
+  const phase = attributes['FailurePhase'];
+  const letter: DeadLetter = {
+    messageId: message.MessageId ?? '',
+    sentAt: new Date(Number(message.Attributes?.SentTimestamp ?? 0)),
+    source: phase === undefined ? 'sqs' : 'handler',
+    recipientDomains: job.domains,
+    invalid: attributes['FailureKind'] === 'invalid' || phase === 'job' || !job.valid,
+    bodyBytes: Buffer.byteLength(body, 'utf8'),
+    attributes,
+  };
+  const jobId = attributes['JobId'] ?? job.id;
+  if (jobId !== undefined) letter.jobId = jobId;
+  if (attributes['FailureKind'] !== undefined) letter.kind = attributes['FailureKind'];
+  if (phase !== undefined) letter.reason = reasonOf(phase, attributes);
+  const receives = numberOf(attributes['Attempts']) ?? numberOf(attributes['SourceReceiveCount']);
+  if (receives !== undefined) letter.receives = receives;
+  if (attributes['SourceMessageId'] !== undefined) letter.sourceMessageId = attributes['SourceMessageId'];
+  if (attributes['JobForm'] !== undefined) {
+    letter.part = { form: attributes['JobForm'] };
+    const pending = numberOf(attributes['PendingRecipients']);
+    const delivered = numberOf(attributes['DeliveredRecipients']);
+    if (pending !== undefined) letter.part.pending = pending;
+    if (delivered !== undefined) letter.part.delivered = delivered;
+  }
+  const group = message.Attributes?.MessageGroupId;
+  if (group !== undefined) letter.messageGroupId = group;
+  return letter;
+}
+
+function reasonOf(phase: string, attributes: Record<string, string>): DeadLetterReason {
+  const reason: DeadLetterReason = { phase };
+  const code = numberOf(attributes['FailureCode']);
+  if (code !== undefined) reason.code = code;
+  if (attributes['FailureEnhancedCode'] !== undefined) reason.enhancedCode = attributes['FailureEnhancedCode'];
+  if (attributes['FailureMessage'] !== undefined) reason.message = attributes['FailureMessage'];
+  if (attributes['FailureError'] !== undefined) reason.error = attributes['FailureError'];
+  return reason;
+}
+
+function numberOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+}
+
+/** The job's id, recipient domains, and whether `parseMailJob` takes it. */
+function readJob(body: string): { id?: string; domains: string[]; valid: boolean } {
+  let input: unknown;
+  try {
+    input = readJobBody(body);
+  } catch {
+    return { domains: [], valid: false };
+  }
+  const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+  const named = typeof id === 'string' && id !== '' ? { id } : {};
+  try {
+    const job = parseMailJob(input);
+    const addresses = job.kind === 'raw' ? job.envelope.to : [...job.to, ...job.cc, ...job.bcc].map((a) => a.address);
+    return { ...named, domains: domainsOf(addresses), valid: true };
+  } catch {
+    return { ...named, domains: [], valid: false };
+  }
+}
+
+function domainsOf(addresses: readonly string[]): string[] {
+  const domains = new Set(addresses.map((address) => address.slice(address.lastIndexOf('@') + 1).toLowerCase()));
+  return [...domains].sort();
+}
+
+/** One line of text with every part of the reason, for `--reason` and for tables. */
+export function reasonText(letter: DeadLetter): string {
+  if (letter.reason === undefined) return letter.kind ?? 'moved by SQS after too many receives';
+  const { phase, code, enhancedCode, message, error } = letter.reason;
+  return [letter.kind, phase, code, enhancedCode, error, message].filter((part) => part !== undefined && part !== '').join(' ');
+}
+
+/**
+ * True when the letter meets every criterion of the filter (an empty filter takes every letter).
+ * @example
+ * matchesFilter(letter, { code: '5xx', since: new Date(Date.now() - 2 * 3600_000) });
+ */
+export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter = {}): boolean {
+  if (filter.job !== undefined && letter.jobId !== filter.job) return false;
+  if (filter.since !== undefined && letter.sentAt.getTime() < filter.since.getTime()) return false;
+  if (filter.reason !== undefined && !reasonText(letter).toLowerCase().includes(filter.reason.toLowerCase())) return false;
+  if (filter.code !== undefined && !matchesCode(letter, filter.code.trim().toLowerCase())) return false;
+  return true;
+}
+
+function matchesCode(letter: DeadLetter, wanted: string): boolean {
+  const code = letter.reason?.code;
+  const enhanced = letter.reason?.enhancedCode?.toLowerCase();
+  if (/^[245]xx$/.test(wanted)) return code !== undefined && String(code)[0] === wanted[0];
+  return (code !== undefined && String(code) === wanted) || enhanced === wanted;
+}

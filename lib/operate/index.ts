@@ -1,0 +1,13 @@
+/**
+ * The operator's tools: look at the dead-letter queue, redrive or purge it, read the queues'
+ * depths, and find an environment's queues. `mail-queue dlq|stats` and the local web page both
+ * call these.
+ * @module
+ */
+export { listDeadLetters, findDeadLetters, DEFAULT_LIST_MAX, type ListDeadLettersOptions, type FoundDeadLetter } from './listDeadLetters.js';
+export { redriveDeadLetters, type RedriveOptions } from './redriveDeadLetters.js';
+export { purgeDeadLetters, type PurgeOptions, type PurgeSummary } from './purgeDeadLetters.js';
+export { queueStats, queueDepth, type QueueStatsOptions } from './queueStats.js';
+export { deadLetterQueueOf, stackQueues, StackOutputError, STACK_OUTPUTS, type MailQueueUrls } from './findQueues.js';
+export { readDeadLetter, matchesFilter, reasonText, DEAD_LETTER_ATTRIBUTES, REDRIVE_DROPPED_ATTRIBUTES } from './deadLetter.js';
+export type { DeadLetter, DeadLetterFilter, DeadLetterReason, DeadLetterSource, RedriveSummary, QueueDepth, QueueStats } from './types.js';
