@@ -5,6 +5,7 @@
  * @module
  */
 import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Architecture, CfnEventSourceMapping, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -16,7 +17,10 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { addOutboundMailAlarms } from './outboundMailAlarms.js';
+import { DeliveryLedger } from './DeliveryLedger.js';
+import { addDeliveryLedgerAlarms } from './ledgerAlarms.js';
+import type { DeliveryLedgerAlarms } from './ledgerAlarms.js';
+import { SEND_MAIL_METRICS_SERVICE, addOutboundMailAlarms } from './outboundMailAlarms.js';
 import type { OutboundMailAlarms } from './outboundMailAlarms.js';
 import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
 import { DEPS_LOCK_FILE, PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY, SEND_MAIL_HANDLER } from './sendMailBundle.js';
@@ -118,6 +122,13 @@ export interface OutboundMailProps {
    * @default 'OutboundMail'
    */
   readonly metricsNamespace?: string;
+  /**
+   * What happens to the delivery ledger table when it leaves the stack (or the stack is deleted).
+   * Keep `RETAIN` (which also turns on deletion protection) wherever mail matters; `DESTROY` suits
+   * throw-away environments.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly ledgerRemovalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -129,7 +140,10 @@ export interface OutboundMailProps {
  * Secure by default: both queues are encrypted (SSE-SQS) and refuse requests without TLS, the
  * dead-letter queue takes redrives from its source queue only, the function's role may do
  * exactly what the function does (consume the queue, send to both queues, read the one secret,
- * write its own log group, send traces), and nothing runs with AWS-managed policies.
+ * read and write its delivery ledger table, write its own log group, send traces), and nothing
+ * runs with AWS-managed policies. The delivery ledger (a DynamoDB table, see {@link DeliveryLedger})
+ * is on-demand, encrypted, recoverable to any second of the last 35 days, and kept by default when
+ * the stack goes.
  *
  * @throws {@link InvalidOutboundMailPropsError} when props contradict each other or an AWS limit
  *   (see {@link resolveOutboundMailSettings}).
@@ -151,6 +165,10 @@ export class OutboundMail extends Construct {
   readonly logGroup: LogGroup;
   /** The alarms on the pipeline. */
   readonly alarms: OutboundMailAlarms;
+  /** The delivery ledger: which recipients took each job, so a job that comes back is not sent twice. */
+  readonly ledger: DeliveryLedger;
+  /** The alarms on the delivery ledger (throttles, and mail sent without it). */
+  readonly ledgerAlarms: DeliveryLedgerAlarms;
 
   constructor(scope: Construct, id: string, props: OutboundMailProps) {
     super(scope, id);
@@ -191,9 +209,14 @@ export class OutboundMail extends Construct {
 
     this.logGroup = new LogGroup(this, 'FunctionLogs', { retention: settings.logRetention });
 
+    this.ledger = new DeliveryLedger(this, 'Ledger', {
+      recordLifetime: settings.ledgerRecordLifetime,
+      removalPolicy: settings.ledgerRemovalPolicy,
+    });
+
     const role = new Role(this, 'FunctionRole', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'send-mail Lambda: consumes the mail queue, sends to it and to its DLQ, reads the relay secret',
+      description: 'send-mail Lambda: consumes the mail queue, sends to it and to its DLQ, reads the relay secret, uses the delivery ledger',
     });
 
     this.sendMailFunction = new NodejsFunction(this, 'SendMail', {
@@ -218,6 +241,8 @@ export class OutboundMail extends Construct {
         DLQ_URL: this.deadLetterQueue.queueUrl,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        MAIL_LEDGER_TABLE: this.ledger.table.tableName,
+        MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -246,10 +271,16 @@ export class OutboundMail extends Construct {
     this.deadLetterQueue.grantSendMessages(this.sendMailFunction);
     props.smtpSecret.grantRead(this.sendMailFunction);
     this.logGroup.grantWrite(this.sendMailFunction);
+    this.ledger.grantLedger(this.sendMailFunction);
 
     this.alarms = addOutboundMailAlarms(this, this, {
       oldestMessageAge: settings.oldestMessageAgeAlarm,
       metricsNamespace,
+      alarmTopic: props.alarmTopic,
+    });
+    this.ledgerAlarms = addDeliveryLedgerAlarms(this, this.ledger.table, {
+      metricsNamespace,
+      metricDimensions: { service: SEND_MAIL_METRICS_SERVICE },
       alarmTopic: props.alarmTopic,
     });
 

@@ -3,7 +3,7 @@
  * with its relay secret, its optional alarm topic, tags and outputs.
  * @module
  */
-import { CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -90,6 +90,7 @@ export class OutboundMailStack extends Stack {
       ...optional('oldestMessageAgeAlarm', seconds(environment.oldestMessageAgeAlarmSeconds)),
       ...optional('logRetention', environment.logRetentionDays),
       ...optional('alarmTopic', this.alarmTopic),
+      ledgerRemovalPolicy: environment.ledgerRemovalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
     new CfnOutput(this, 'QueueUrl', { value: this.mail.queue.queueUrl, description: 'Producers send mail jobs here' });
@@ -97,6 +98,7 @@ export class OutboundMailStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.mail.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.mail.deadLetterQueue.queueArn });
     new CfnOutput(this, 'FunctionName', { value: this.mail.sendMailFunction.functionName });
+    new CfnOutput(this, 'LedgerTableName', { value: this.mail.ledger.table.tableName, description: 'The delivery ledger (DynamoDB)' });
     if (this.alarmTopic !== undefined) {
       new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Subscribe to receive the alarms' });
     }

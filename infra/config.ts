@@ -50,6 +50,11 @@ export interface EnvironmentConfig {
   readonly oldestMessageAgeAlarmSeconds?: number;
   /** Days the function's logs are kept; one of CloudWatch Logs' retention values. @default 30 */
   readonly logRetentionDays?: RetentionDays;
+  /**
+   * What happens to the delivery ledger table when the stack is deleted or the table leaves it:
+   * `retain` (kept, with deletion protection) or `destroy` (for throw-away environments). @default 'retain'
+   */
+  readonly ledgerRemovalPolicy?: 'retain' | 'destroy';
 }
 
 /** The `cdk.json` context key holding every environment. */
@@ -124,6 +129,11 @@ const KEYS: Readonly<Record<Exclude<keyof EnvironmentConfig, 'name'>, KeySpec>> 
       RETENTION_DAYS.has(value)
         ? undefined
         : `must be one of CloudWatch Logs' retention periods in days (${[...RETENTION_DAYS].join(', ')}), got ${value}`,
+  },
+  ledgerRemovalPolicy: {
+    kind: 'string',
+    required: false,
+    check: (value: string) => (value === 'retain' || value === 'destroy' ? undefined : `must be "retain" or "destroy", got "${value}"`),
   },
 };
 

@@ -4,7 +4,7 @@
  * message naming the prop instead of failing half-way through a CloudFormation deployment.
  * @module
  */
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { MAX_IN_FLIGHT_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from '../lib/delivery/backoff.js';
 import type { OutboundMailProps } from './OutboundMail.js';
@@ -25,6 +25,9 @@ export interface OutboundMailSettings {
   readonly oldestMessageAgeAlarm: Duration;
   readonly logRetention: RetentionDays;
   readonly queueName: string | undefined;
+  /** How long a delivery ledger record is kept: {@link ledgerRecordLifetime} of the retention. */
+  readonly ledgerRecordLifetime: Duration;
+  readonly ledgerRemovalPolicy: RemovalPolicy;
 }
 
 /** Defaults of the optional props, as documented on {@link OutboundMailProps}. */
@@ -41,6 +44,19 @@ export const OUTBOUND_MAIL_DEFAULTS = {
 
 /** Retention of the dead-letter queue: the longest SQS allows. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/**
+ * How long the delivery ledger keeps a record: the mail queue's retention plus the dead-letter
+ * queue's. A job can come back for as long as the queue keeps it, and again when it is redriven
+ * from the DLQ (a new message, kept another retention period); its ledger record must outlive
+ * both, or the redriven job would be sent again.
+ *
+ * @example
+ * ledgerRecordLifetime(Duration.days(4)).toDays(); // 18
+ */
+export function ledgerRecordLifetime(retentionPeriod: Duration): Duration {
+  return Duration.seconds(retentionPeriod.toSeconds() + DEAD_LETTER_RETENTION.toSeconds());
+}
 
 /** Largest message SQS takes (1 MiB), set explicitly on both queues. */
 export const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
@@ -272,5 +288,7 @@ export function resolveOutboundMailSettings(props: OutboundMailProps): OutboundM
     oldestMessageAgeAlarm: Duration.seconds(alarmSeconds),
     logRetention: props.logRetention ?? OUTBOUND_MAIL_DEFAULTS.logRetention,
     queueName,
+    ledgerRecordLifetime: ledgerRecordLifetime(Duration.seconds(retentionSeconds)),
+    ledgerRemovalPolicy: props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN,
   };
 }

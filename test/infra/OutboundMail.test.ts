@@ -137,7 +137,7 @@ describe('OutboundMail options', () => {
     const template = Template.fromStack(stack);
     const topicRef = { Ref: stack.getLogicalId(topic.node.defaultChild as never) };
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(4 + 2); // the pipeline's, and the delivery ledger's
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({ Properties: { AlarmActions: [topicRef], OKActions: [topicRef] } });
     }

@@ -170,6 +170,8 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           DLQ_URL: ref(mail.deadLetterQueue),
           NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
+          MAIL_LEDGER_TABLE: ref(mail.ledger.table),
+          MAIL_LEDGER_TTL_SECONDS: String((4 + 14) * 24 * 3600),
         }),
       },
     });
@@ -226,6 +228,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           Resource: environment.secretCompleteArn,
         },
         { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(mail.logGroup, 'Arn') },
+        { Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: getAtt(mail.ledger.table, 'Arn') },
       ]),
     );
   });
@@ -248,7 +251,8 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
       TreatMissingData: 'notBreaching',
       ...notify,
     };
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // And the delivery ledger's two alarms (asserted in deliveryLedger.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
       Namespace: 'AWS/SQS',
@@ -329,13 +333,14 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     });
   });
 
-  it('outputs the queue URLs and ARNs and the function name', () => {
+  it('outputs the queue URLs and ARNs the function name and the ledger table name', () => {
     const { stack, template } = get();
     template.hasOutput('QueueUrl', { Value: ref(stack.mail.queue) });
     template.hasOutput('QueueArn', { Value: getAtt(stack.mail.queue, 'Arn') });
     template.hasOutput('DeadLetterQueueUrl', { Value: ref(stack.mail.deadLetterQueue) });
     template.hasOutput('DeadLetterQueueArn', { Value: getAtt(stack.mail.deadLetterQueue, 'Arn') });
     template.hasOutput('FunctionName', { Value: ref(stack.mail.sendMailFunction) });
+    template.hasOutput('LedgerTableName', { Value: ref(stack.mail.ledger.table) });
     if (environment.alarmTopicArn === undefined && environment.createAlarmTopic !== true) {
       expect(template.findOutputs('AlarmTopicArn')).toEqual({});
     }
