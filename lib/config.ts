@@ -21,6 +21,8 @@
  * - `BACKOFF_SCALE` (optional, local and test runs only): a number in (0, 1] that multiplies every
  *   backoff delay (visibility changes and re-enqueue delays), so that a fault-injection run
  *   (`npm run chaos`) settles in minutes; refused in a deployed function (default 1).
+ * - `MAIL_LEDGER_TABLE` (optional): the delivery ledger's DynamoDB table (unset: no ledger), with
+ *   `MAIL_LEDGER_TTL_SECONDS` (optional, default 28 days); read in `lib/config/ledger.ts`.
  *
  * The relay's settings (`SMTP_SECRET_ID`, `SMTP_URL`) are read and checked in `lib/config/smtpRelay.ts`;
  * this module is the one entry point and re-exports what others use. Errors name the setting and
@@ -31,6 +33,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/ConfigError.js';
 import { nonEmpty } from './config/environment.js';
 import type { Environment } from './config/environment.js';
+import { readLedgerSettings } from './config/ledger.js';
+import type { LedgerSettings } from './config/ledger.js';
 import { readSmtpSource } from './config/smtpRelay.js';
 import type { SmtpSource } from './config/smtpRelay.js';
 
@@ -38,6 +42,7 @@ export { ConfigError } from './config/ConfigError.js';
 export type { Environment } from './config/environment.js';
 export { parseSmtpSecret, parseSmtpUrl } from './config/smtpRelay.js';
 export type { SmtpSettings, SmtpSource } from './config/smtpRelay.js';
+export type { LedgerSettings } from './config/ledger.js';
 
 /** The checked configuration of the send-mail function. */
 export interface Config {
@@ -52,6 +57,8 @@ export interface Config {
   backoffScale?: number;
   /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message; absent: as many as the relay takes. */
   maxRecipientsPerMessage?: number;
+  /** `MAIL_LEDGER_TABLE`, `MAIL_LEDGER_TTL_SECONDS`: the delivery ledger (lib/config/ledger.ts); absent: none. */
+  ledger?: LedgerSettings;
 }
 
 const MAX_MAIL_PER_CONNECTION = 1000;
@@ -76,6 +83,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   };
   const maxRecipients = nonEmpty(env, 'MAIL_MAX_RECIPIENTS');
   if (maxRecipients !== undefined) config.maxRecipientsPerMessage = wholeNumber('MAIL_MAX_RECIPIENTS', maxRecipients, MAX_RECIPIENTS_PER_MESSAGE);
+  const ledger = readLedgerSettings(env);
+  if (ledger !== undefined) config.ledger = ledger;
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
   if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale, env['AWS_EXECUTION_ENV']);
   const caFile = nonEmpty(env, 'SMTP_CA_FILE');

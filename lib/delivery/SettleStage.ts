@@ -7,6 +7,7 @@
 import { HAND_BACK_SECONDS, MAX_IN_FLIGHT_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Outcome } from './outcome.js';
+import type { BatchLedger } from './ledger/BatchLedger.js';
 import type { VisibilityChange } from './QueueActions.js';
 import { settleRecord } from './settleRecord.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
@@ -26,6 +27,10 @@ const FIFO_STOPPED: Outcome = { kind: 'notAttempted', cause: 'fifoStopped' };
  *
  * Every SQS call carries `signal` (the invocation's deadline): a call cut by it leaves its record
  * in `batchItemFailures`, never lost. {@link snapshot} answers at any time with what is settled.
+ *
+ * With a delivery ledger, each outcome is recorded in it as the record is settled: before the
+ * record's DLQ send or re-enqueue, alongside the rest (nothing waits on it but those calls and
+ * {@link finish}, so a FIFO group's next message is not held up by it).
  *
  * @example
  * const stage = new SettleStage(slots, delivery, AbortSignal.timeout(remaining - 500));
@@ -48,12 +53,16 @@ export class SettleStage {
 
   readonly #onSqsCall: (ms: number) => void;
   readonly #visibilityCap: () => number;
+  readonly #ledger: Pick<BatchLedger, 'record'> | undefined;
+  /** The ledger writes under way or done. */
+  readonly #recordings: Promise<void>[] = [];
 
   /**
    * @param signal the invocation's deadline for SQS calls
    * @param onSqsCall told how long each SQS call took (DLQ send, re-enqueue, visibility changes), cut or not
    * @param visibilityCap the longest visibility SQS takes now, in seconds (see `visibilityCapSeconds`);
    *   a longer backoff is cut to it. Default: SQS's 43,200 s
+   * @param ledger the batch's delivery ledger, if any: told every outcome (see {@link BatchLedger.record})
    */
   constructor(
     slots: readonly BatchSlot[],
@@ -61,7 +70,9 @@ export class SettleStage {
     signal: AbortSignal,
     onSqsCall: (ms: number) => void = () => undefined,
     visibilityCap: () => number = () => MAX_IN_FLIGHT_SECONDS,
+    ledger?: Pick<BatchLedger, 'record'>,
   ) {
+    this.#ledger = ledger;
     this.#slots = slots;
     this.#delivery = delivery;
     this.#signal = signal;
@@ -130,7 +141,7 @@ export class SettleStage {
       );
     });
     await Promise.all(this.#started.values());
-    await this.#applyVisibility();
+    await Promise.all([this.#applyVisibility(), ...this.#recordings]);
   }
 
   /**
@@ -162,6 +173,11 @@ export class SettleStage {
     const slot = this.#slot(index);
     let result: RecordResult;
     const calls = outcome.kind === 'permanent' || (outcome.kind === 'partlyRefused' && outcome.refusedForNow.length > 0);
+    if (this.#ledger !== undefined) {
+      const recording = this.#ledger.record(index, outcome, this.#signal);
+      this.#recordings.push(recording);
+      if (calls) await recording; // the ledger first, then SQS
+    }
     const started = performance.now();
     try {
       result = await settleRecord(slot, outcome, this.#delivery, this.#signal);
@@ -231,6 +247,7 @@ export function visibilitySeconds(result: RecordResult, fifo: boolean, policy: B
     case 'notAttempted':
       return fifo ? Math.round(HAND_BACK_SECONDS * (policy.scale ?? 1)) : undefined;
     case 'delivered':
+    case 'duplicateSuppressed':
     case 'partlyRefused':
     case 'permanent':
       return undefined; // back only because a DLQ send or re-enqueue failed: the queue's timeout

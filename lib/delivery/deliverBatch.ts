@@ -4,11 +4,14 @@
  * and settle each outcome (DESIGN.md, "Outcomes"), all within the invocation's remaining time.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
-import { composeMail } from '../message/index.js';
+import { composeMail, contentJobId } from '../message/index.js';
 import type { SmtpSettings } from '../config.js';
 import { MAX_BATCHING_WINDOW_SECONDS, visibilityCapSeconds } from './backoff.js';
 import { buildBatchResponse } from './batchResponse.js';
+import { BatchLedger } from './ledger/BatchLedger.js';
+import { headerMessageId } from './ledger/recipients.js';
 import { prepareRecord, readRecord } from './mailRecord.js';
 import type { FailureReason, Outcome } from './outcome.js';
 import { openSession } from './openSession.js';
@@ -37,6 +40,11 @@ import type { BatchReport, BatchSlot, Delivery, MailSession } from './types.js';
  * records of its message group to be settled, and a record that must come back stops its own
  * group only (the other groups go on).
  *
+ * With a delivery ledger ({@link BatchLedger}), every job is claimed as the batch starts (alongside
+ * the connection's setup), a job whose every recipient has it already is not sent
+ * (`duplicateSuppressed`), one held by another invocation comes back later, the others go to the
+ * recipients not yet delivered, and each outcome is recorded before the record is settled.
+ *
  * @param records the event's records
  * @param remainingTimeMs the invocation's remaining time (`context.getRemainingTimeInMillis`)
  * @throws whatever the clock throws when first read (nothing has been done then)
@@ -48,6 +56,9 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const started = performance.now();
   const { options } = delivery;
   const slots: BatchSlot[] = records.map((record) => ({ prepared: prepareRecord(readRecord(record)) }));
+  // A job without an id gets the one derived from its content: its Message-ID, its key in the
+  // ledger and the id of any copy re-enqueued for some of its recipients.
+  for (const slot of slots) if ('job' in slot.prepared) slot.prepared.job.id ??= contentJobId(slot.prepared.job);
   const budgetMs = remainingTimeMs();
   const leftMs = (): number => budgetMs - (performance.now() - started);
   const answerMarginMs = options.answerMarginMs ?? 500;
@@ -63,6 +74,15 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   // which came before this invocation (by up to the batching window) and before `started`.
   const batchingWindowSeconds = options.batchingWindowSeconds ?? (options.fifo ? 0 : MAX_BATCHING_WINDOW_SECONDS);
   const visibilityCap = (): number => visibilityCapSeconds(performance.now() - started, { batchingWindowSeconds });
+  // Claims last until the invocation ends: shorter than the queue's visibility timeout.
+  const ledger =
+    delivery.ledger !== undefined && slots.some(hasJob) && budgetMs > startMarginMs
+      ? new BatchLedger(
+          delivery.ledger,
+          slots.map((slot) => ('job' in slot.prepared ? { key: slot.prepared.job.id ?? '', job: slot.prepared.job } : undefined)),
+          { owner: randomUUID(), claimUntilMs: Date.now() + budgetMs, signal: sessionEnd.signal },
+        )
+      : undefined;
   const stage = new SettleStage(
     slots,
     delivery,
@@ -72,6 +92,7 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
       sessionEnd.bringForward(leftMs() - reserveMs());
     },
     visibilityCap,
+    ledger,
   );
 
   if (!options.fifo) {
@@ -88,7 +109,7 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
     } else if (!canStart()) {
       session = { outcomes: slots.map((slot) => ownOutcome(slot, { kind: 'notAttempted', cause: 'outOfTime' })) };
     } else {
-      session = await runSession(slots, delivery, sessionEnd.signal, canStart, stage);
+      session = await runSession(slots, delivery, sessionEnd.signal, canStart, stage, ledger);
     }
     await stage.finish(session.outcomes);
     await session.closing;
@@ -105,6 +126,9 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
     results,
     ...(session?.systemic === undefined ? {} : { systemic: session.systemic }),
     ...(session?.roundTrips === undefined ? {} : { roundTrips: session.roundTrips }),
+    ...(ledger === undefined
+      ? {}
+      : { ledger: { unavailable: ledger.unavailable, ...(ledger.problem === undefined ? {} : { problem: ledger.problem }) } }),
     durationMs: Math.round(performance.now() - started),
   };
 }
@@ -154,6 +178,7 @@ async function runSession(
   deadline: AbortSignal,
   canStart: () => boolean,
   stage: SettleStage,
+  ledger: BatchLedger | undefined,
 ): Promise<SessionReport> {
   const { options } = delivery;
   const systemic = (reason: FailureReason): SessionReport => {
@@ -171,7 +196,7 @@ async function runSession(
     });
   }
   const ahead = options.fifo ? 1 : (options.window ?? 3);
-  let jobs = slots.map((slot) => sessionJob(slot, current.settings));
+  let jobs = slots.map((slot, index) => sessionJob(slot, current.settings, index, ledger));
   let head = 0;
   for (const job of jobs) {
     if (head >= Math.min(ahead, options.mailPerConnection)) break;
@@ -186,7 +211,7 @@ async function runSession(
   if (opened.settings !== current.settings) {
     // The secret was read again (rotation): build with what is current now.
     for (const slot of slots) delete slot.composing;
-    jobs = slots.map((slot) => sessionJob(slot, opened.settings));
+    jobs = slots.map((slot, index) => sessionJob(slot, opened.settings, index, ledger));
   }
   const streams = !options.fifo && opened.session.capabilities?.chunking === true && opened.session.capabilities.pipelining;
   const window = options.fifo ? 1 : (options.window ?? (streams ? streamWindow(slots, options.mailPerConnection) : 3));
@@ -210,8 +235,11 @@ async function runSession(
         }
       },
       // FIFO: a message waits for the earlier records of its group to be settled, and is passed
-      // by when one of them must come back; other groups go on meanwhile.
-      ...(options.fifo ? { skip: (index: number) => stage.passBy(index) } : {}),
+      // by when one of them must come back; other groups go on meanwhile. The ledger then passes
+      // by a job every recipient has, or one another invocation holds.
+      ...(options.fifo || ledger !== undefined
+        ? { skip: async (index: number) => (options.fifo ? await stage.passBy(index) : undefined) ?? (await ledger?.verdict(index)) }
+        : {}),
       onOutcome: (index, outcome) => {
         const slot = slots[index];
         if (slot !== undefined) {
@@ -221,7 +249,13 @@ async function runSession(
         // A DLQ send or re-enqueue starts at once, alongside the session. Standard queues: records
         // that come back wait for the session's final word on them (a loss may turn "transient"
         // into "not attempted"); FIFO: every record is fed in order, as it may stop its group.
-        if (options.fifo || outcome.kind === 'delivered' || outcome.kind === 'permanent' || outcome.kind === 'partlyRefused')
+        if (
+          options.fifo ||
+          outcome.kind === 'delivered' ||
+          outcome.kind === 'permanent' ||
+          outcome.kind === 'partlyRefused' ||
+          outcome.kind === 'duplicateSuppressed'
+        )
           void stage.settle(index, outcome);
         return true;
       },
@@ -268,15 +302,20 @@ function ownOutcome(slot: BatchSlot, otherwise: Outcome): Outcome {
   return 'invalid' in slot.prepared ? { kind: 'permanent', reason: slot.prepared.invalid } : otherwise;
 }
 
-/** The session's view of a record: a message to build (once, however often asked), or an invalid job's outcome. */
-function sessionJob(slot: BatchSlot, settings: SmtpSettings): SessionJob {
+/**
+ * The session's view of a record: a message to build (once, however often asked), or an invalid
+ * job's outcome. With a ledger, the envelope keeps only the recipients not yet delivered.
+ */
+function sessionJob(slot: BatchSlot, settings: SmtpSettings, index: number, ledger: BatchLedger | undefined): SessionJob {
   const prepared = slot.prepared;
   if ('invalid' in prepared) return { outcome: { kind: 'permanent', reason: prepared.invalid } };
   const job = prepared.job;
   return {
     compose() {
-      slot.composing ??= composeMail(job, settings.from === undefined ? {} : { from: settings.from }).then((composed) => {
-        slot.mail = { envelope: composed.envelope, message: composed.message };
+      slot.composing ??= composeMail(job, settings.from === undefined ? {} : { from: settings.from }).then(async (composed) => {
+        const messageId = composed.messageId ?? (job.kind === 'raw' ? headerMessageId(job.message) : undefined);
+        const to = ledger === undefined ? composed.envelope.to : await ledger.recipientsToSend(index, composed.envelope.to, messageId);
+        slot.mail = { envelope: { from: composed.envelope.from, to }, message: composed.message };
         return slot.mail;
       });
       return slot.composing;

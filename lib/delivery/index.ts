@@ -17,3 +17,6 @@ export { SmtpSettingsSource } from './SmtpSettingsSource.js';
 export { METRIC, redactAddresses, reportBatch } from './report.js';
 export type { DeliveryLog, DeliveryMetrics } from './report.js';
 export { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
+export { LedgerTable } from './ledger/LedgerTable.js';
+export type { ClaimReply, LedgerEntry, LedgerTableOptions } from './ledger/LedgerTable.js';
+export { DEFAULT_LEDGER_TTL_SECONDS, LEDGER_ACTIONS, LEDGER_ATTRIBUTE, LEDGER_TABLE_SCHEMA, ledgerCreateTableInput } from './ledger/tableSchema.js';

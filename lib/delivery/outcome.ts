@@ -9,10 +9,11 @@ import type { RefusedRecipient, SendResult, SmtpPhase } from '../smtp/types.js';
 /**
  * Why a job failed: the stage, the server's codes and text. `phase` extends the SMTP phases with
  * `'job'` (the record is not a valid mail job), `'compose'` (the message could not be built),
- * `'secret'` (the relay's settings could not be read) and `'unknown'` (an unexpected error).
+ * `'secret'` (the relay's settings could not be read), `'ledger'` (the delivery ledger says another
+ * invocation holds the job) and `'unknown'` (an unexpected error).
  */
 export interface FailureReason {
-  phase: SmtpPhase | 'job' | 'compose' | 'secret' | 'unknown';
+  phase: SmtpPhase | 'job' | 'compose' | 'secret' | 'ledger' | 'unknown';
   code?: number;
   enhancedCode?: string;
   /** The server's text or a description; may hold addresses (never logged as is). */
@@ -49,6 +50,8 @@ export type Outcome =
   | { kind: 'ambiguous'; reason: FailureReason }
   /** Not tried on this connection. */
   | { kind: 'notAttempted'; cause: NotAttemptedCause }
+  /** Not sent: the delivery ledger records every recipient as having taken this job already (a re-delivery or a double publish). */
+  | { kind: 'duplicateSuppressed'; recipients: number }
   /** The connection could not be set up (connect, TLS, AUTH, settings): not the job's fault. */
   | { kind: 'systemic'; reason: FailureReason };
 

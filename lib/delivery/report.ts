@@ -28,6 +28,10 @@ export const METRIC = {
   recipientsRefused: 'RecipientsRefused',
   recipientsRequeued: 'RecipientsRequeued',
   possibleDuplicates: 'PossibleDuplicates',
+  /** Jobs not sent because the delivery ledger says every recipient has them already. */
+  duplicatesSuppressed: 'DuplicatesSuppressed',
+  /** Jobs sent or settled without the delivery ledger, which could not be reached (at-least-once). */
+  ledgerUnavailable: 'LedgerUnavailable',
   systemicFailures: 'SystemicFailures',
   batchDuration: 'BatchDuration',
   roundTrips: 'RoundTrips',
@@ -69,7 +73,14 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
     });
     metrics.addMetric(METRIC.systemicFailures, 'Count', 1);
   }
+  if (report.ledger !== undefined && report.ledger.unavailable > 0) {
+    log.warn('the delivery ledger could not be reached: jobs sent without it (at-least-once, duplicates possible)', {
+      jobs: report.ledger.unavailable,
+      ...(report.ledger.problem === undefined ? {} : { problem: redactAddresses(report.ledger.problem) }),
+    });
+  }
   let delivered = 0;
+  let suppressed = 0;
   let retried = 0;
   let deadLettered = 0;
   let refused = 0;
@@ -82,6 +93,7 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
     if (outcome.kind === 'partlyRefused') refused += outcome.refusedPermanently.length + outcome.refusedForNow.length;
     else if ('reason' in outcome) refused += outcome.reason.refused?.length ?? 0;
     if (outcome.kind === 'ambiguous') duplicates += 1;
+    if (outcome.kind === 'duplicateSuppressed') suppressed += 1;
     if (result.placement === 'retry') retried += 1;
     if (result.placement === 'deadLettered') deadLettered += 1;
     requeued += result.requeued ?? 0;
@@ -92,6 +104,10 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
   metrics.addMetric(METRIC.recipientsRefused, 'Count', refused);
   metrics.addMetric(METRIC.recipientsRequeued, 'Count', requeued);
   metrics.addMetric(METRIC.possibleDuplicates, 'Count', duplicates);
+  if (report.ledger !== undefined) {
+    metrics.addMetric(METRIC.duplicatesSuppressed, 'Count', suppressed);
+    metrics.addMetric(METRIC.ledgerUnavailable, 'Count', report.ledger.unavailable);
+  }
   metrics.addMetric(METRIC.batchDuration, 'Milliseconds', report.durationMs);
   if (report.roundTrips !== undefined) metrics.addMetric(METRIC.roundTrips, 'Count', report.roundTrips);
 }
@@ -117,6 +133,9 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
     case 'notAttempted':
       line['cause'] = outcome.cause;
       break;
+    case 'duplicateSuppressed':
+      line['recipients'] = outcome.recipients;
+      break;
     case 'ambiguous':
       line['reason'] = loggedReason(outcome.reason);
       line['possibleDuplicate'] = true;
@@ -136,7 +155,8 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
 function logRecord(result: RecordResult, log: DeliveryLog): void {
   const line = recordLogAttributes(result);
   if (result.problem !== undefined) log.error('mail job', line);
-  else if (result.outcome.kind === 'delivered' || result.outcome.kind === 'partlyRefused') log.info('mail job', line);
+  else if (result.outcome.kind === 'delivered' || result.outcome.kind === 'partlyRefused' || result.outcome.kind === 'duplicateSuppressed')
+    log.info('mail job', line);
   else log.warn('mail job', line);
 }
 

@@ -90,7 +90,7 @@ export function requeueBody(
     const raw = rawJob(job, mail, recipients);
     if (raw !== undefined) candidates.push({ form: 'raw', ...oneCopy(raw, recipients.length) });
   }
-  const narrowed = job.kind === 'raw' ? narrowedRawJob(originalBody, recipients) : narrowedComposedJobs(originalBody, recipients);
+  const narrowed = job.kind === 'raw' ? narrowedRawJob(originalBody, recipients, job.id) : narrowedComposedJobs(originalBody, recipients, job.id);
   if ('problem' in narrowed) problems.push(narrowed.problem);
   else candidates.push({ form: 'narrowed', ...narrowed });
 
@@ -133,9 +133,12 @@ function oneCopy(body: string, recipients: number): Omit<PendingCopies, 'form'> 
  *   already), `bcc` narrowed;
  * - only blind copies: one copy per recipient, each the only `to` of its copy, so none is shown
  *   to another.
+ *
+ * @param id the job's id, written into a copy of a job published without one (the id derived from
+ *   its content), so that the copy keeps the job's Message-ID and its key in the delivery ledger
  */
-export function narrowedComposedJobs(originalBody: string, recipients: readonly string[]): Narrowed {
-  const input = parseObject(originalBody);
+export function narrowedComposedJobs(originalBody: string, recipients: readonly string[], id?: string): Narrowed {
+  const input = withId(parseObject(originalBody), id);
   if (input === undefined) return { problem: 'the job is not a JSON object' };
   const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
   const addressOf = (entry: unknown): string | undefined => {
@@ -194,9 +197,9 @@ function blindCopiesAround(before: string, after: string, blind: readonly unknow
   };
 }
 
-/** The producer's raw job with its envelope narrowed to `recipients`; the message untouched. */
-export function narrowedRawJob(originalBody: string, recipients: readonly string[]): Narrowed {
-  const input = parseObject(originalBody);
+/** The producer's raw job with its envelope narrowed to `recipients`; the message untouched; `id` as for {@link narrowedComposedJobs}. */
+export function narrowedRawJob(originalBody: string, recipients: readonly string[], id?: string): Narrowed {
+  const input = withId(parseObject(originalBody), id);
   const raw = input?.['raw'];
   const envelope = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['envelope'] : undefined;
   const list = typeof envelope === 'object' && envelope !== null ? (envelope as Record<string, unknown>)['to'] : undefined;
@@ -242,6 +245,11 @@ function recipientMatcher(
   const match = (address: string | undefined): string | undefined =>
     address === undefined ? undefined : (exact.get(envelopeKey(address)) ?? loose.get(address.toLowerCase()));
   return Object.assign(match, { wanted: exact.size + loose.size });
+}
+
+/** The job with `id` when it has none of its own. */
+function withId(input: Record<string, unknown> | undefined, id: string | undefined): Record<string, unknown> | undefined {
+  return input === undefined || id === undefined || input['id'] !== undefined ? input : { ...input, id };
 }
 
 function parseObject(body: string): Record<string, unknown> | undefined {

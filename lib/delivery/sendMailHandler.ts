@@ -3,6 +3,7 @@
  * an SQS event in, `{ batchItemFailures }` out. `functions/send-mail.ts` only wraps it in middy.
  * @module
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient as SecretsManagerClientType } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,6 +13,7 @@ import { SmtpClient } from '../smtp/index.js';
 import type { SmtpConnectOptions } from '../smtp/types.js';
 import { buildBatchResponse } from './batchResponse.js';
 import { deliverBatch } from './deliverBatch.js';
+import { LedgerTable } from './ledger/LedgerTable.js';
 import type { DeliveryOptions, MailSession } from './types.js';
 import { QueueActions, isFifoUrl } from './QueueActions.js';
 import { redactAddresses, reportBatch } from './report.js';
@@ -32,6 +34,10 @@ export interface SendMailHandlerDeps {
   sqs?: Pick<SQSClient, 'send'>;
   /** @default a new `SecretsManagerClient`, created on first use */
   secrets?: () => Pick<SecretsManagerClientType, 'send'>;
+  /** The delivery ledger's client, when `MAIL_LEDGER_TABLE` is set. @default a new `DynamoDBClient` (endpoint from the environment, e.g. `AWS_ENDPOINT_URL_DYNAMODB`) */
+  dynamo?: Pick<DynamoDBClient, 'send'>;
+  /** Each ledger call is cut after this long (the job is then sent without it). @default 2000 */
+  ledgerTimeoutMs?: number;
   /** @default `SmtpClient.connect` */
   connect?: (options: SmtpConnectOptions) => Promise<MailSession>;
   /** How long a fetched secret is used. @default 300_000 */
@@ -71,6 +77,16 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
   });
   const actions = new QueueActions(sqs, { queueUrl: config.queueUrl, dlqUrl: config.dlqUrl });
   const sqsCallTimes = new SqsCallTimes();
+  // The ledger must never hold mail up: short timeouts, one retry, and each call cut by the
+  // ledger's own timeout (LedgerTable) and the invocation's deadline.
+  const ledger =
+    config.ledger === undefined
+      ? undefined
+      : new LedgerTable(
+          deps.dynamo ??
+            new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } }),
+          { ...config.ledger, ...(deps.ledgerTimeoutMs === undefined ? {} : { timeoutMs: deps.ledgerTimeoutMs }) },
+        );
   const connect = deps.connect ?? ((options: SmtpConnectOptions): Promise<MailSession> => SmtpClient.connect(options));
 
   return async function sendMail(event: SQSEvent, context: InvocationContext): Promise<SQSBatchResponse> {
@@ -85,7 +101,14 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => 900_000;
     let report;
     try {
-      report = await deliverBatch(records, remaining, { settings, connect, actions, options, sqsCallTimes });
+      report = await deliverBatch(records, remaining, {
+        settings,
+        connect,
+        actions,
+        options,
+        sqsCallTimes,
+        ...(ledger === undefined ? {} : { ledger }),
+      });
     } catch (error) {
       deps.log.error('the batch could not be handled; every record is retried', {
         error: redactAddresses(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),

@@ -10,7 +10,7 @@ import { settleRefused } from './settleRefused.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
 /**
- * Acts on one outcome and says where the record ended up: delivered → `done`; permanent → DLQ
+ * Acts on one outcome and says where the record ended up: delivered, duplicate suppressed → `done`; permanent → DLQ
  * (`deadLettered`, or `retry` if the DLQ send failed); partly refused → `done` after the
  * recipients refused for now are re-enqueued or dead-lettered on their own (see
  * {@link settleRefused}; `retry` only if neither worked); anything else → `retry`.
@@ -28,6 +28,7 @@ export async function settleRecord(
   if (jobId !== undefined) result.jobId = jobId;
   switch (outcome.kind) {
     case 'delivered':
+    case 'duplicateSuppressed':
       result.placement = 'done';
       break;
     case 'permanent':

@@ -6,6 +6,7 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { SmtpConnectOptions } from '../smtp/types.js';
 import type { BackoffPolicy } from './backoff.js';
+import type { LedgerTable } from './ledger/LedgerTable.js';
 import type { FailureReason, Outcome } from './outcome.js';
 import type { QueueActions } from './QueueActions.js';
 import type { PreparedRecord } from './mailRecord.js';
@@ -56,6 +57,8 @@ export interface BatchReport {
   systemic?: FailureReason;
   /** Round trips the SMTP session took, when the client counts them. */
   roundTrips?: number;
+  /** The delivery ledger's part, when there is one: jobs handled without it (it could not be reached), and the first failure. */
+  ledger?: { unavailable: number; problem?: string };
   durationMs: number;
 }
 
@@ -111,6 +114,8 @@ export interface Delivery {
   options: DeliveryOptions;
   /** How long SQS calls have lately been taking (kept across invocations); the time reserved after the session follows it. */
   sqsCallTimes?: SqsCallTimes;
+  /** The delivery ledger (`MAIL_LEDGER_TABLE`); absent: none, every job is sent as it comes. */
+  ledger?: LedgerTable;
 }
 
 /** One record while its batch is handled. */

@@ -9,6 +9,7 @@ export { InvalidJobError, MAX_LISTED_ISSUES, formatIssue, type JobIssue } from '
 export { parseAddress, parseBareAddress, type AddressResult } from './address.js';
 export { deriveEnvelope } from './envelope.js';
 export { messageIdFor } from './messageId.js';
+export { contentJobId, CONTENT_JOB_ID_PREFIX } from './contentJobId.js';
 export { PRODUCT_HEADERS, RESENT_FIELDS } from './headerRules.js';
 export { MAX_RECIPIENTS } from './jobSchema.js';
 export type {
