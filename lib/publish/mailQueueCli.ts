@@ -6,28 +6,16 @@ import path from 'node:path';
 import { formatIssue, InvalidJobError } from '../message/InvalidJobError.js';
 import type { MailJobInput } from '../message/types.js';
 import { publishNdjson, type BulkSummary, type Refusal } from './bulkPublish.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, usage, type CliIo } from './cli/cliIo.js';
+import { addDlqCommands } from './cli/dlqCommands.js';
+import { addStatsCommand } from './cli/statsCommand.js';
 import { createMailQueue } from './createMailQueue.js';
 import { jobFromFlags, UsageError, type JobFlags } from './jobFromFlags.js';
 import { PublishError } from './PublishError.js';
 import { toQueueMessage } from './queueMessage.js';
 import { LOCAL_RUN_DIR, readLocalRunState } from './localRun.js';
 
-/** Exit status: every job published. */
-export const EXIT_OK = 0;
-/** Exit status: a job was refused or SQS did not take it, or SQS could not be reached. */
-export const EXIT_FAILED = 1;
-/** Exit status: wrong usage (unknown flag, no queue URL, unreadable file). */
-export const EXIT_USAGE = 2;
-
-/** Where the CLI reads and writes; the process's own streams in `cli.ts`. */
-export interface CliIo {
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  /** Where `.local/state.json` of a local run (`npm start`) is looked for. @default process.cwd() */
-  cwd?: string;
-}
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIo } from './cli/cliIo.js';
 
 interface QueueFlags {
   queueUrl?: string;
@@ -40,12 +28,13 @@ Environment:
   MAIL_QUEUE_URL          queue URL when --queue-url is not given (QUEUE_URL works too);
                           with neither, the queue of a local run (npm start) found in
                           ./.local/state.json, with its endpoint, region and credentials
+  MAIL_DLQ_URL            dead-letter queue URL when --dlq-url is not given (DLQ_URL works too)
   AWS_ENDPOINT_URL_SQS    SQS endpoint, e.g. a local emulator (same as --endpoint)
   AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...  the usual AWS settings and credentials
 
 Exit status:
-  0  every job was published
-  1  a job was refused (invalid) or SQS did not take it
+  0  every job was published (dlq, stats: done as asked)
+  1  a job was refused (invalid) or SQS did not take it (dlq: a job not redriven, not found, not deleted)
   2  wrong usage: unknown option, no queue URL, unreadable file`;
 
 /**
@@ -57,7 +46,7 @@ export async function runMailQueueCli(args: readonly string[], io: CliIo): Promi
   let status = EXIT_OK;
   const program = new Command('mail-queue')
     .description(
-      'Publish mail jobs to the outbound mail queue. Each job is checked before it is sent: a job that is not valid is refused with the reason and never reaches the queue.',
+      'Publish mail jobs to the outbound mail queue, and operate it. Each job is checked before it is sent: a job that is not valid is refused with the reason and never reaches the queue.',
     )
     .version('1', '-V, --version', 'print the job format version')
     .showHelpAfterError('(run with --help for usage)')
@@ -71,7 +60,11 @@ Examples:
   mail-queue send --to ann@example.com --subject "Hello" --text "Hi Ann"
   mail-queue send --file job.json
   mail-queue bulk jobs.ndjson
-  produce-jobs | mail-queue bulk`,
+  produce-jobs | mail-queue bulk
+  mail-queue stats --stack OutboundMail-prod
+  mail-queue dlq list --since 2h
+  mail-queue dlq show order-1234
+  mail-queue dlq redrive --code 4xx --dry-run`,
     );
 
   const withQueue = (command: Command) =>
@@ -130,6 +123,13 @@ Example:
     .action(async (file: string | undefined, flags: QueueFlags & { progress: boolean }) => {
       status = await bulk(file, flags, io);
     });
+
+  addDlqCommands(program, io, (result) => {
+    status = result;
+  });
+  addStatsCommand(program, io, (result) => {
+    status = result;
+  });
 
   try {
     await program.parseAsync(args, { from: 'user' });
@@ -271,11 +271,6 @@ async function openQueue(flags: QueueFlags, io: CliIo): Promise<ReturnType<typeo
   } catch (error) {
     return usage(io, error);
   }
-}
-
-function usage(io: CliIo, error: unknown): number {
-  io.stderr.write(`mail-queue: ${(error as Error).message}\n`);
-  return EXIT_USAGE;
 }
 
 function refused(io: CliIo, error: InvalidJobError): number {
