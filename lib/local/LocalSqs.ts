@@ -26,6 +26,8 @@ export interface HeldMessage {
   body: string;
   messageAttributes: Record<string, { DataType: string; StringValue?: string }>;
   approximateReceiveCount: number;
+  /** When it was sent to this queue (epoch milliseconds). */
+  sentTimestamp?: number;
 }
 
 /** How many messages a queue holds, by state. */

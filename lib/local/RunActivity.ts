@@ -34,7 +34,7 @@ export interface ActivityStats extends ActivityCounts {
 }
 
 /** Kinds of events. */
-export type ActivityKind = 'delivered' | 'partly refused' | 'retry' | 'dead-lettered' | 'batch failed' | 'stored' | 'cold start';
+export type ActivityKind = 'delivered' | 'partly refused' | 'retry' | 'dead-lettered' | 'batch failed' | 'stored' | 'cold start' | 'redriven';
 
 /** One thing that happened. */
 export interface ActivityEvent {
@@ -56,6 +56,25 @@ export interface JobView {
   outcome: string;
   detail: string;
   at: string;
+}
+
+/** One receive of a job (an SQS message) and what the handler did with it, for the job's view. */
+export interface JobAttempt {
+  at: string;
+  /** The receive count SQS gave the record (1: its first receive). */
+  receive: number;
+  /** The poller (1..maxConcurrency) whose invocation had it; none for a move by SQS. */
+  poller?: number;
+  kind: ActivityKind;
+  detail: string;
+  /** The handler's outcome as it logged it (`delivered`, `partlyRefused`, `transient`, `notAttempted`...). */
+  outcome?: string;
+  /** The reason it logged (phase, code, server text), for a job that failed. */
+  reason?: string;
+  /** Seconds until the job comes back, when the handler set a backoff. */
+  backoffSeconds?: number;
+  /** Recipients refused for now that were put back on the queue as a new job. */
+  requeuedRecipients?: number;
 }
 
 /** The attributes of a handler's `mail job` log line that are shown (lib/delivery/report.ts writes them). */
@@ -88,6 +107,9 @@ export class RunActivity {
   readonly events: ActivityEvent[] = [];
   readonly #jobs = new Map<string, JobView>();
   readonly #seenInDlq = new Set<string>();
+  readonly #attempts = new Map<string, JobAttempt[]>();
+  readonly #listeners = new Set<() => void>();
+  #dlqMessages: readonly HeldMessage[] = [];
   #queue: QueueDepth = { ready: 0, inFlight: 0, delayed: 0 };
   #dlq = 0;
   /** Called after each event is recorded. */
@@ -103,6 +125,32 @@ export class RunActivity {
   /** Jobs taken from the queue, latest activity first. */
   jobs(): JobView[] {
     return [...this.#jobs.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  }
+
+  /** Each receive of the job (SQS message id) seen by this run, oldest first. */
+  jobAttempts(messageId: string): JobAttempt[] {
+    return [...(this.#attempts.get(messageId) ?? [])];
+  }
+
+  /** What the dead-letter queue held when last looked at (every second). */
+  deadLetters(): readonly HeldMessage[] {
+    return this.#dlqMessages;
+  }
+
+  /**
+   * Calls `listener` whenever {@link onChange} is called (the counts, a job or the queues changed),
+   * for as many listeners as want it (the web page's live updates).
+   * @returns a function that stops the calls
+   */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Learns that jobs were put back on the mail queue from the dead-letter queue. */
+  redriven(count: number, how: string): void {
+    this.#record({ kind: 'redriven', detail: `${count} job(s) put back on the mail queue from the dead-letter queue (${how})` });
+    this.#changed();
   }
 
   /** Learns from one invocation. */
@@ -129,12 +177,13 @@ export class RunActivity {
       };
       if (jobId !== undefined) view.jobId = jobId;
       this.#jobs.set(record.messageId, view);
+      this.#attempt(record.messageId, { receive: receives, poller: report.poller, kind: event.kind, detail: event.detail, ...attemptOf(log) });
       this.#record({ ...event, messageId: record.messageId, ...(jobId === undefined ? {} : { jobId }) });
     }
     for (const id of report.deleteFailed) {
       this.#record({ kind: 'retry', messageId: id, detail: 'the delete after success failed: it comes back after the visibility timeout' });
     }
-    this.onChange?.();
+    this.#changed();
   }
 
   /** Learns of a message the SMTP server stored. */
@@ -142,7 +191,7 @@ export class RunActivity {
     this.counts.stored += 1;
     const refused = entry.refused.length === 0 ? '' : `, refused ${entry.refused.map((r) => `${r.address} (${r.code})`).join(', ')}`;
     this.#record({ kind: 'stored', detail: `${mailDir}/${entry.file} "${entry.subject}" to ${entry.to.join(', ')}${refused}` });
-    this.onChange?.();
+    this.#changed();
   }
 
   /**
@@ -155,8 +204,10 @@ export class RunActivity {
       queue.inFlight !== this.#queue.inFlight ||
       queue.delayed !== this.#queue.delayed ||
       dlqMessages.length !== this.#dlq;
+    changed ||= dlqMessages.some((message, index) => message.messageId !== this.#dlqMessages[index]?.messageId);
     this.#queue = queue;
     this.#dlq = dlqMessages.length;
+    this.#dlqMessages = [...dlqMessages];
     for (const message of dlqMessages) {
       if (this.#seenInDlq.has(message.messageId)) continue;
       this.#seenInDlq.add(message.messageId);
@@ -166,9 +217,21 @@ export class RunActivity {
       const job = this.#jobs.get(message.messageId);
       const detail = `moved by SQS after ${message.approximateReceiveCount} receives (maxReceiveCount)`;
       if (job !== undefined) Object.assign(job, { outcome: 'dead-lettered', detail, at: new Date().toISOString() });
+      this.#attempt(message.messageId, { receive: message.approximateReceiveCount, kind: 'dead-lettered', detail });
       this.#record({ kind: 'dead-lettered', messageId: message.messageId, detail });
     }
-    if (changed) this.onChange?.();
+    if (changed) this.#changed();
+  }
+
+  #attempt(messageId: string, attempt: Omit<JobAttempt, 'at'>): void {
+    const list = this.#attempts.get(messageId) ?? [];
+    list.push({ at: new Date().toISOString(), ...attempt });
+    this.#attempts.set(messageId, list);
+  }
+
+  #changed(): void {
+    this.onChange?.();
+    for (const listener of this.#listeners) listener();
   }
 
   #eventOf(messageId: string, log: MailJobLog | undefined, failed: boolean, batchFailure: string | undefined): Omit<ActivityEvent, 'at'> {
@@ -215,6 +278,17 @@ function mailJobLogs(lines: readonly string[]): Map<string, MailJobLog> {
     }
   }
   return byId;
+}
+
+/** What a job's attempt keeps of the handler's log line. */
+function attemptOf(log: MailJobLog | undefined): Partial<JobAttempt> {
+  if (log === undefined) return {};
+  const attempt: Partial<JobAttempt> = {};
+  if (log.outcome !== undefined) attempt.outcome = log.outcome;
+  if (log.reason !== undefined || log.problem !== undefined || log.cause !== undefined) attempt.reason = reasonText(log);
+  if (log.backoffSeconds !== undefined) attempt.backoffSeconds = log.backoffSeconds;
+  if (log.requeuedRecipients !== undefined) attempt.requeuedRecipients = log.requeuedRecipients;
+  return attempt;
 }
 
 function reasonText(log: MailJobLog): string {

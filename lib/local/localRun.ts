@@ -28,6 +28,7 @@ import type { ActivityStats } from './RunActivity.js';
 import { claimStateDir, smtpCredentials, stateLayout } from './stateDir.js';
 import type { StateLayout } from './stateDir.js';
 import { startWebPage } from './WebPage.js';
+import { operatorRedrive } from './web/redrive.js';
 import type { WebPage } from './WebPage.js';
 
 /** Default ports (each one can be changed; 0 takes any free port). */
@@ -136,7 +137,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       onMessage: (entry) => activity.stored(entry, shownPath(layout.mailDir)),
     });
     teardown.add(() => smtp.stop());
-    const web: WebPage = await startWebPage({ port: options.ports.web, mailbox, activity });
+    const web: WebPage = await startWebPage({ port: options.ports.web, mailbox, activity, deadLetters: operatorRedrive(sqs) });
     teardown.add(() => web.stop());
 
     progress('building the send-mail bundle (esbuild, as cdk synth does)');

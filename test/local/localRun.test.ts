@@ -198,22 +198,25 @@ describe('npm start, then jobs from a second terminal', () => {
       const response = await page.goto(state.webUrl);
       expect(response?.status()).toBe(200);
       expect(await page.title()).toBe('outbound-mail local run');
-      expect(await page.locator('#delivered b').textContent()).toBe('3');
-      expect(await page.locator('#dead-lettered b').textContent()).toBe('2');
-      expect(await page.locator('#dlq b').textContent()).toBe('2');
-      const rows = page.locator('#mailbox tbody tr');
+      const rows = page.locator('#list-mailbox tbody tr');
+      await rows.first().waitFor();
+      expect(await page.locator('#count-delivered b').textContent()).toBe('3');
+      expect(await page.locator('#count-dead-lettered b').textContent()).toBe('2');
+      expect(await page.locator('#count-dlq b').textContent()).toBe('2');
       expect(await rows.count()).toBe(3);
       const partly = rows.filter({ hasText: 'Partly' });
-      expect(await partly.locator('td').nth(2).textContent()).toBe('bob@example.com');
-      expect(await partly.locator('td').nth(3).textContent()).toBe('partly refused: refuse@example.com (550) refused');
-      expect(await page.locator('#jobs tbody tr').count()).toBe(5);
-      expect(await page.locator('#jobs').textContent()).toContain(sent.get('poison'));
+      expect(await partly.locator('td').nth(2).textContent()).toBe('bob@example.com refuse@example.com (550)');
+      expect(await partly.locator('td').nth(3).textContent()).toBe('partly refused');
+      await page.locator('#tab-jobs').click();
+      await page.locator('#list-jobs tbody tr').first().waitFor();
+      expect(await page.locator('#list-jobs tbody tr').count()).toBe(5);
+      expect(await page.locator(`#list-jobs a[href="#job/${sent.get('poison')}"]`).count()).toBe(1);
 
+      await page.locator('#tab-mailbox').click();
       await rows.filter({ hasText: 'Hello Ann' }).locator('a').click();
-      await page.waitForURL(/\/raw\//);
-      const source = await page.locator('body').textContent();
-      expect(source).toContain('Subject: Hello Ann');
-      expect(source).toContain('Message-ID: <t-delivered@outbound-mail.test>');
+      await page.locator('#show-raw').click();
+      await expect.poll(() => page.locator('#raw-source').textContent()).toContain('Subject: Hello Ann');
+      expect(await page.locator('#raw-source').textContent()).toContain('Message-ID: <t-delivered@outbound-mail.test>');
       expect(Buffer.byteLength(await (await fetch(state.webUrl)).text())).toBeLessThan(16_384);
     } finally {
       await browser?.close();
