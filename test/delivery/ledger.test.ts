@@ -3,76 +3,29 @@
  * commands it got), the SQS emulator and dynalite: re-deliveries and double publishes suppressed,
  * recipients already delivered skipped, one sender per job at a time, ambiguous sends sent again.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Config, SmtpSettings } from '../../lib/config.js';
-import { createSendMailHandler, LedgerTable } from '../../lib/delivery/index.js';
-import type { SendMailHandlerDeps } from '../../lib/delivery/index.js';
-import { DEFAULT_EXTENSIONS, startScriptedServer } from '../support/scriptedServer.js';
-import type { ReceivedCommand, ScriptedMessage, ScriptedReply, ScriptedServerHandle } from '../support/scriptedServer.js';
-import { useDynamoEmulator } from '../support/dynamoEmulator.js';
-import { mailJob, RecordingLog, RecordingMetrics, sendMailRig } from '../support/sendMailHarness.js';
-import { lambdaContext, sqsEvent, sqsRecordFactory } from '../support/sqsEvents.js';
 import type { SQSRecord } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useDynamoEmulator } from '../support/dynamoEmulator.js';
+import { ledgerRig as startLedgerRig } from '../support/ledgerRig.js';
+import type { LedgerRig, LedgerRigOptions } from '../support/ledgerRig.js';
+import type { ScriptedMessage } from '../support/scriptedServer.js';
+import { mailJob } from '../support/sendMailHarness.js';
+import type { RecordingLog } from '../support/sendMailHarness.js';
+import { sqsRecordFactory } from '../support/sqsEvents.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
 const dynamo = useDynamoEmulator();
-let relay: ScriptedServerHandle | undefined;
+let running: LedgerRig | undefined;
 
 afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
+  await running?.relay.stop();
+  running = undefined;
 });
 
-const WITHOUT_CHUNKING = DEFAULT_EXTENSIONS.filter((extension) => extension !== 'CHUNKING');
-
-/** The handler with a ledger table of its own, over a scripted relay whose mailbox holds only what it confirmed. */
-async function ledgerRig(
-  options: {
-    onMessage?: (message: ScriptedMessage) => ScriptedReply | undefined;
-    onCommand?: (command: ReceivedCommand) => ScriptedReply | undefined;
-    fifo?: boolean;
-    deps?: Partial<SendMailHandlerDeps>;
-  } = {},
-) {
-  const confirmed: ScriptedMessage[] = [];
-  relay = await startScriptedServer({
-    extensions: WITHOUT_CHUNKING,
-    ...(options.onCommand === undefined ? {} : { onCommand: options.onCommand }),
-    onData: (message) => {
-      const reply = options.onMessage?.(message);
-      if (reply === undefined) confirmed.push(message);
-      return reply;
-    },
-  });
-  const settings: SmtpSettings = { host: relay.host, port: relay.port, security: 'starttls', username: 'mailer', password: 'secret' };
-  const rig = await sendMailRig({ emulator: emulator(), smtp: { kind: 'url', settings }, tlsCa: relay.ca, fifo: options.fifo ?? false });
-  const tableName = await dynamo().newLedgerTable();
-  const config: Config = { ...rig.config, ledger: { tableName, ttlSeconds: 3600 } };
-  const log = new RecordingLog();
-  const metrics = new RecordingMetrics();
-  const handler = createSendMailHandler(config, {
-    log,
-    metrics,
-    sqs: emulator().sqs,
-    dynamo: dynamo().client,
-    tuning: { backoff: { random: () => 0 } },
-    ...options.deps,
-  });
-  const server = relay;
-  return {
-    rig,
-    log,
-    metrics,
-    tableName,
-    confirmed,
-    table: new LedgerTable(dynamo().client, { tableName, ttlSeconds: 3600 }),
-    invoke: (records: SQSRecord[], remainingMs?: () => number) => handler(sqsEvent(records), lambdaContext(remainingMs)),
-    /** Every RCPT the relay got, by connection: the addresses. */
-    rcpts: () =>
-      server.connections.map((connection) => connection.commands.filter((c) => c.verb === 'RCPT').map((c) => /<([^>]*)>/.exec(c.args)?.[1])),
-    datas: () => server.connections.map((connection) => connection.commands.filter((c) => c.verb === 'DATA').length),
-  };
+async function ledgerRig(options: LedgerRigOptions = {}): Promise<LedgerRig> {
+  running = await startLedgerRig(emulator(), dynamo(), options);
+  return running;
 }
 
 const outcomeOf = (log: RecordingLog, record: SQSRecord): unknown => log.records().get(record.messageId)?.attributes['outcome'];
