@@ -18,6 +18,16 @@
  * - `QUEUE_URL`: the mail queue itself, where refused-for-now recipients are re-enqueued;
  * - `SMTP_CA_FILE` (optional): a PEM file of certificate authorities to trust for the relay's
  *   certificate, for relays with a private CA.
+ * - `MAIL_MAX_RECEIVES` (optional): the mail queue's redrive `maxReceiveCount`, 1 to 1000. On a job's
+ *   last receive (`ApproximateReceiveCount` at least this), a job that would come back (failed for
+ *   now, not attempted, possibly delivered, relay unreachable) is dead-lettered by the function with
+ *   the reason of that receive (`FailureKind: last-receive`, `Attempts`), instead of being moved by
+ *   SQS without one. Unset: such jobs come back and SQS's redrive moves them;
+ * - `MAIL_ENVIRONMENT`: the environment's name (`dev`, `prod`; `local` for the local run), the
+ *   `Environment` dimension of every metric, so environments sharing an account and region never
+ *   mix: a letter, then letters, digits or `-`, at most 64. Required in a deployed function
+ *   (`AWS_EXECUTION_ENV` is `AWS_Lambda_…`), where metrics without it would reach no alarm;
+ *   optional elsewhere (no dimension then);
  * - `BACKOFF_SCALE` (optional, local and test runs only): a number in (0, 1] that multiplies every
  *   backoff delay (visibility changes and re-enqueue delays), so that a fault-injection run
  *   (`npm run chaos`) settles in minutes; refused in a deployed function (default 1).
@@ -57,11 +67,19 @@ export interface Config {
   backoffScale?: number;
   /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message; absent: as many as the relay takes. */
   maxRecipientsPerMessage?: number;
+  /** `MAIL_MAX_RECEIVES`: the queue's `maxReceiveCount`; on that receive a job that would come back is dead-lettered with its reason. */
+  maxReceives?: number;
+  /** `MAIL_ENVIRONMENT`: the `Environment` dimension of every metric; absent only outside a deployed function. */
+  environment?: string;
   /** `MAIL_LEDGER_TABLE`, `MAIL_LEDGER_TTL_SECONDS`: the delivery ledger (lib/config/ledger.ts); absent: none. */
   ledger?: LedgerSettings;
 }
 
 const MAX_MAIL_PER_CONNECTION = 1000;
+/** SQS's largest `maxReceiveCount`. */
+const MAX_RECEIVE_COUNT = 1000;
+/** An environment's name, as `cdk.json` names environments (infra/config.ts). */
+const ENVIRONMENT_NAME = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
 /** Largest `MAIL_MAX_RECIPIENTS`: RFC 5321 has servers take at least 100; a job holds at most 100 (lib/message). */
 const MAX_RECIPIENTS_PER_MESSAGE = 1000;
 
@@ -83,6 +101,10 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   };
   const maxRecipients = nonEmpty(env, 'MAIL_MAX_RECIPIENTS');
   if (maxRecipients !== undefined) config.maxRecipientsPerMessage = wholeNumber('MAIL_MAX_RECIPIENTS', maxRecipients, MAX_RECIPIENTS_PER_MESSAGE);
+  const maxReceives = nonEmpty(env, 'MAIL_MAX_RECEIVES');
+  if (maxReceives !== undefined) config.maxReceives = wholeNumber('MAIL_MAX_RECEIVES', maxReceives, MAX_RECEIVE_COUNT);
+  const environment = parseEnvironmentName(nonEmpty(env, 'MAIL_ENVIRONMENT'), env['AWS_EXECUTION_ENV']);
+  if (environment !== undefined) config.environment = environment;
   const ledger = readLedgerSettings(env);
   if (ledger !== undefined) config.ledger = ledger;
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
@@ -134,6 +156,21 @@ function parseBackoffScale(value: string, executionEnv: string | undefined): num
     );
   }
   return n;
+}
+
+/**
+ * `MAIL_ENVIRONMENT`: an environment's name. Missing in a deployed function is refused: its metrics
+ * would carry no `Environment` dimension, and the alarms watching that dimension would never see them.
+ */
+function parseEnvironmentName(value: string | undefined, executionEnv: string | undefined): string | undefined {
+  if (value === undefined) {
+    if (executionEnv?.startsWith('AWS_Lambda_') === true)
+      throw new ConfigError('MAIL_ENVIRONMENT', "missing: set it to the environment's name (e.g. prod), the Environment dimension of every metric");
+    return undefined;
+  }
+  if (!ENVIRONMENT_NAME.test(value))
+    throw new ConfigError('MAIL_ENVIRONMENT', `must be an environment name (a letter, then letters, digits or "-", at most 64), not "${value}"`);
+  return value;
 }
 
 function queueUrl(env: Environment, setting: string): string {

@@ -80,6 +80,19 @@ describe('loadConfig', () => {
       'must be a whole number from 1 to 1000, not "50 per message"',
     ],
     [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '1001', ...QUEUES }, 'MAIL_MAX_RECIPIENTS', 'must be a whole number from 1 to 1000, not 1001'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECEIVES: '0', ...QUEUES }, 'MAIL_MAX_RECEIVES', 'must be a whole number from 1 to 1000, not 0'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECEIVES: 'five', ...QUEUES }, 'MAIL_MAX_RECEIVES', 'must be a whole number from 1 to 1000, not "five"'],
+    [{ SMTP_SECRET_ID: 'a', MAIL_MAX_RECEIVES: '1001', ...QUEUES }, 'MAIL_MAX_RECEIVES', 'must be a whole number from 1 to 1000, not 1001'],
+    [
+      { SMTP_SECRET_ID: 'a', MAIL_ENVIRONMENT: 'prod eu', ...QUEUES },
+      'MAIL_ENVIRONMENT',
+      'must be an environment name (a letter, then letters, digits or "-", at most 64), not "prod eu"',
+    ],
+    [
+      { SMTP_SECRET_ID: 'a', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', ...QUEUES },
+      'MAIL_ENVIRONMENT',
+      "missing: set it to the environment's name (e.g. prod), the Environment dimension of every metric",
+    ],
   ])('refuses %j: %s', (env, setting, problem) => {
     const error = failure(() => loadConfig(env));
     expect(error.setting).toBe(setting);
@@ -90,6 +103,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: ' 50 ', ...QUEUES }).maxRecipientsPerMessage).toBe(50);
     expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECIPIENTS: '', ...QUEUES })).not.toHaveProperty('maxRecipientsPerMessage');
     expect(loadConfig({ SMTP_SECRET_ID: 'a', ...QUEUES })).not.toHaveProperty('maxRecipientsPerMessage');
+  });
+
+  it('reads MAIL_MAX_RECEIVES (optional: unset, SQS moves jobs after the last receive as before)', () => {
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECEIVES: ' 5 ', ...QUEUES }).maxReceives).toBe(5);
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECEIVES: '1000', ...QUEUES }).maxReceives).toBe(1000);
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_MAX_RECEIVES: '', ...QUEUES })).not.toHaveProperty('maxReceives');
+  });
+
+  it('reads MAIL_ENVIRONMENT (required only in a deployed function)', () => {
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_ENVIRONMENT: 'prod', ...QUEUES }).environment).toBe('prod');
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', MAIL_ENVIRONMENT: 'local', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', ...QUEUES }).environment).toBe(
+      'local',
+    );
+    expect(loadConfig({ SMTP_SECRET_ID: 'a', ...QUEUES })).not.toHaveProperty('environment');
   });
 
   it('names SMTP_CA_FILE when it cannot be read or holds no certificate', () => {

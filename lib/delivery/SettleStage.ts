@@ -9,7 +9,7 @@ import type { BackoffPolicy } from './backoff.js';
 import type { Outcome } from './outcome.js';
 import type { BatchLedger } from './ledger/BatchLedger.js';
 import type { VisibilityChange } from './QueueActions.js';
-import { settleRecord } from './settleRecord.js';
+import { dealtWithOnLastReceive, settleRecord } from './settleRecord.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
 /** The outcome of a FIFO record handed back untried because an earlier record of its message group must come back. */
@@ -50,6 +50,8 @@ export class SettleStage {
   readonly #groupTails = new Map<string, Promise<unknown>>();
   /** FIFO: message groups in which a record must come back. */
   readonly #stoppedGroups = new Set<string>();
+  /** Records on their last receive that go to the DLQ instead of coming back (`MAIL_MAX_RECEIVES`). */
+  readonly #lastReceive = new Set<number>();
 
   readonly #onSqsCall: (ms: number) => void;
   readonly #visibilityCap: () => number;
@@ -129,7 +131,9 @@ export class SettleStage {
    * wait out the queue's timeout), never past the visibility cap (SQS's 12 hours in flight less
    * the time the record may have been in flight). The visibility changes go out in parallel; a
    * change that fails or is refused is in the record's `problem` (logged), and the record comes
-   * back after the queue's visibility timeout.
+   * back after the queue's visibility timeout. They do not wait for the DLQ sends of records on
+   * their last receive (such a record needs no visibility: should its send fail, SQS moves it at
+   * its next receive), so the two go out side by side, within one SQS call's time.
    */
   async finish(outcomes: readonly (Outcome | undefined)[]): Promise<void> {
     this.#slots.forEach((slot, index) => {
@@ -140,8 +144,8 @@ export class SettleStage {
           : (outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' }),
       );
     });
-    await Promise.all(this.#started.values());
-    await Promise.all([this.#applyVisibility(), ...this.#recordings]);
+    await Promise.all([...this.#started].filter(([index]) => !this.#lastReceive.has(index)).map(([, settling]) => settling));
+    await Promise.all([this.#applyVisibility(), ...this.#recordings, ...this.#started.values()]);
   }
 
   /**
@@ -172,7 +176,9 @@ export class SettleStage {
   async #act(index: number, outcome: Outcome): Promise<RecordResult> {
     const slot = this.#slot(index);
     let result: RecordResult;
-    const calls = outcome.kind === 'permanent' || (outcome.kind === 'partlyRefused' && outcome.refusedForNow.length > 0);
+    const lastReceive = dealtWithOnLastReceive(slot.prepared.record, outcome, this.#delivery.options);
+    if (lastReceive) this.#lastReceive.add(index);
+    const calls = lastReceive || outcome.kind === 'permanent' || (outcome.kind === 'partlyRefused' && outcome.refusedForNow.length > 0);
     if (this.#ledger !== undefined) {
       const recording = this.#ledger.record(index, outcome, this.#signal);
       this.#recordings.push(recording);

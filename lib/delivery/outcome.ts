@@ -13,7 +13,8 @@ import type { RefusedRecipient, SendResult, SmtpPhase } from '../smtp/types.js';
  * invocation holds the job) and `'unknown'` (an unexpected error).
  */
 export interface FailureReason {
-  phase: SmtpPhase | 'job' | 'compose' | 'secret' | 'ledger' | 'unknown';
+  /** `'not-attempted'`: a job dead-lettered on its last receive without having been tried in it (see `lastReceiveReason`). */
+  phase: SmtpPhase | 'job' | 'compose' | 'secret' | 'ledger' | 'not-attempted' | 'unknown';
   code?: number;
   enhancedCode?: string;
   /** The server's text or a description; may hold addresses (never logged as is). */
@@ -54,6 +55,31 @@ export type Outcome =
   | { kind: 'duplicateSuppressed'; recipients: number }
   /** The connection could not be set up (connect, TLS, AUTH, settings): not the job's fault. */
   | { kind: 'systemic'; reason: FailureReason };
+
+/** What each {@link NotAttemptedCause} means, in the words a dead letter gives. */
+const NOT_ATTEMPTED: Readonly<Record<NotAttemptedCause, string>> = {
+  perConnectionLimit: 'beyond the per-connection count (MAIL_PER_CONNECTION)',
+  outOfTime: 'the invocation ran out of time before its turn',
+  connectionLost: 'the connection was lost before its turn',
+  fifoStopped: 'an earlier job of its message group must come back first',
+};
+
+/** The outcomes whose record comes back (in `batchItemFailures`) unless it is on its last receive. */
+export type ComesBackOutcome = Extract<Outcome, { kind: 'transient' | 'ambiguous' | 'notAttempted' | 'systemic' }>;
+
+/**
+ * The reason a job failed on its last receive, for its dead letter: the failure's own reason, or,
+ * for a job not tried in that receive, phase `not-attempted` and why.
+ *
+ * @example
+ * lastReceiveReason({ kind: 'notAttempted', cause: 'outOfTime' });
+ * // { phase: 'not-attempted', message: 'not attempted on its last receive: the invocation ran out of time before its turn' }
+ */
+export function lastReceiveReason(outcome: ComesBackOutcome): FailureReason {
+  if (outcome.kind === 'notAttempted')
+    return { phase: 'not-attempted', message: `not attempted on its last receive: ${NOT_ATTEMPTED[outcome.cause]}` };
+  return outcome.reason;
+}
 
 /** The tag of an {@link Outcome}. */
 export type OutcomeKind = Outcome['kind'];

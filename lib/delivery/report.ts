@@ -148,6 +148,7 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
   }
   if (result.requeued !== undefined) line['requeuedRecipients'] = result.requeued;
   if (result.backoffSeconds !== undefined) line['backoffSeconds'] = result.backoffSeconds;
+  if (result.lastReceive === true) line['lastReceive'] = true;
   if (result.problem !== undefined) line['problem'] = redactAddresses(result.problem);
   return line;
 }

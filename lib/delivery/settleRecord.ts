@@ -5,7 +5,9 @@
  * @module
  */
 import type { MailRecord } from './mailRecord.js';
-import type { FailureReason, Outcome } from './outcome.js';
+import { lastReceiveReason } from './outcome.js';
+import type { ComesBackOutcome, FailureReason, Outcome } from './outcome.js';
+import type { FailureKind } from './QueueActions.js';
 import { settleRefused } from './settleRefused.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
@@ -13,7 +15,10 @@ import type { BatchSlot, Delivery, RecordResult } from './types.js';
  * Acts on one outcome and says where the record ended up: delivered, duplicate suppressed → `done`; permanent → DLQ
  * (`deadLettered`, or `retry` if the DLQ send failed); partly refused → `done` after the
  * recipients refused for now are re-enqueued or dead-lettered on their own (see
- * {@link settleRefused}; `retry` only if neither worked); anything else → `retry`.
+ * {@link settleRefused}; `retry` only if neither worked); anything else → `retry`, except on the
+ * record's last receive (see {@link dealtWithOnLastReceive}), where it goes to the DLQ with the
+ * reason of this receive (`FailureKind: last-receive`, `Attempts`; `retry` if the send failed,
+ * leaving the record to SQS's redrive).
  *
  * @param signal the invocation's deadline: an SQS call it cuts counts as failed (the record is retried)
  */
@@ -41,10 +46,41 @@ export async function settleRecord(
     case 'ambiguous':
     case 'notAttempted':
     case 'systemic':
-      break; // retried
+      if (dealtWithOnLastReceive(record, outcome, delivery.options)) {
+        result.lastReceive = true;
+        await deadLetter(result, record, lastReceiveReason(outcome), delivery, {
+          jobId,
+          signal,
+          kind: 'last-receive',
+          attempts: record.receiveCount,
+        });
+      }
+      break; // else retried
   }
   delete slot.mail;
   return result;
+}
+
+/**
+ * True when a record whose outcome would bring it back is on its last receive and goes to the DLQ
+ * instead (`MAIL_MAX_RECEIVES`): received at least `maxReceives` times, with an outcome that
+ * comes back (failed for now, possibly delivered, not attempted, relay unreachable). SQS would
+ * move it at its next receive anyway, with no reason attached; the handler's dead letter says why.
+ *
+ * Never on a FIFO queue for a record held back behind an earlier record of its message group
+ * (`fifoStopped`): that record comes back, so this one must stay behind it.
+ *
+ * @example
+ * dealtWithOnLastReceive(record, { kind: 'transient', reason }, { maxReceives: 5, fifo: false }); // true when record.receiveCount >= 5
+ */
+export function dealtWithOnLastReceive(
+  record: Pick<MailRecord, 'receiveCount'>,
+  outcome: Outcome,
+  options: Pick<Delivery['options'], 'maxReceives'>,
+): outcome is ComesBackOutcome {
+  if (options.maxReceives === undefined || record.receiveCount < options.maxReceives) return false;
+  if (outcome.kind === 'notAttempted') return outcome.cause !== 'fifoStopped';
+  return outcome.kind === 'transient' || outcome.kind === 'ambiguous' || outcome.kind === 'systemic';
 }
 
 /** Sends to the DLQ; on failure the record is retried instead. Returns whether it went. */
@@ -53,13 +89,16 @@ async function deadLetter(
   record: MailRecord,
   reason: FailureReason,
   delivery: Pick<Delivery, 'actions'>,
-  { jobId, body, signal }: { jobId?: string | undefined; body?: string | undefined; signal?: AbortSignal | undefined },
+  options: { jobId?: string | undefined; body?: string | undefined; signal?: AbortSignal | undefined; kind?: FailureKind; attempts?: number },
 ): Promise<boolean> {
+  const { jobId, body, signal, kind, attempts } = options;
   try {
     await delivery.actions.deadLetter(record, reason, {
       ...(jobId === undefined ? {} : { jobId }),
       ...(body === undefined ? {} : { body }),
       ...(signal === undefined ? {} : { signal }),
+      ...(kind === undefined ? {} : { kind }),
+      ...(attempts === undefined ? {} : { attempts }),
     });
     result.placement = 'deadLettered';
     return true;

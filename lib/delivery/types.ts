@@ -46,6 +46,8 @@ export interface RecordResult {
   backoffSeconds?: number;
   /** Something went wrong while acting on the outcome (e.g. the DLQ send failed, so the record is retried). */
   problem?: string;
+  /** The record was on its last receive (`MAIL_MAX_RECEIVES`) and, since it would have come back, was sent to the DLQ (or tried to be). */
+  lastReceive?: true;
 }
 
 /** Everything about one batch, for the answer, the logs and the metrics. */
@@ -104,6 +106,12 @@ export interface DeliveryOptions {
   batchingWindowSeconds?: number;
   /** After this many re-enqueues, recipients still refused for now go to the DLQ instead. @default 5 */
   maxRequeues?: number;
+  /**
+   * `MAIL_MAX_RECEIVES`, the queue's `maxReceiveCount`: a record received this many times that would
+   * come back is dead-lettered with the reason of this receive instead (see `dealtWithOnLastReceive`).
+   * Absent: such records come back, and SQS's redrive moves them without a reason.
+   */
+  maxReceives?: number;
 }
 
 /** What the delivery works with. */

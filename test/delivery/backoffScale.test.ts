@@ -38,7 +38,7 @@ describe('BACKOFF_SCALE in a deployed function', () => {
   it('is refused where the Lambda runtime runs the function (AWS_EXECUTION_ENV), naming the setting: it would burn receives in seconds', () => {
     let error: unknown;
     try {
-      loadConfig({ ...BASE_ENV, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', BACKOFF_SCALE: '0.02' });
+      loadConfig({ ...BASE_ENV, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', MAIL_ENVIRONMENT: 'prod', BACKOFF_SCALE: '0.02' });
     } catch (caught) {
       error = caught;
     }
@@ -49,7 +49,9 @@ describe('BACKOFF_SCALE in a deployed function', () => {
 
   it('is read in local runs (no AWS_EXECUTION_ENV, whatever AWS_LAMBDA_FUNCTION_NAME says), and 1 is taken anywhere', () => {
     expect(loadConfig({ ...BASE_ENV, AWS_LAMBDA_FUNCTION_NAME: 'send-mail-chaos', BACKOFF_SCALE: '0.02' }).backoffScale).toBe(0.02);
-    expect(loadConfig({ ...BASE_ENV, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', BACKOFF_SCALE: '1' }).backoffScale).toBe(1);
+    expect(loadConfig({ ...BASE_ENV, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x', MAIL_ENVIRONMENT: 'prod', BACKOFF_SCALE: '1' }).backoffScale).toBe(
+      1,
+    );
   });
 });
 

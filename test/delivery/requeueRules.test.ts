@@ -164,6 +164,7 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
     expect(JSON.parse(dead[0]!.body)).toEqual({ ...rest, to: ['later@example.com'] });
     expect(attributes(dead[0]!)).toEqual({
       FailurePhase: 'rcpt',
+      FailureKind: 'permanent',
       FailureMessage: 'recipients still refused for now after 5 re-enqueues',
       SourceMessageId: records[0]!.messageId,
       SourceReceiveCount: '1',
@@ -216,6 +217,7 @@ describe('a copy holds only the recipients not yet delivered (item 5)', () => {
     expect(FailureMessage).toMatch(/^recipients refused for now could not be re-enqueued: \S*QueueDoesNotExist/);
     expect(rest).toEqual({
       FailurePhase: 'rcpt',
+      FailureKind: 'permanent',
       SourceMessageId: records[0]!.messageId,
       SourceReceiveCount: '1',
       JobId: 'job-1',

@@ -85,6 +85,8 @@ export interface SendMailRigOptions {
   /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message. */
   maxRecipientsPerMessage?: number;
   fifo?: boolean;
+  /** `MAIL_MAX_RECEIVES`: on this receive, a job that would come back is dead-lettered with its reason. */
+  maxReceives?: number;
   /** Replaces the DLQ URL (e.g. with a queue that does not exist). */
   dlqUrl?: string;
   deps?: Partial<SendMailHandlerDeps>;
@@ -105,6 +107,7 @@ export async function sendMailRig(options: SendMailRigOptions): Promise<SendMail
     queueUrl: queues.queueUrl,
     ...(options.tlsCa === undefined ? {} : { tlsCa: options.tlsCa }),
     ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
+    ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
   };
   const log = new RecordingLog();
   const metrics = new RecordingMetrics();
