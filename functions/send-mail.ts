@@ -1,7 +1,7 @@
 /**
  * The send-mail Lambda: SQS mail jobs in, one SMTP connection per batch, partial batch failures
  * out. Wiring only: configuration (read and checked once, at cold start), Powertools logger and
- * metrics, and one call into `lib/delivery`.
+ * metrics (dimensions `service` and `Environment`, from `MAIL_ENVIRONMENT`), and one call into `lib/delivery`.
  *
  * middy's own early timeout is off (`timeoutEarlyInMillis: 0`): it would fail the whole batch,
  * mail already delivered included; the delivery watches the remaining time itself and answers
@@ -19,7 +19,12 @@ import { createSendMailHandler } from '../lib/delivery/index.js';
 
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: 'send-mail' });
-const metrics = new Metrics({ namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'OutboundMail', serviceName: 'send-mail' });
+// Every metric carries the environment (MAIL_ENVIRONMENT), so that environments sharing an account never mix.
+const metrics = new Metrics({
+  namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'OutboundMail',
+  serviceName: 'send-mail',
+  ...(config.environment === undefined ? {} : { defaultDimensions: { Environment: config.environment } }),
+});
 
 /**
  * The Lambda handler.

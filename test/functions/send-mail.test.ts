@@ -30,6 +30,7 @@ const ENV_KEYS = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
   'POWERTOOLS_METRICS_NAMESPACE',
+  'MAIL_ENVIRONMENT',
 ] as const;
 const saved = new Map(ENV_KEYS.map((key) => [key, process.env[key]]));
 
@@ -135,6 +136,29 @@ describe('functions/send-mail.ts', () => {
     expect(everything).not.toContain(smtp.pass);
     expect(everything).not.toMatch(/(rcpt1|gone2|sender)@example\.com/);
     expect(everything).not.toContain('Body of job');
+  });
+
+  it('MAIL_ENVIRONMENT: every metric of the EMF output carries the Environment dimension (with service, which Powertools adds)', async () => {
+    // Prepare
+    setEnvironment({ MAIL_ENVIRONMENT: 'staging' });
+    const handler = await importHandler();
+    await queues.publish([JSON.stringify(mailJob(3))]);
+    const records = await queues.receiveRecords();
+    const output = captureOutput();
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext());
+    vi.restoreAllMocks();
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const emf = output.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['_aws'] !== undefined) as ({
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+    } & Record<string, unknown>)[];
+    expect(emf).toHaveLength(1);
+    expect(emf[0]!._aws.CloudWatchMetrics).toHaveLength(1);
+    expect(emf[0]!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'Environment']]);
+    expect(emf[0]!['Environment']).toBe('staging');
+    expect(emf[0]!['service']).toBe('send-mail');
+    expect(emf[0]!['Delivered']).toBe(1);
   });
 
   it('fails at cold start with a message naming a missing setting', async () => {
