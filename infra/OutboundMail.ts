@@ -4,11 +4,12 @@
  * `outboundMailAlarms.ts`).
  * @module
  */
-import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
-import { Architecture, CfnEventSourceMapping, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -20,10 +21,13 @@ import { Construct } from 'constructs';
 import { DeliveryLedger } from './DeliveryLedger.js';
 import { addDeliveryLedgerAlarms } from './ledgerAlarms.js';
 import type { DeliveryLedgerAlarms } from './ledgerAlarms.js';
-import { SEND_MAIL_METRICS_SERVICE, addOutboundMailAlarms } from './outboundMailAlarms.js';
+import { addOutboundMailAlarms } from './outboundMailAlarms.js';
 import type { OutboundMailAlarms } from './outboundMailAlarms.js';
+import { addOutboundMailDashboard, alarmsIn } from './outboundMailDashboard.js';
+import { acknowledgeOutboundMailNagFindings } from './outboundMailNag.js';
 import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
 import { DEPS_LOCK_FILE, PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY, SEND_MAIL_HANDLER } from './sendMailBundle.js';
+import { resolveEnvironmentName, sendMailMetricDimensions } from './sendMailMetrics.js';
 
 export { SEND_MAIL_METRICS_SERVICE } from './outboundMailAlarms.js';
 export type { OutboundMailAlarms } from './outboundMailAlarms.js';
@@ -123,6 +127,15 @@ export interface OutboundMailProps {
    */
   readonly metricsNamespace?: string;
   /**
+   * The environment's name (e.g. `prod`). The function gets it as `MAIL_ENVIRONMENT` and writes it
+   * as the `Environment` dimension of every metric, so environments sharing an account and region
+   * keep their metrics apart, and the alarms and the dashboard read their own; it also names the
+   * alarms (`OutboundMail-<name>-DeadLetterArrivals`, ...) and the dashboard (`OutboundMail-<name>`;
+   * dashboards are global to the account). 1 to 64 letters, digits, `-` or `_`.
+   * @default a name unique to this construct's path in the app
+   */
+  readonly environmentName?: string;
+  /**
    * What happens to the delivery ledger table when it leaves the stack (or the stack is deleted).
    * Keep `RETAIN` (which also turns on deletion protection) wherever mail matters; `DESTROY` suits
    * throw-away environments.
@@ -165,6 +178,10 @@ export class OutboundMail extends Construct {
   readonly logGroup: LogGroup;
   /** The alarms on the pipeline. */
   readonly alarms: OutboundMailAlarms;
+  /** The environment's name: the `Environment` dimension of the function's metrics, part of the alarms' and the dashboard's names. */
+  readonly environmentName: string;
+  /** The environment's CloudWatch dashboard, `OutboundMail-<environmentName>`. */
+  readonly dashboard: Dashboard;
   /** The delivery ledger: which recipients took each job, so a job that comes back is not sent twice. */
   readonly ledger: DeliveryLedger;
   /** The alarms on the delivery ledger (throttles, and mail sent without it). */
@@ -175,6 +192,8 @@ export class OutboundMail extends Construct {
     const settings = resolveOutboundMailSettings(props);
     const stack = Stack.of(this);
     const metricsNamespace = props.metricsNamespace ?? 'OutboundMail';
+    this.environmentName = resolveEnvironmentName(this, props.environmentName);
+    const metrics = { namespace: metricsNamespace, environment: this.environmentName };
 
     const queueName = settings.queueName ?? defaultQueueName(this, settings.fifo);
     const deadLetterQueueName = settings.fifo ? `${queueName.replace(/\.fifo$/, '')}-dlq.fifo` : `${queueName}-dlq`;
@@ -241,6 +260,9 @@ export class OutboundMail extends Construct {
         DLQ_URL: this.deadLetterQueue.queueUrl,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        MAIL_ENVIRONMENT: this.environmentName,
+        // On a job's last receive the function dead-letters it itself, with the reason, rather than leave it to SQS.
+        MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
         MAIL_LEDGER_TABLE: this.ledger.table.tableName,
         MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
       },
@@ -274,17 +296,26 @@ export class OutboundMail extends Construct {
     this.ledger.grantLedger(this.sendMailFunction);
 
     this.alarms = addOutboundMailAlarms(this, this, {
+      metrics,
       oldestMessageAge: settings.oldestMessageAgeAlarm,
-      metricsNamespace,
+      retentionPeriod: settings.retentionPeriod,
+      fifo: settings.fifo,
       alarmTopic: props.alarmTopic,
     });
     this.ledgerAlarms = addDeliveryLedgerAlarms(this, this.ledger.table, {
       metricsNamespace,
-      metricDimensions: { service: SEND_MAIL_METRICS_SERVICE },
+      metricDimensions: sendMailMetricDimensions(this.environmentName),
+      alarmNamePrefix: `OutboundMail-${this.environmentName}-`,
       alarmTopic: props.alarmTopic,
     });
 
-    this.acknowledgeNagFindings(role);
+    this.dashboard = addOutboundMailDashboard(
+      this,
+      { queue: this.queue, deadLetterQueue: this.deadLetterQueue, sendMailFunction: this.sendMailFunction, maxConnections: settings.maxConnections },
+      { metrics, alarms: [...alarmsIn(this.alarms), ...alarmsIn(this.ledgerAlarms)] },
+    );
+
+    acknowledgeOutboundMailNagFindings(this, role);
   }
 
   /**
@@ -301,41 +332,6 @@ export class OutboundMail extends Construct {
    */
   grantPublish(grantee: IGrantable): Grant {
     return this.queue.grantSendMessages(grantee);
-  }
-
-  /**
-   * Acknowledges the cdk-nag findings that do not apply to this design, each with its reason
-   * (recorded in the construct tree, shown in cdk-nag's report and kept for audits).
-   */
-  private acknowledgeNagFindings(role: Role): void {
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
-        'permissions, so AWS requires Resource "*" for them; every other statement names its resource.',
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason:
-        'This queue is the dead-letter queue: a DLQ behind it would only move the problem. It keeps jobs 14 days; ' +
-        'they are read and redriven by hand (StartMessageMoveTask), and an alarm fires as soon as one arrives.',
-    });
-    Validations.of(this.sendMailFunction).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'The function is invoked only by its SQS event source mapping, synchronously; a Lambda DLQ serves ' +
-        "asynchronous invocations. Failed jobs go to the queue's own dead-letter queue (redrive policy), " +
-        'and permanent failures are sent there by the function itself.',
-    });
-    const mapping = this.sendMailFunction.node.findAll().find((child) => child instanceof CfnEventSourceMapping);
-    if (mapping !== undefined) {
-      Validations.of(mapping).acknowledge({
-        id: 'Serverless-LambdaEventSourceMappingDestination',
-        reason:
-          'SQS event source mappings have no on-failure destination (that is for streams and Kafka); ' +
-          "the queue's redrive policy moves a job to the dead-letter queue after maxReceiveCount receives.",
-      });
-    }
   }
 }
 

@@ -40,8 +40,9 @@ const CONFIG_KEY_OF_PROP: Readonly<Partial<Record<keyof OutboundMailProps, keyof
 
 /**
  * The stack of one environment. Its name is `OutboundMail-<environment>`, its account and region
- * those of the environment, and its outputs the queue URLs and ARNs, the function's name and the
- * alarm topic's ARN (when there is one).
+ * those of the environment, and its outputs the queues' URLs, names and ARNs, the function's name,
+ * the dashboard's name and URL, and the alarm topic's ARN (when there is one). The output keys are
+ * stable: `mail-queue --stack` reads `QueueUrl` and `DeadLetterQueueUrl`.
  *
  * @throws {@link InvalidEnvironmentConfigError} naming the `cdk.json` key when the environment's
  *   values contradict each other (e.g. `environments.prod.visibilityTimeoutSeconds`).
@@ -78,6 +79,7 @@ export class OutboundMailStack extends Stack {
 
     this.mail = buildOutboundMail(this, environment, {
       smtpSecret,
+      environmentName: environment.name,
       mailPerConnection: environment.mailPerConnection,
       maxConnections: environment.maxConnections,
       ...optional('maxRecipientsPerMessage', environment.maxRecipientsPerMessage),
@@ -97,6 +99,13 @@ export class OutboundMailStack extends Stack {
     new CfnOutput(this, 'QueueArn', { value: this.mail.queue.queueArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.mail.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.mail.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'QueueName', { value: this.mail.queue.queueName });
+    new CfnOutput(this, 'DeadLetterQueueName', { value: this.mail.deadLetterQueue.queueName });
+    new CfnOutput(this, 'DashboardName', { value: this.mail.dashboard.dashboardName });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${environment.region}.console.aws.amazon.com/cloudwatch/home?region=${environment.region}#dashboards/dashboard/${this.mail.dashboard.dashboardName}`,
+      description: 'The dashboard of this environment',
+    });
     new CfnOutput(this, 'FunctionName', { value: this.mail.sendMailFunction.functionName });
     new CfnOutput(this, 'LedgerTableName', { value: this.mail.ledger.table.tableName, description: 'The delivery ledger (DynamoDB)' });
     if (this.alarmTopic !== undefined) {

@@ -32,6 +32,8 @@ export interface DeliveryLedgerAlarmOptions {
   readonly metricDimensions: Readonly<Record<string, string>>;
   /** Topic notified on alarm and on recovery; absent: the alarms notify nobody. */
   readonly alarmTopic?: ITopic | undefined;
+  /** Start of the alarms' names, e.g. `OutboundMail-prod-` (then `OutboundMail-prod-LedgerThrottles`). @default CloudFormation names them */
+  readonly alarmNamePrefix?: string;
 }
 
 /**
@@ -53,9 +55,12 @@ export function addDeliveryLedgerAlarms(scope: Construct, table: ITable, options
     evaluationPeriods: 1,
     treatMissingData: TreatMissingData.NOT_BREACHING,
   };
+  const named = (id: string): { alarmName?: string } =>
+    options.alarmNamePrefix === undefined ? {} : { alarmName: `${options.alarmNamePrefix}${id}` };
   const alarms: DeliveryLedgerAlarms = {
     ledgerThrottles: new Alarm(scope, 'LedgerThrottlesAlarm', {
       ...common,
+      ...named('LedgerThrottles'),
       metric: new MathExpression({
         expression: 'FILL(reads, 0) + FILL(writes, 0)',
         usingMetrics: {
@@ -71,6 +76,7 @@ export function addDeliveryLedgerAlarms(scope: Construct, table: ITable, options
     }),
     ledgerUnavailable: new Alarm(scope, 'LedgerUnavailableAlarm', {
       ...common,
+      ...named('LedgerUnavailable'),
       metric: new Metric({
         namespace: options.metricsNamespace,
         metricName: LEDGER_UNAVAILABLE_METRIC,

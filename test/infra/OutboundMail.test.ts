@@ -76,7 +76,13 @@ describe('OutboundMail defaults', () => {
     expect(mail.queue.fifo).toBe(false);
     expect(mail.deadLetterQueue.node.path).toBe('TeamStack/Mail/DeadLetterQueue');
     expect(mail.sendMailFunction.runtime.name).toBe('nodejs24.x');
-    expect(Object.keys(mail.alarms).sort()).toEqual(['deadLetterQueueNotEmpty', 'functionErrors', 'oldestMessageAge', 'systemicFailures']);
+    expect(Object.keys(mail.alarms).sort()).toEqual([
+      'deadLetterArrivals',
+      'deadLettersExpiring',
+      'functionErrors',
+      'oldestMessageAge',
+      'systemicFailures',
+    ]);
   });
 });
 
@@ -137,7 +143,7 @@ describe('OutboundMail options', () => {
     const template = Template.fromStack(stack);
     const topicRef = { Ref: stack.getLogicalId(topic.node.defaultChild as never) };
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4 + 2); // the pipeline's, and the delivery ledger's
+    expect(alarms).toHaveLength(5 + 2); // the pipeline's, and the delivery ledger's
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({ Properties: { AlarmActions: [topicRef], OKActions: [topicRef] } });
     }

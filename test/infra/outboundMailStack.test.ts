@@ -170,6 +170,8 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           DLQ_URL: ref(mail.deadLetterQueue),
           NODE_OPTIONS: '--enable-source-maps',
           POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
+          MAIL_ENVIRONMENT: name,
+          MAIL_MAX_RECEIVES: String(expected.maxReceiveCount),
           MAIL_LEDGER_TABLE: ref(mail.ledger.table),
           MAIL_LEDGER_TTL_SECONDS: String((4 + 14) * 24 * 3600),
         }),
@@ -233,7 +235,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     );
   });
 
-  it('alarms when the DLQ has a job, the oldest job is too old, the function fails, or the relay cannot be used', () => {
+  it('alarms on arrivals in the DLQ, a dead letter near expiry, an old job, a failing function, or an unusable relay', () => {
     const { stack, template } = get();
     const { mail } = stack;
     const actions =
@@ -247,22 +249,56 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     const common = {
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 1,
-      Period: 300,
       TreatMissingData: 'notBreaching',
       ...notify,
     };
+    const own = [
+      { Name: 'Environment', Value: name },
+      { Name: 'service', Value: 'send-mail' },
+    ];
     // And the delivery ledger's two alarms (asserted in deliveryLedger.test.ts).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 2);
+    // Each arrival, however it came (replayed against timelines in deadLetterAlarms.test.ts).
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: getAtt(mail.deadLetterQueue, 'QueueName') }],
-      Statistic: 'Maximum',
+      AlarmName: `OutboundMail-${name}-DeadLetterArrivals`,
       Threshold: 0,
+      Metrics: [
+        { Id: 'expr_1', Expression: 'MAX([FILL(deadLettered, 0), DIFF(FILL(depth, 0))])', Label: 'Jobs arriving in the dead-letter queue' },
+        {
+          Id: 'deadLettered',
+          ReturnData: false,
+          MetricStat: { Metric: { Namespace: 'OutboundMail', MetricName: 'DeadLettered', Dimensions: own }, Period: 300, Stat: 'Sum' },
+        },
+        {
+          Id: 'depth',
+          ReturnData: false,
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/SQS',
+              MetricName: 'ApproximateNumberOfMessagesVisible',
+              Dimensions: [{ Name: 'QueueName', Value: getAtt(mail.deadLetterQueue, 'QueueName') }],
+            },
+            Period: 300,
+            Stat: 'Maximum',
+          },
+        },
+      ],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
+      AlarmName: `OutboundMail-${name}-DeadLettersExpiring`,
+      Period: 300,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(mail.deadLetterQueue, 'QueueName') }],
+      Statistic: 'Maximum',
+      Threshold: (environment.fifo === true ? 14 - 2 : 14 - 4 - 2) * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      AlarmName: `OutboundMail-${name}-OldestMessageAge`,
+      Period: 300,
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateAgeOfOldestMessage',
       Dimensions: [{ Name: 'QueueName', Value: getAtt(mail.queue, 'QueueName') }],
@@ -271,18 +307,22 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
+      AlarmName: `OutboundMail-${name}-FunctionErrors`,
+      Period: 300,
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: ref(mail.sendMailFunction) }],
       Statistic: 'Sum',
       Threshold: 0,
     });
-    // The function's own EMF metric (Powertools, service "send-mail"): batches it could not send at all.
+    // The function's own EMF metric (Powertools: service "send-mail", Environment): batches it could not send at all.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...common,
+      AlarmName: `OutboundMail-${name}-SystemicFailures`,
+      Period: 300,
       Namespace: 'OutboundMail',
       MetricName: 'SystemicFailures',
-      Dimensions: [{ Name: 'service', Value: 'send-mail' }],
+      Dimensions: own,
       Statistic: 'Sum',
       Threshold: 0,
     });
@@ -333,12 +373,27 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     });
   });
 
-  it('outputs the queue URLs and ARNs the function name and the ledger table name', () => {
+  it("outputs the queues' URLs, ARNs and names, the function name, the ledger table name and the dashboard, under stable keys", () => {
     const { stack, template } = get();
     template.hasOutput('QueueUrl', { Value: ref(stack.mail.queue) });
     template.hasOutput('QueueArn', { Value: getAtt(stack.mail.queue, 'Arn') });
+    template.hasOutput('QueueName', { Value: getAtt(stack.mail.queue, 'QueueName') });
     template.hasOutput('DeadLetterQueueUrl', { Value: ref(stack.mail.deadLetterQueue) });
     template.hasOutput('DeadLetterQueueArn', { Value: getAtt(stack.mail.deadLetterQueue, 'Arn') });
+    template.hasOutput('DeadLetterQueueName', { Value: getAtt(stack.mail.deadLetterQueue, 'QueueName') });
+    template.hasOutput('DashboardName', { Value: ref(stack.mail.dashboard) });
+    template.hasOutput('DashboardUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            `https://${environment.region}.console.aws.amazon.com/cloudwatch/home?region=${environment.region}#dashboards/dashboard/`,
+            ref(stack.mail.dashboard),
+          ],
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `OutboundMail-${name}` });
     template.hasOutput('FunctionName', { Value: ref(stack.mail.sendMailFunction) });
     template.hasOutput('LedgerTableName', { Value: ref(stack.mail.ledger.table) });
     if (environment.alarmTopicArn === undefined && environment.createAlarmTopic !== true) {
