@@ -165,6 +165,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       POWERTOOLS_METRICS_NAMESPACE: 'OutboundMail',
+      MAIL_ENVIRONMENT: 'local', // the metrics' Environment dimension (the stack sets the environment's name)
       TZ: 'UTC',
     };
     progress(`starting the function (${settings.maxConcurrency} pollers; each starts its own execution environment when it first gets a batch)`);

@@ -73,15 +73,17 @@ export function pipelineSettingsOf(environment: EnvironmentConfig): PipelineSett
 
 /**
  * The function's settings that come from the environment's pipeline settings, named and written
- * as the stack writes them (infra/OutboundMail.ts): `MAIL_PER_CONNECTION`, and
- * `MAIL_MAX_RECIPIENTS` when the environment sets `maxRecipientsPerMessage`.
+ * as the stack writes them (infra/OutboundMail.ts): `MAIL_PER_CONNECTION`, `MAIL_MAX_RECEIVES` (the
+ * queue's `maxReceiveCount`: the function dead-letters a job on that receive itself, with its
+ * reason), and `MAIL_MAX_RECIPIENTS` when the environment sets `maxRecipientsPerMessage`.
  *
  * @example
- * functionEnvironmentOf(await readPipelineSettings('dev')); // { MAIL_PER_CONNECTION: '10' }
+ * functionEnvironmentOf(await readPipelineSettings('dev')); // { MAIL_PER_CONNECTION: '10', MAIL_MAX_RECEIVES: '5' }
  */
 export function functionEnvironmentOf(settings: PipelineSettings): Record<string, string> {
   return {
     MAIL_PER_CONNECTION: String(settings.batchSize),
+    MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
     ...(settings.maxRecipientsPerMessage === undefined ? {} : { MAIL_MAX_RECIPIENTS: String(settings.maxRecipientsPerMessage) }),
   };
 }

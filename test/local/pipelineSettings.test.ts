@@ -41,10 +41,12 @@ describe('readPipelineSettings', () => {
       );
       const ses = await readPipelineSettings('ses', file);
       expect(ses.maxRecipientsPerMessage).toBe(50);
-      expect(functionEnvironmentOf(ses)).toEqual({ MAIL_PER_CONNECTION: '20', MAIL_MAX_RECIPIENTS: '50' });
+      expect(functionEnvironmentOf(ses)).toEqual({ MAIL_PER_CONNECTION: '20', MAIL_MAX_RECIPIENTS: '50', MAIL_MAX_RECEIVES: '5' });
       const plain = await readPipelineSettings('plain', file);
       expect(plain).not.toHaveProperty('maxRecipientsPerMessage');
-      expect(functionEnvironmentOf(plain)).toEqual({ MAIL_PER_CONNECTION: '20' });
+      expect(functionEnvironmentOf(plain)).toEqual({ MAIL_PER_CONNECTION: '20', MAIL_MAX_RECEIVES: '5' });
+      // The queue's redrive count, as the stack passes it: the function dead-letters a job on that receive itself, with its reason.
+      expect(functionEnvironmentOf(await readPipelineSettings('prod'))).toMatchObject({ MAIL_MAX_RECEIVES: '8' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
