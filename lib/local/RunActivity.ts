@@ -91,6 +91,8 @@ interface MailJobLog {
   requeuedRecipients?: number;
   backoffSeconds?: number;
   problem?: string;
+  /** Dead-lettered by the handler on its last receive (`MAIL_MAX_RECEIVES`) instead of coming back. */
+  lastReceive?: boolean;
 }
 
 const MAX_EVENTS = 500;
@@ -245,7 +247,8 @@ export class RunActivity {
     if (log === undefined) return { kind: 'delivered', messageId, detail: 'done (the handler logged nothing for it)' };
     if (log.placement === 'deadLettered') {
       this.counts.deadLettered += 1;
-      return { kind: 'dead-lettered', messageId, detail: `${log.outcome ?? ''}: ${reasonText(log)}` };
+      const last = log.lastReceive === true ? `on its last receive (${log.receiveCount ?? '?'}), ` : '';
+      return { kind: 'dead-lettered', messageId, detail: `${last}${log.outcome ?? ''}: ${reasonText(log)}` };
     }
     if (log.outcome === 'partlyRefused') {
       const requeued = log.requeuedRecipients ?? 0;

@@ -15,6 +15,7 @@ import { expectPlaces, mailJob, sendMailRig } from '../support/sendMailHarness.j
 import type { SendMailRig, SendMailRigOptions } from '../support/sendMailHarness.js';
 import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
+import { RunActivity } from '../../lib/local/RunActivity.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
 
@@ -29,11 +30,7 @@ afterEach(async () => {
 async function rigWith(rigOptions: Partial<SendMailRigOptions>) {
   const server = await startSmtpServer({
     onRcptTo: (to) =>
-      to.startsWith('busy')
-        ? { code: 451, message: '4.3.0 Try again later' }
-        : to.startsWith('gone')
-          ? { code: 550, message: '5.1.1 No such user' }
-          : undefined,
+      to.startsWith('busy') ? { code: 451, message: 'Try again later' } : to.startsWith('gone') ? { code: 550, message: 'No such user' } : undefined,
   });
   servers.push(server);
   const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
@@ -109,6 +106,21 @@ describe('send-mail handler, the last receive (MAIL_MAX_RECEIVES)', () => {
     expect(lines.get(byId(2).messageId)?.attributes).not.toHaveProperty('lastReceive');
     expect(rig.metrics.get('DeadLettered')).toBe(1);
     expect(rig.metrics.get('Retried')).toBe(1);
+    // The local run's activity (which reads these log lines) says why a failed-for-now job is in the DLQ.
+    const activity = new RunActivity();
+    activity.invocation({
+      poller: 1,
+      records: ordered,
+      result: { kind: 'response', response, logs: rig.log.lines.map((line) => JSON.stringify({ message: line.message, ...line.attributes })) },
+      failed: [byId(2).messageId],
+      deleted: [byId(1).messageId, byId(3).messageId],
+      deleteFailed: [],
+      coldStart: false,
+    });
+    expect(activity.events.find((event) => event.messageId === byId(1).messageId)).toMatchObject({
+      kind: 'dead-lettered',
+      detail: 'on its last receive (2), transient: rcpt 451: The server refused every recipient: <…@example.com> 451 4.3.0 Try again later',
+    });
   });
 
   it('not attempted on its last receive (beyond the per-connection count): dead-lettered as not-attempted, saying why', async () => {
