@@ -23,7 +23,7 @@ export interface LocalDynamo {
   port: number;
   /** A client of the emulator (local credentials, its endpoint). */
   client: DynamoDBClient;
-  /** Makes a ledger table (`CreateTable` from the table schema); dynalite has it ACTIVE at once. */
+  /** Makes a ledger table (`CreateTable` from the table schema), unless it is there; dynalite has it ACTIVE at once. */
   createLedgerTable(name: string): Promise<void>;
   /** Closes every connection and the emulator. */
   stop(): Promise<void>;
@@ -64,7 +64,12 @@ export async function startLocalDynamo(port: number, options: LocalDynamoOptions
     port: boundPort,
     client,
     async createLedgerTable(name) {
-      await client.send(new CreateTableCommand(ledgerCreateTableInput(name)));
+      try {
+        await client.send(new CreateTableCommand(ledgerCreateTableInput(name)));
+      } catch (error) {
+        // Kept from an earlier run (a `path`): the same table.
+        if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+      }
     },
     async stop() {
       client.destroy();

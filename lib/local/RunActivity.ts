@@ -257,6 +257,9 @@ export class RunActivity {
       const again = requeued > 0 ? `; ${requeued} re-enqueued as a new job` : '';
       return { kind: 'partly refused', messageId, detail: `${log.accepted ?? 0} accepted, refused: ${refused}${again}` };
     }
+    if (log.outcome === 'duplicateSuppressed') {
+      return { kind: 'delivered', messageId, detail: 'not sent again: the delivery ledger says every recipient has it (duplicate suppressed)' };
+    }
     return { kind: 'delivered', messageId, detail: `${log.accepted ?? 0} recipient(s) took it` };
   }
 

@@ -17,6 +17,7 @@ import type { PublishedDemoJob } from './demoJobs.js';
 import { EventSourceMapping } from './EventSourceMapping.js';
 import { startLocalSmtpServer } from './LocalSmtpServer.js';
 import type { LocalSmtpServer } from './LocalSmtpServer.js';
+import { LOCAL_LEDGER_TABLE, startLocalDynamo } from './LocalDynamo.js';
 import { LOCAL_CREDENTIALS, startLocalSqs } from './LocalSqs.js';
 import type { LocalSqs } from './LocalSqs.js';
 import { Mailbox } from './Mailbox.js';
@@ -129,6 +130,13 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     if (options.clean === true) await mailbox.clear();
     const activity = new RunActivity();
 
+    // The delivery ledger: dynalite on a free port, in memory like the queues (a job the ledger
+    // remembers would otherwise be suppressed in the next run's queues).
+    const dynamo = await startLocalDynamo(0, { region: settings.region });
+    teardown.add(() => dynamo.stop());
+    await dynamo.createLedgerTable(LOCAL_LEDGER_TABLE);
+    progress(`delivery ledger: table ${LOCAL_LEDGER_TABLE} in dynalite at ${dynamo.endpoint}`);
+
     const smtp: LocalSmtpServer = await startLocalSmtpServer({
       port: options.ports.smtp,
       tls,
@@ -155,6 +163,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       QUEUE_URL: sqs.queueUrl,
       DLQ_URL: sqs.dlqUrl,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      MAIL_LEDGER_TABLE: LOCAL_LEDGER_TABLE,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_REGION: settings.region,
       AWS_DEFAULT_REGION: settings.region,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,

@@ -78,6 +78,22 @@ describe('delivery ledger out of reach', () => {
     expect(warning).toMatchObject({ level: 'warn', attributes: { jobs: 1 } });
   });
 
+  it('dynalite stopped, a job published twice in one batch: still sent once (the batch knows), the copy comes back', async () => {
+    // Prepare
+    const stopped = await startLocalDynamo(0, { region: 'us-east-1' });
+    await stopped.stop();
+    const rig = await ledgerRig({ deps: { dynamo: clientOf(stopped.endpoint) } });
+    const body = JSON.stringify(mailJob(5, { to: ['ann@example.com', 'bob@example.com'] }));
+    await rig.rig.queues.publish([body, body]);
+    const records = await rig.rig.queues.receiveRecords(10);
+    // Act
+    const response = await rig.invoke(records);
+    // Assess
+    expect(rig.rcpts()).toEqual([['ann@example.com', 'bob@example.com']]);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]!.messageId }] });
+    expect(outcomes(rig, records)).toEqual(['delivered', 'transient']);
+  });
+
   it('a ledger that never answers: each call is cut after the ledger timeout, and the batch is delivered well within the deadline', async () => {
     // Prepare
     const rig = await ledgerRig({ deps: { dynamo: clientOf(await stallingEndpoint()), ledgerTimeoutMs: 300 } });

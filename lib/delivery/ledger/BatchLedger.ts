@@ -94,15 +94,16 @@ export class BatchLedger {
 
   /**
    * Asked when a job's turn comes: `duplicateSuppressed` when every recipient is recorded as
-   * delivered; `transient` when another invocation (or an earlier record of this batch) holds the
-   * job; `undefined` to send it.
+   * delivered; `transient` when another invocation holds the job, or an earlier record of this
+   * batch carries it to one of the same recipients (whether the ledger answered or not);
+   * `undefined` to send it.
    */
   async verdict(index: number): Promise<Outcome | undefined> {
     const job = this.#jobs[index];
     if (job === undefined) return undefined;
     const standing = await this.#standing(index, job);
-    if (standing.kind === 'unavailable') return undefined;
-    if (job.recipients.length > 0 && job.recipients.every((recipient) => standing.delivered.has(recipient))) {
+    const delivered = standing.kind === 'unavailable' ? new Set<string>() : standing.delivered;
+    if (job.recipients.length > 0 && job.recipients.every((recipient) => delivered.has(recipient))) {
       return { kind: 'duplicateSuppressed', recipients: job.recipients.length };
     }
     if (standing.kind === 'elsewhere') {
@@ -111,6 +112,7 @@ export class BatchLedger {
         reason: { phase: 'ledger', message: 'another invocation holds this job (its claim in the delivery ledger has not lapsed)' },
       };
     }
+    // Known without the ledger: it holds back a double publish in one batch even when unreachable.
     if (job.overlapsEarlier) {
       return {
         kind: 'transient',
