@@ -23,8 +23,11 @@ export const SEND_MAIL_METRICS_SERVICE = 'send-mail';
 /** The dimension, added by the function to every metric, that names its environment (`MAIL_ENVIRONMENT`). */
 export const ENVIRONMENT_DIMENSION = 'Environment';
 
-/** What a dimension value, an alarm name and a dashboard name all take: letters, digits, `-` and `_`, at most 64. */
-const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/**
+ * An environment's name as the function takes it in `MAIL_ENVIRONMENT` (lib/config.ts) and as
+ * alarm and dashboard names take it: a letter, then letters, digits or `-`, at most 64.
+ */
+const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
 
 /** The function's metrics of one environment. */
 export interface SendMailMetricsSource {
@@ -68,15 +71,15 @@ export function sendMailMetric(
  * The environment name of an `OutboundMail`: the one given, or a name unique to the construct's
  * path in the app (unique in an account and region, as stack names are).
  *
- * @throws {@link InvalidOutboundMailPropsError} when the given name is not 1 to 64 letters,
- *   digits, `-` or `_`, starting with a letter or digit.
+ * @throws {@link InvalidOutboundMailPropsError} when the given name is not a letter, then
+ *   letters, digits or `-`, at most 64 (the function would refuse it at cold start).
  */
 export function resolveEnvironmentName(construct: Construct, given: string | undefined): string {
   if (given === undefined) return Names.uniqueResourceName(construct, { maxLength: 64, separator: '-' });
   if (!ENVIRONMENT_NAME_PATTERN.test(given)) {
     throw new InvalidOutboundMailPropsError(
       'environmentName',
-      `must be 1 to 64 letters, digits, "-" or "_", starting with a letter or digit (it names alarms, the dashboard and a metric dimension), got "${given}"`,
+      `must be a letter, then letters, digits or "-", at most 64 (the function's MAIL_ENVIRONMENT; it names the alarms and the dashboard), got "${given}"`,
     );
   }
   return given;

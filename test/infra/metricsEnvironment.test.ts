@@ -4,8 +4,12 @@
  * (`MAIL_MAX_RECEIVES`), and each stack's alarms and dashboard read that environment's metrics
  * only, under names that do not collide.
  */
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
+import { InvalidOutboundMailPropsError } from '../../infra/errors.js';
+import { OutboundMail } from '../../infra/OutboundMail.js';
 import { addOutboundMailStacks } from '../../infra/outboundMailApp.js';
 import { cdkContext, testApp } from '../support/cdkApp.js';
 
@@ -92,4 +96,37 @@ describe('two environments in one account and region', () => {
       template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `OutboundMail-${environment}` });
     }
   });
+});
+
+describe('the environment of an OutboundMail a team embeds', () => {
+  const teamStack = (): Stack => new Stack(testApp(), 'TeamStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const secret = (stack: Stack) => Secret.fromSecretCompleteArn(stack, 'Relay', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay-Xy12Zq');
+
+  it("defaults to a name unique to the construct's path, one the function accepts", () => {
+    const stack = teamStack();
+    const mail = new OutboundMail(stack, 'Mail', { smtpSecret: secret(stack) });
+    expect(mail.environmentName).toMatch(/^TeamStack-Mail-[A-Z0-9]{8}$/);
+    expect(mail.environmentName).toMatch(/^[A-Za-z][A-Za-z0-9-]{0,63}$/); // lib/config.ts's rule for MAIL_ENVIRONMENT
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAIL_ENVIRONMENT: mail.environmentName }) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `OutboundMail-${mail.environmentName}` });
+  });
+
+  it.each(['prod_eu', '1prod', '', 'p'.repeat(65), 'prod eu'])(
+    'refuses the environment name %j, which the function would refuse',
+    (environmentName) => {
+      const stack = teamStack();
+      let caught: unknown;
+      try {
+        new OutboundMail(stack, 'Mail', { smtpSecret: secret(stack), environmentName });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidOutboundMailPropsError);
+      expect((caught as InvalidOutboundMailPropsError).prop).toBe('environmentName');
+      expect((caught as Error).message).toMatch(/^OutboundMail: environmentName must be a letter, then letters, digits or "-", at most 64/);
+    },
+  );
 });
