@@ -50,7 +50,9 @@ export interface RedriveOptions {
  * attributes less the dead-letter ones and `MailRequeueCount` (see `REDRIVE_DROPPED_ATTRIBUTES`);
  * to a FIFO queue in its message group (or `mail`) with a deduplication id made of the DLQ message
  * id and the body, so a redrive repeated within SQS's 5-minute window after a crash does not send
- * it twice. It is deleted from the DLQ only after the queue took it.
+ * it twice. It is deleted from the DLQ only after the queue took it. Messages that reach the DLQ
+ * after the redrive began (by their `SentTimestamp`) are left alone, so that a redriven job that
+ * fails again at once is not sent round again and again.
  *
  * @throws RangeError when neither `ids`, `filter` nor `all` is given; the SQS client's error when
  *   the DLQ cannot be read (what was redriven before stays redriven)
@@ -77,6 +79,9 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
   const named = new Set<string>();
   const held: Message[] = [];
   let total = await depthOf(options.sqs, options.dlqUrl);
+  // Only what was in the DLQ before the redrive began: a redriven job that fails again comes back
+  // as a new message (same job id) while the scan goes on, and must not be sent round again.
+  const startedAt = Date.now();
   try {
     const scan = scanQueue(options.sqs, options.dlqUrl, {
       visibilitySeconds: HOLD_SECONDS,
@@ -87,6 +92,10 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
       const chosen: { message: Message; letter: DeadLetter }[] = [];
       for (const message of batch) {
         const letter = readDeadLetter(message);
+        if (letter.sentAt.getTime() > startedAt) {
+          held.push(message);
+          continue;
+        }
         const byId = [letter.messageId, letter.jobId].filter((id): id is string => id !== undefined && ids.has(id));
         for (const id of byId) named.add(id);
         const matches = byId.length > 0 || (byFilter && matchesFilter(letter, options.filter));

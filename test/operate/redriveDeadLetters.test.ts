@@ -1,4 +1,7 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readRecord } from '../../lib/delivery/mailRecord.js';
+import { QueueActions } from '../../lib/delivery/QueueActions.js';
+import { recordFromMessage } from '../support/sqsEvents.js';
 import { describe, expect, it } from 'vitest';
 import { redriveDeadLetters } from '../../lib/operate/index.js';
 import { startFailingSqsProxy } from '../support/failingSqsProxy.js';
@@ -171,5 +174,45 @@ describe('redriveDeadLetters', () => {
     expect(jobIds(queue.ready)).toEqual(['order-1']);
     expect(queue.ready[0]?.messageGroupId).toBe('group-1');
     expect(jobIds((await queues.contents(queues.dlqName)).ready)).toEqual(['bad-1', 'order-2', 'order-3']);
+  });
+
+  it('does not redrive again a job that fails again and is back in the DLQ while the redrive runs', async () => {
+    const queues = await filledQueues();
+    // A consumer that dead-letters every job at once, as the handler does with a refused recipient.
+    const loop = { running: true };
+    let consumed = 0;
+    const actions = new QueueActions(emulator().sqs, queues);
+    const consumer = (async () => {
+      while (loop.running) {
+        const reply = await emulator().sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queues.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+        for (const message of reply.Messages ?? []) {
+          const record = readRecord(recordFromMessage(message, queues.queueArn));
+          await actions.deadLetter(record, NO_SUCH_USER, { jobId: (JSON.parse(record.body) as { id: string }).id });
+          await emulator().sqs.send(new DeleteMessageCommand({ QueueUrl: queues.queueUrl, ReceiptHandle: record.receiptHandle }));
+          consumed += 1;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    try {
+      const summary = await redriveDeadLetters({ sqs: emulator().sqs, dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl, ids: ['order-1'] });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      expect(summary).toMatchObject({ matched: 1, redriven: 1 });
+      expect(consumed).toBe(1);
+    } finally {
+      loop.running = false;
+      await consumer;
+    }
+    const dlq = await queues.contents(queues.dlqName);
+    expect(jobIds(dlq.ready)).toEqual(['bad-1', 'order-1', 'order-2', 'order-3']);
   });
 });
