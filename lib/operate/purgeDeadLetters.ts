@@ -26,13 +26,13 @@ export interface PurgeSummary {
   removed: number;
   /** Messages whose deletion failed (they stay in the DLQ). */
   failed: number;
-  /** Messages left because they did not match the filter. */
+  /** Messages left because they did not match the filter, or reached the DLQ after the purge began. */
   kept: number;
 }
 
 /**
- * Deletes the DLQ's messages (those matching `filter`, when given) by receiving and deleting
- * them, ten at a time, so the count is exact. `PurgeQueue` is not used: SQS runs it in the
+ * Deletes the messages the DLQ held when the purge began (those matching `filter`, when given)
+ * by receiving and deleting them, ten at a time, so the count is exact. `PurgeQueue` is not used: SQS runs it in the
  * background (up to 60 s), allows it once a minute, and tells no count.
  *
  * @throws the SQS client's error when the DLQ cannot be read (what was deleted before is gone)
@@ -42,13 +42,18 @@ export interface PurgeSummary {
 export async function purgeDeadLetters(options: PurgeOptions): Promise<PurgeSummary> {
   const summary: PurgeSummary = { removed: 0, failed: 0, kept: 0 };
   const held: Message[] = [];
+  // Only what was in the DLQ when the purge began: with jobs still arriving it ends all the same.
+  const startedAt = Date.now();
   try {
     const scan = scanQueue(options.sqs, options.dlqUrl, {
       visibilitySeconds: 60,
       ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
     });
     for await (const batch of scan) {
-      const doomed = batch.filter((message) => options.filter === undefined || matchesFilter(readDeadLetter(message), options.filter));
+      const doomed = batch.filter((message) => {
+        const letter = readDeadLetter(message);
+        return letter.sentAt.getTime() <= startedAt && (options.filter === undefined || matchesFilter(letter, options.filter));
+      });
       held.push(...batch.filter((message) => !doomed.includes(message)));
       summary.kept = held.length;
       if (doomed.length === 0) continue;
