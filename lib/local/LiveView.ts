@@ -23,6 +23,7 @@ const COLOURS: Record<string, string> = {
   'batch failed': '\x1b[31m',
   stored: '\x1b[36m',
   'cold start': '\x1b[2m',
+  redriven: '\x1b[36m',
 };
 
 /** The counts on one line. */

@@ -116,6 +116,9 @@ describe('what the page answers', () => {
     );
     expect(reply.headers['x-content-type-options']).toBe('nosniff');
     expect((await get('/assets/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect((await get('/assets/dom.js')).body).toContain('export function h(');
+    expect((await get('/assets/index.html')).status).toBe(404); // served at / only, with the token
+    expect((await get('/assets/missing.js')).status).toBe(404);
     expect((await get('/assets/app.css')).headers['content-type']).toBe('text/css; charset=utf-8');
     expect(page.token).toMatch(/^[\w-]{43}$/);
   });

@@ -86,7 +86,9 @@ async function open(hash: string, width = 1100): Promise<Page> {
 async function shoot(page: Page, name: string): Promise<void> {
   if (SCREENSHOTS === undefined) return;
   await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  const { width, height } = page.viewportSize() ?? { width: 1100, height: 720 };
+  // The top 600 pixels, at most: each picture stays under 150 KB for the README.
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), clip: { x: 0, y: 0, width, height: Math.min(height, 600) } });
 }
 
 beforeAll(async () => {
@@ -179,6 +181,9 @@ describe('the local mail UI in a browser', () => {
     await expect.poll(() => page.locator('#pager .where').textContent()).toBe('101–123 of 123 · page 3 of 3');
     expect(await rows.count()).toBe(23);
     expect(page.url()).toMatch(/#mailbox\?page=3$/);
+    await page.locator('#tab-jobs').click();
+    await expect.poll(() => page.locator('#list-jobs tbody tr').count()).toBe(50);
+    await shoot(page, 'jobs');
     await page.close();
   });
 
@@ -230,7 +235,7 @@ describe('the local mail UI in a browser', () => {
     expect(await page.locator('#headers tr', { hasText: 'Message-ID' }).locator('td').textContent()).toBe('<ui-html@outbound-mail.test>');
     await page.locator('#show-raw').click();
     await expect.poll(() => page.locator('#raw-source').textContent()).toContain('Content-Type: multipart/mixed');
-    expect(await page.locator('.job-link').allTextContents()).toEqual(['ui-html']);
+    expect(await page.locator('.job-link').allTextContents()).toEqual(['ui-html (delivered)']);
     await page.close();
   });
 

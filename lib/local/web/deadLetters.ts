@@ -5,6 +5,8 @@
  * queue, so looking never changes a job's receive count.
  * @module
  */
+import { readDeadLetter } from '../../operate/index.js';
+import type { DeadLetterReason } from '../../operate/index.js';
 import { jobSummary } from '../jobSummary.js';
 import type { HeldMessage } from '../LocalSqs.js';
 
@@ -27,7 +29,7 @@ export interface DeadLetterRow {
   kind: string;
   /** Phase, codes, server text and error class on one line. */
   reason: string;
-  /** Every message attribute, as text. */
+  /** Every message attribute with a text value. */
   attributes: Record<string, string>;
 }
 
@@ -41,32 +43,35 @@ export function deadLetterRows(messages: readonly HeldMessage[]): DeadLetterRow[
 }
 
 function deadLetterRow(message: HeldMessage): DeadLetterRow {
-  const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.messageAttributes)) attributes[name] = value.StringValue ?? `(${value.DataType})`;
+  // Read as `mail-queue dlq list` reads it (lib/operate), from the emulator's view of the message.
+  const letter = readDeadLetter({
+    MessageId: message.messageId,
+    Body: message.body,
+    MessageAttributes: message.messageAttributes,
+    ...(message.sentTimestamp === undefined ? {} : { Attributes: { SentTimestamp: String(message.sentTimestamp) } }),
+  });
   const summary = jobSummary(message.body);
-  const phase = attributes['FailurePhase'];
-  const placedBy = phase === undefined ? 'SQS' : 'handler';
   const row: DeadLetterRow = {
     messageId: message.messageId,
-    sourceMessageId: attributes['SourceMessageId'] ?? message.messageId,
+    sourceMessageId: letter.sourceMessageId ?? message.messageId,
     subject: summary.subject,
     recipients: summary.recipients,
-    receives: Number(attributes['SourceReceiveCount'] ?? attributes['Attempts'] ?? message.approximateReceiveCount),
-    placedBy,
-    kind: attributes['FailureKind'] ?? (placedBy === 'SQS' ? 'moved by SQS' : phase === 'job' ? 'invalid' : 'permanent'),
-    reason: placedBy === 'SQS' ? 'moved by SQS after too many receives: no reason attached' : reasonOf(attributes),
-    attributes,
+    receives: letter.receives ?? message.approximateReceiveCount,
+    placedBy: letter.source === 'sqs' ? 'SQS' : 'handler',
+    kind: letter.kind ?? (letter.source === 'sqs' ? 'moved by SQS' : letter.invalid ? 'invalid' : 'permanent'),
+    reason: letter.reason === undefined ? 'moved by SQS after too many receives: no reason attached' : reasonLine(letter.reason),
+    attributes: letter.attributes,
   };
-  const jobId = attributes['JobId'] ?? summary.jobId;
-  if (jobId !== undefined) row.jobId = jobId;
-  if (message.sentTimestamp !== undefined) row.failedAt = new Date(message.sentTimestamp).toISOString();
+  if (letter.jobId !== undefined) row.jobId = letter.jobId;
+  if (message.sentTimestamp !== undefined) row.failedAt = letter.sentAt.toISOString();
   return row;
 }
 
-function reasonOf(attributes: Record<string, string>): string {
-  const codes = [attributes['FailureCode'], attributes['FailureEnhancedCode']].filter((code) => code !== undefined).join(' ');
-  const error = attributes['FailureError'] === undefined ? '' : ` (${attributes['FailureError']})`;
-  return `${attributes['FailurePhase'] ?? '?'}${codes === '' ? '' : ` ${codes}`}: ${attributes['FailureMessage'] ?? ''}${error}`;
+/** `rcpt 550 5.1.1: the server's text (RecipientsRefusedError)`. */
+function reasonLine(reason: DeadLetterReason): string {
+  const codes = [reason.code, reason.enhancedCode].filter((code) => code !== undefined).join(' ');
+  const error = reason.error === undefined ? '' : ` (${reason.error})`;
+  return `${reason.phase}${codes === '' ? '' : ` ${codes}`}: ${reason.message ?? ''}${error}`;
 }
 
 /** The searchable text of a row: ids, subject, recipients and the reason. */

@@ -4,7 +4,7 @@
  * | request | answer |
  * |---|---|
  * | `GET /` | the page, with the run's token |
- * | `GET /assets/app.js`, `/assets/app.css` | its script and style |
+ * | `GET /assets/<file>` | its style and script modules (`app.css`, `app.js`...) |
  * | `GET /api/overview` | the counts and the tabs' counts |
  * | `GET /api/list/mailbox`, `/api/list/jobs`, `/api/list/dead-letters` | one page of a tab (`q`, `outcome`, `page`, `pageSize`) |
  * | `GET /api/message/<file>` | a message's headers, text, attachments and jobs |
@@ -71,10 +71,6 @@ export async function route(request: IncomingMessage, context: RouteContext): Pr
   switch (url.pathname) {
     case '/':
       return { status: 200, type: 'text/html; charset=utf-8', body: context.assets.page(context.token) };
-    case '/assets/app.js':
-      return { status: 200, type: 'text/javascript; charset=utf-8', body: context.assets.script };
-    case '/assets/app.css':
-      return { status: 200, type: 'text/css; charset=utf-8', body: context.assets.style };
     case '/api/overview':
       return json({
         stats: activity.stats(),
@@ -98,6 +94,8 @@ export async function route(request: IncomingMessage, context: RouteContext): Pr
     default:
       break;
   }
+  const asset = parts[0] === 'assets' && parts.length === 2 ? context.assets.files.get(parts[1] ?? '') : undefined;
+  if (asset !== undefined) return { status: 200, ...asset };
   if (parts[0] === 'raw' && parts.length === 2) return rawSource(mailbox, parts[1] ?? '');
   if (parts[0] === 'api' && parts[1] === 'message' && parts.length === 3) return messageDetail(context, parts[2] ?? '');
   if (parts[0] === 'api' && parts[1] === 'job' && parts.length === 3) return jobDetail(context, parts[2] ?? '');
