@@ -166,7 +166,7 @@ describe('mail-queue dlq show', () => {
         '  text              5 octets',
         '  html              9 octets',
         '  attachment        figures.pdf (application/pdf), 23 octets',
-        'headers of the message it becomes',
+        'headers of the message it becomes (Date: when it is sent)',
         '  From: shop@example.com',
         '  To: bob@example.net',
         '  Cc: Carol <carol@example.com>',

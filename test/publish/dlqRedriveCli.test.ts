@@ -95,6 +95,22 @@ describe('mail-queue dlq redrive', () => {
     });
   });
 
+  it('warns about a whole job some recipients took already', async () => {
+    const queues = await emulator().createMailQueues();
+    await deadLetterByHandler(emulator(), queues, jobBody('order-5', ['a@example.com', 'b@example.org']), NO_SUCH_USER, {
+      jobId: 'order-5',
+      part: { form: 'original', pending: 1, delivered: 1 },
+    });
+    const run = await runCli(['dlq', 'redrive', 'order-5', '--dry-run', '--queue-url', queues.queueUrl, '--dlq-url', queues.dlqUrl], {
+      env: { AWS_ENDPOINT_URL_SQS: emulator().endpoint },
+    });
+    expect(stable(run.stdout).split('\n').slice(-3)).toEqual([
+      'whole jobs that some recipients took already (JobForm original): they get it again unless the delivery ledger knows them:',
+      '  order-5 UUID: 1 delivered, 1 pending',
+      '',
+    ]);
+  });
+
   it('refuses to run without ids, a filter or --all', async () => {
     const { queues, env, target } = await filled();
     const run = await runCli(['dlq', 'redrive', ...target], { env });

@@ -115,7 +115,7 @@ function jobLines(job: JobDescription): string[] {
   }
   if (job.extraHeaders.length > 0) field('extra headers', job.extraHeaders.join(', '));
   lines.push(
-    `headers of the message it becomes${job.from === undefined ? " (the sender's address stands for the function's configured sender)" : ''}`,
+    `headers of the message it becomes (Date: when it is sent${job.from === undefined ? "; the sender's address stands for the function's configured sender" : ''})`,
   );
   for (const header of job.headers) lines.push(`  ${header}`);
   return lines;

@@ -239,6 +239,12 @@ function redriveReport(summary: RedriveSummary, queueUrl: string): string {
     summary.notDeleted.map(({ letter, reason }) => `${name(letter)}: ${reason}`),
   );
   section('not found in the DLQ:', summary.notFound);
+  section(
+    'whole jobs that some recipients took already (JobForm original): they get it again unless the delivery ledger knows them:',
+    summary.letters
+      .filter((letter) => letter.part?.form === 'original' && (letter.part.delivered ?? 0) > 0)
+      .map((letter) => `${name(letter)}: ${letter.part?.delivered ?? 0} delivered, ${letter.part?.pending ?? 0} pending`),
+  );
   return `${lines.join('\n')}\n`;
 }
 
