@@ -11,6 +11,7 @@ import { parseEnvironments } from '../../infra/config.js';
 import type { EnvironmentConfig } from '../../infra/config.js';
 import { addOutboundMailStacks, nagPacks, stackNameOf } from '../../infra/outboundMailApp.js';
 import type { OutboundMailStack } from '../../infra/OutboundMailStack.js';
+import { STACK_OUTPUTS } from '../../lib/operate/findQueues.js';
 import { cdkContext, cdkEnvironmentNames, testApp, withStableAssetHashes } from '../support/cdkApp.js';
 
 interface Synthesized {
@@ -394,6 +395,9 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
       },
     });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `OutboundMail-${name}` });
+    // The keys `mail-queue --stack OutboundMail-<environment>` reads with DescribeStacks.
+    template.hasOutput(STACK_OUTPUTS.queueUrl, { Value: ref(stack.mail.queue) });
+    template.hasOutput(STACK_OUTPUTS.dlqUrl, { Value: ref(stack.mail.deadLetterQueue) });
     template.hasOutput('FunctionName', { Value: ref(stack.mail.sendMailFunction) });
     template.hasOutput('LedgerTableName', { Value: ref(stack.mail.ledger.table) });
     if (environment.alarmTopicArn === undefined && environment.createAlarmTopic !== true) {
