@@ -22,6 +22,8 @@ let activity: RunActivity;
 let hostile: string;
 let rich: string;
 const redriveCalls: string[][] = [];
+/** A 1x1 PNG. */
+const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 interface Reply {
   status: number;
@@ -81,8 +83,11 @@ beforeAll(async () => {
       to: 'Ann <ann@example.com>',
       subject: 'Rich message',
       text: 'The text part',
-      html: '<p>The HTML part</p><script>document.title="ran"</script>',
-      attachments: [{ filename: 'notes.txt', contentType: 'text/plain', content: Buffer.from('hello attachment').toString('base64') }],
+      html: '<p>The HTML part</p><img src="cid:logo@shop"><script>document.title="ran"</script>',
+      attachments: [
+        { filename: 'notes.txt', contentType: 'text/plain', content: Buffer.from('hello attachment').toString('base64') },
+        { filename: 'logo.png', contentType: 'image/png', content: PIXEL, contentId: 'logo@shop' },
+      ],
     },
     [{ address: 'refuse@example.com', code: 550 }],
   );
@@ -219,7 +224,10 @@ describe('a message', () => {
       to: '"Ann" <ann@example.com>', // as mailparser writes a named address
       text: 'The text part',
       hasHtml: true,
-      attachments: [{ index: 0, filename: 'notes.txt', contentType: 'text/plain', size: 16, disposition: 'attachment' }],
+      attachments: [
+        { index: 0, filename: 'logo.png', contentType: 'image/png', size: 70, disposition: 'inline' },
+        { index: 1, filename: 'notes.txt', contentType: 'text/plain', size: 16, disposition: 'attachment' },
+      ],
     });
     expect(detail.view['headers']).toContainEqual({ name: 'Message-ID', value: '<rich-1@example.com>' });
     expect((await get('/api/message/nothing.eml')).status).toBe(404);
@@ -231,6 +239,7 @@ describe('a message', () => {
     expect(html.headers['content-security-policy']).toBe(HTML_PART_POLICY);
     expect(HTML_PART_POLICY).toBe("default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox");
     expect(html.body).toContain('<p>The HTML part</p>');
+    expect(html.body).toContain(`<img src="data:image/png;base64,${PIXEL}">`); // the message's own picture, as img-src data: allows
     expect(html.body).toContain(
       `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'">`,
     );
@@ -238,12 +247,12 @@ describe('a message', () => {
   });
 
   it('gives an attachment as a download, never to be shown by the browser', async () => {
-    const file = await get(`/message/${rich}/attachments/0`);
+    const file = await get(`/message/${rich}/attachments/1`);
     expect(file.status).toBe(200);
     expect(file.body).toBe('hello attachment');
     expect(file.headers['content-type']).toBe('application/octet-stream');
     expect(file.headers['content-disposition']).toBe(`attachment; filename="notes.txt"; filename*=UTF-8''notes.txt`);
-    expect((await get(`/message/${rich}/attachments/1`)).status).toBe(404);
+    expect((await get(`/message/${rich}/attachments/2`)).status).toBe(404);
     expect((await get(`/message/${rich}/attachments/x`)).status).toBe(404);
   });
 
