@@ -28,6 +28,11 @@ export interface PartsPlan {
   limit: RecipientLimit;
   /** Asked before each further round of transactions; `false` (time short, connection gone) stops them. */
   canContinue(): boolean;
+  /**
+   * Told, as each transaction is answered, which of its recipients took the message (before the
+   * job's other transactions are done: the delivery ledger records them at once).
+   */
+  onPart?(sent: readonly string[], accepted: readonly string[]): void;
 }
 
 /** The job's outcome over all its transactions, and the error that ended one of them, if any (for the session's connection-loss rules). */
@@ -63,7 +68,7 @@ export async function sendInParts(sender: MailSender, mail: ComposedMessage, pla
   for (let round = 0; pending.length > 0; round += 1) {
     if (round > 0 && !safely(() => plan.canContinue())) break;
     const chunks = chunk(pending, plan.limit.perMessage);
-    const sent = await Promise.all(chunks.map((to) => attempt(sender, { from: mail.envelope.from, to }, mail.message)));
+    const sent = await Promise.all(chunks.map((to) => attempt(sender, { from: mail.envelope.from, to }, mail.message, plan)));
     parts.push(...sent);
     pending = [];
     let progress = false;
@@ -85,9 +90,19 @@ export async function sendInParts(sender: MailSender, mail: ComposedMessage, pla
   return combine(parts);
 }
 
-async function attempt(sender: MailSender, envelope: { from: string; to: string[] }, message: Uint8Array): Promise<Part> {
+async function attempt(
+  sender: MailSender,
+  envelope: { from: string; to: string[] },
+  message: Uint8Array,
+  plan: Pick<PartsPlan, 'onPart'>,
+): Promise<Part> {
   try {
-    return { recipients: envelope.to, result: await sender.send(envelope, message) };
+    const result = await sender.send(envelope, message);
+    safely(() => {
+      plan.onPart?.(envelope.to, result.accepted);
+      return true;
+    });
+    return { recipients: envelope.to, result };
   } catch (error) {
     return { recipients: envelope.to, error };
   }

@@ -71,6 +71,8 @@ export interface SessionPlan {
    * `false` (or throwing) stops the session.
    */
   onOutcome?(index: number, outcome: Outcome): Promise<boolean> | boolean;
+  /** Told as each transaction of a job is answered: its recipients and those who took it (see `PartsPlan.onPart`). */
+  onAccepted?(index: number, sent: readonly string[], accepted: readonly string[]): void;
 }
 
 /**
@@ -167,6 +169,9 @@ export async function sendJobs(sender: MailSender, jobs: readonly SessionJob[], 
       limit,
       // Further transactions of a job already begun go on unless the connection is gone or time is short.
       canContinue: () => stop !== 'connectionLost' && sender.closed !== true && plan.canStart(),
+      ...(plan.onAccepted === undefined
+        ? {}
+        : { onPart: (sent: readonly string[], accepted: readonly string[]) => plan.onAccepted?.(index, sent, accepted) }),
     });
     track(
       sending.then(({ outcome, error }) => {

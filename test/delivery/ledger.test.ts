@@ -161,6 +161,34 @@ describe('delivery ledger, through the handler', () => {
     expect(later).toEqual({ batchItemFailures: [] });
   });
 
+  it('a job sent in several transactions: the recipients of the first are in the ledger before the last one is answered', async () => {
+    // Prepare: one recipient per message; the relay holds its reply to the second message until the ledger has the first's recipient (or 3 s).
+    let recordedFirst: boolean | undefined;
+    let tableName = '';
+    const { rig, invoke, confirmed } = await ledgerRig({
+      maxRecipientsPerMessage: 1,
+      onMessage: async (message) => {
+        if (!message.envelope.to.includes('bob@example.com')) return undefined;
+        const until = Date.now() + 3_000;
+        do {
+          const item = await dynamo().ledgerItem(tableName, 'job-8');
+          recordedFirst = item?.recipients['ann@example.com']?.state === 'delivered';
+          if (!recordedFirst) await new Promise((resolve) => setTimeout(resolve, 50));
+        } while (!recordedFirst && Date.now() < until);
+        return undefined;
+      },
+    });
+    tableName = running!.tableName;
+    await rig.queues.publish([JSON.stringify(mailJob(8, { to: ['ann@example.com', 'bob@example.com'] }))]);
+    const records = await rig.queues.receiveRecords(10);
+    // Act
+    const response = await invoke(records);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(confirmed.map((m) => m.envelope.to)).toEqual([['ann@example.com'], ['bob@example.com']]);
+    expect(recordedFirst).toBe(true);
+  });
+
   it('ambiguous (the dot sent, no reply): recorded as ambiguous, not delivered; the retry sends again', async () => {
     // Prepare
     let drops = 0;

@@ -19,7 +19,9 @@ import type { SqsEmulator } from './sqsQueues.js';
 /** Options of {@link ledgerRig}. */
 export interface LedgerRigOptions {
   /** The relay's reply after a message (`undefined`: 250, and the message counts as confirmed). */
-  onMessage?: (message: ScriptedMessage) => ScriptedReply | undefined;
+  onMessage?: (message: ScriptedMessage) => ScriptedReply | undefined | Promise<ScriptedReply | undefined>;
+  /** `MAIL_MAX_RECIPIENTS`. */
+  maxRecipientsPerMessage?: number;
   /** The relay's reply to a command (`undefined`: its own). */
   onCommand?: (command: ReceivedCommand) => ScriptedReply | undefined;
   fifo?: boolean;
@@ -59,14 +61,20 @@ export async function ledgerRig(emulator: SqsEmulator, dynamo: DynamoEmulator, o
   const relay = await startScriptedServer({
     extensions: WITHOUT_CHUNKING,
     ...(options.onCommand === undefined ? {} : { onCommand: options.onCommand }),
-    onData: (message) => {
-      const reply = options.onMessage?.(message);
+    onData: async (message) => {
+      const reply = await options.onMessage?.(message);
       if (reply === undefined) confirmed.push(message);
       return reply;
     },
   });
   const settings: SmtpSettings = { host: relay.host, port: relay.port, security: 'starttls', username: 'mailer', password: 'secret' };
-  const rig = await sendMailRig({ emulator, smtp: { kind: 'url', settings }, tlsCa: relay.ca, fifo: options.fifo ?? false });
+  const rig = await sendMailRig({
+    emulator,
+    smtp: { kind: 'url', settings },
+    tlsCa: relay.ca,
+    fifo: options.fifo ?? false,
+    ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
+  });
   const tableName = await dynamo.newLedgerTable();
   const config: Config = { ...rig.config, ledger: { tableName, ttlSeconds: 3600 } };
   const log = new RecordingLog();

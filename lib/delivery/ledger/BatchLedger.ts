@@ -56,6 +56,7 @@ export class BatchLedger {
   /** Records of each key whose outcome is not recorded yet. */
   readonly #pending = new Map<string, number>();
   readonly #failed = new Set<number>();
+  readonly #signal: AbortSignal | undefined;
   #problem: string | undefined;
 
   /**
@@ -68,6 +69,7 @@ export class BatchLedger {
   constructor(table: LedgerTable, jobs: LedgerJobs, options: { owner: string; claimUntilMs: number; signal?: AbortSignal }) {
     this.#table = table;
     this.#owner = options.owner;
+    this.#signal = options.signal;
     const named = new Map<string, Set<string>>();
     this.#jobs = jobs.map((entry) => {
       if (entry === undefined) return undefined;
@@ -134,6 +136,26 @@ export class BatchLedger {
     job.sentTo = sending;
     if (messageId !== undefined) job.messageId = messageId;
     return sending;
+  }
+
+  /**
+   * One transaction of a job was answered and not every recipient of the job has the message yet
+   * (it goes in several transactions, or some were refused): those who took it are recorded at once,
+   * not when the job's last transaction is (a kill in between would lose them). A job every
+   * recipient took in one transaction is recorded with its outcome, in {@link record}. Never throws.
+   */
+  accepted(index: number, sent: readonly string[], accepted: readonly string[]): void {
+    const job = this.#jobs[index];
+    // Every recipient in this one transaction: the outcome follows at once, and is recorded then.
+    if (job === undefined || accepted.length === 0 || accepted.length >= (job.sentTo?.length ?? 0)) return;
+    const entries = accepted.map((recipient): LedgerEntry => ({
+      recipient,
+      state: 'delivered',
+      ...(job.messageId === undefined ? {} : { messageId: job.messageId }),
+    }));
+    void this.#table.record(job.key, entries, undefined, this.#signal).catch((error: unknown) => {
+      this.#fail(index, error);
+    });
   }
 
   /**
