@@ -229,6 +229,9 @@ describe('the local mail UI in a browser', () => {
     expect(download.suggestedFilename()).toBe('notes.txt');
     expect(await readFile(await download.path(), 'utf8')).toBe('hello attachment');
 
+    const [eml] = await Promise.all([page.waitForEvent('download'), page.locator('a.download').click()]);
+    expect(eml.suggestedFilename()).toMatch(/\.eml$/);
+    expect(await readFile(await eml.path(), 'utf8')).toMatch(/^Subject: Hostile HTML\r$/m);
     await page.locator('#show-text').click();
     expect(await page.locator('#text-part').textContent()).toBe('The text part');
     await page.locator('#show-headers').click();
@@ -276,6 +279,7 @@ describe('the local mail UI in a browser', () => {
     expect(await revived.locator('td[data-label=kind]').textContent()).toBe('moved by SQS');
     expect(await revived.locator('td[data-label=reason]').textContent()).toBe('moved by SQS after too many receives: no reason attached');
     expect(await rows.filter({ hasText: 'Refused for good' }).locator('td[data-label=kind]').textContent()).toBe('permanent');
+    expect(await page.locator('#redrive-all button').textContent()).toBe('Redrive these 2');
     await shoot(page, 'dead-letters');
     await page.evaluate('window.stillHere = true');
 

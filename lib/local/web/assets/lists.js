@@ -110,11 +110,13 @@ export async function refreshList(tab, params) {
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: list.columns.length, class: 'empty' }, 'nothing here yet')));
   table.tBodies[0].replaceChildren(...rows);
   if (tab === 'dead-letters') {
+    // As `mail-queue dlq redrive --all`: a job dead-lettered for an invalid body goes back only on its own button.
+    const valid = page.items.filter((letter) => letter.kind !== 'invalid');
     document.getElementById('redrive-all').replaceChildren(
-      page.items.length > 1
+      valid.length > 1
         ? redriveButton(
-            page.items.map((l) => l.messageId),
-            `Redrive these ${page.items.length}`,
+            valid.map((letter) => letter.messageId),
+            `Redrive these ${valid.length}`,
           )
         : '',
     );

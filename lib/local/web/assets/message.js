@@ -87,7 +87,7 @@ export async function drawMessage(file) {
     facts,
     message.attachments.length === 0 ? '' : h('h3', {}, `Attachments (${message.attachments.length})`),
     attachments,
-    h('div', { class: 'switch' }, buttons),
+    h('div', { class: 'switch' }, buttons, h('a', { href: `/raw/${encodeURIComponent(file)}`, download: file, class: 'download' }, 'Download .eml')),
     body,
   );
   show(message.hasHtml ? 'html' : 'text');
