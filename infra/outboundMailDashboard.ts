@@ -43,8 +43,8 @@ export const OUTBOUND_MAIL_GRAPHS: readonly DashboardGraph[] = [
   { title: 'Recipients refused', metrics: (s) => [s.mail(METRIC.recipientsRefused)] },
   { title: 'Recipients re-enqueued (refused for now)', metrics: (s) => [s.mail(METRIC.recipientsRequeued)] },
   { title: 'Possible duplicates (no reply after the data)', metrics: (s) => [s.mail(METRIC.possibleDuplicates)] },
-  { title: 'Duplicates suppressed (delivery ledger)', metrics: (s) => [s.mail('DuplicatesSuppressed')] },
-  { title: 'Batches sent without the delivery ledger', metrics: (s) => [s.mail('LedgerUnavailable')] },
+  { title: 'Jobs not sent again (delivery ledger: already delivered)', metrics: (s) => [s.mail(METRIC.duplicatesSuppressed)] },
+  { title: 'Jobs sent without the delivery ledger (unreachable)', metrics: (s) => [s.mail(METRIC.ledgerUnavailable)] },
   { title: 'Systemic failures (relay, TLS or AUTH)', metrics: (s) => [s.mail(METRIC.systemicFailures)] },
   {
     title: 'Batch duration (ms)',

@@ -102,8 +102,8 @@ describe('the dashboard of an environment', () => {
     ['Recipients refused', [`OutboundMail RecipientsRefused ${own} Sum`]],
     ['Recipients re-enqueued (refused for now)', [`OutboundMail RecipientsRequeued ${own} Sum`]],
     ['Possible duplicates (no reply after the data)', [`OutboundMail PossibleDuplicates ${own} Sum`]],
-    ['Duplicates suppressed (delivery ledger)', [`OutboundMail DuplicatesSuppressed ${own} Sum`]],
-    ['Batches sent without the delivery ledger', [`OutboundMail LedgerUnavailable ${own} Sum`]],
+    ['Jobs not sent again (delivery ledger: already delivered)', [`OutboundMail DuplicatesSuppressed ${own} Sum`]],
+    ['Jobs sent without the delivery ledger (unreachable)', [`OutboundMail LedgerUnavailable ${own} Sum`]],
     ['Systemic failures (relay, TLS or AUTH)', [`OutboundMail SystemicFailures ${own} Sum`]],
     [
       'Batch duration (ms)',
