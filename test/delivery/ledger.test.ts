@@ -3,6 +3,7 @@
  * commands it got), the SQS emulator and dynalite: re-deliveries and double publishes suppressed,
  * recipients already delivered skipped, one sender per job at a time, ambiguous sends sent again.
  */
+import type { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useDynamoEmulator } from '../support/dynamoEmulator.js';
@@ -187,6 +188,46 @@ describe('delivery ledger, through the handler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(confirmed.map((m) => m.envelope.to)).toEqual([['ann@example.com'], ['bob@example.com']]);
     expect(recordedFirst).toBe(true);
+  });
+
+  it('a batch of 10: one round trip of claims (10 UpdateItem, all sent before the first answer and before the first MAIL), one record per job', async () => {
+    // Prepare: count the ledger's requests and when they went.
+    const calls: { kind: 'claim' | 'record'; sentAt: number; answeredAt?: number }[] = [];
+    const counting: Pick<DynamoDBClient, 'send'> = {
+      send: (async (command: UpdateItemCommand, options?: { abortSignal?: AbortSignal }) => {
+        const call: (typeof calls)[number] = {
+          kind: command.input.ConditionExpression?.startsWith('attribute_not_exists') ? 'claim' : 'record',
+          sentAt: performance.now(),
+        };
+        calls.push(call);
+        try {
+          return await dynamo().client.send(command, options);
+        } finally {
+          call.answeredAt = performance.now();
+        }
+      }) as DynamoDBClient['send'],
+    };
+    let firstMail: number | undefined;
+    const { rig, invoke, confirmed } = await ledgerRig({
+      deps: { dynamo: counting },
+      onCommand: (command) => {
+        if (command.verb === 'MAIL') firstMail ??= performance.now();
+        return undefined;
+      },
+    });
+    await rig.queues.publish(Array.from({ length: 10 }, (_, n) => JSON.stringify(mailJob(20 + n))));
+    const records = await rig.queues.receiveRecords(10);
+    // Act
+    const response = await invoke(records);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(confirmed).toHaveLength(10);
+    const claims = calls.filter((call) => call.kind === 'claim');
+    expect(claims).toHaveLength(10);
+    expect(calls.filter((call) => call.kind === 'record')).toHaveLength(10);
+    const firstAnswer = Math.min(...claims.map((call) => call.answeredAt ?? Infinity));
+    expect(claims.every((call) => call.sentAt <= firstAnswer)).toBe(true);
+    expect(Math.max(...claims.map((call) => call.sentAt))).toBeLessThan(firstMail ?? 0);
   });
 
   it('ambiguous (the dot sent, no reply): recorded as ambiguous, not delivered; the retry sends again', async () => {
