@@ -4,7 +4,7 @@
  * @module
  */
 import type { JobDescription } from '../../operate/describeJob.js';
-import type { DeadLetter } from '../../operate/types.js';
+import type { DeadLetter, RedriveSummary } from '../../operate/types.js';
 
 /** Longest reason a table row shows (`show` and `--json` give it whole). */
 const TABLE_REASON_CHARS = 72;
@@ -119,6 +119,48 @@ function jobLines(job: JobDescription): string[] {
   );
   for (const header of job.headers) lines.push(`  ${header}`);
   return lines;
+}
+
+/** The summary of a redrive as `--json` prints it. */
+export function redriveJson(summary: RedriveSummary): Record<string, unknown> {
+  return {
+    ...summary,
+    letters: summary.letters.map(deadLetterJson),
+    skippedInvalid: summary.skippedInvalid.map(deadLetterJson),
+    notSent: summary.notSent.map(({ letter, reason }) => ({ letter: deadLetterJson(letter), reason })),
+    notDeleted: summary.notDeleted.map(({ letter, reason }) => ({ letter: deadLetterJson(letter), reason })),
+  };
+}
+
+/** The summary of a redrive in words: what went, what stayed and why. */
+export function redriveReport(summary: RedriveSummary, queueUrl: string): string {
+  const name = (letter: DeadLetter) => `${letter.jobId ?? '(no job id)'} ${letter.messageId}`;
+  const lines = summary.dryRun
+    ? [
+        `dry run: would redrive ${summary.letters.length} of ${summary.examined} dead letters looked at to ${queueUrl}`,
+        ...summary.letters.map((l) => `  ${name(l)}  ${reasonLine(l)}`),
+      ]
+    : [`redrove ${summary.redriven} of ${summary.examined} dead letters looked at to ${queueUrl}`];
+  const section = (title: string, items: string[]) => {
+    if (items.length > 0) lines.push(title, ...items.map((item) => `  ${item}`));
+  };
+  section('left in the DLQ, body not a valid job (name it by id to redrive it anyway):', summary.skippedInvalid.map(name));
+  section(
+    'not taken by the mail queue (still in the DLQ only):',
+    summary.notSent.map(({ letter, reason }) => `${name(letter)}: ${reason}`),
+  );
+  section(
+    'sent to the mail queue but not deleted from the DLQ (now in both: purge it with --job, or it is delivered twice if redriven again):',
+    summary.notDeleted.map(({ letter, reason }) => `${name(letter)}: ${reason}`),
+  );
+  section('not found in the DLQ:', summary.notFound);
+  section(
+    'whole jobs that some recipients took already (JobForm original): they get it again unless the delivery ledger knows them:',
+    summary.letters
+      .filter((letter) => letter.part?.form === 'original' && (letter.part.delivered ?? 0) > 0)
+      .map((letter) => `${name(letter)}: ${letter.part?.delivered ?? 0} delivered, ${letter.part?.pending ?? 0} pending`),
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 function shorten(text: string, max: number): string {

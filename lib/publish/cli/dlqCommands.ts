@@ -11,9 +11,9 @@ import { DEFAULT_LIST_MAX, findDeadLetters, listDeadLetters } from '../../operat
 import { purgeDeadLetters } from '../../operate/purgeDeadLetters.js';
 import { queueDepth } from '../../operate/queueStats.js';
 import { redriveDeadLetters } from '../../operate/redriveDeadLetters.js';
-import type { DeadLetter, DeadLetterFilter, RedriveSummary } from '../../operate/types.js';
+import type { DeadLetterFilter, RedriveSummary } from '../../operate/types.js';
 import { EXIT_FAILED, EXIT_OK, failed, usage, UsageError, type CliIo } from './cliIo.js';
-import { deadLetterDetail, deadLetterJson, deadLetterTable, listFooter, reasonLine } from './deadLetterText.js';
+import { deadLetterDetail, deadLetterJson, deadLetterTable, listFooter, redriveJson, redriveReport } from './deadLetterText.js';
 import { parseSince } from './since.js';
 import { requireQueueUrl, resolveQueueTarget, withQueueTarget, type QueueTarget, type QueueTargetFlags } from './queueTarget.js';
 
@@ -206,46 +206,6 @@ async function redrive(
     io.stdout.write(flags.json === true ? `${JSON.stringify(redriveJson(summary), null, 2)}\n` : redriveReport(summary, queueUrl));
     return summary.notSent.length + summary.notDeleted.length + summary.notFound.length === 0 ? EXIT_OK : EXIT_FAILED;
   });
-}
-
-function redriveJson(summary: RedriveSummary): Record<string, unknown> {
-  return {
-    ...summary,
-    letters: summary.letters.map(deadLetterJson),
-    skippedInvalid: summary.skippedInvalid.map(deadLetterJson),
-    notSent: summary.notSent.map(({ letter, reason }) => ({ letter: deadLetterJson(letter), reason })),
-    notDeleted: summary.notDeleted.map(({ letter, reason }) => ({ letter: deadLetterJson(letter), reason })),
-  };
-}
-
-function redriveReport(summary: RedriveSummary, queueUrl: string): string {
-  const name = (letter: DeadLetter) => `${letter.jobId ?? '(no job id)'} ${letter.messageId}`;
-  const lines = summary.dryRun
-    ? [
-        `dry run: would redrive ${summary.letters.length} of ${summary.examined} dead letters looked at to ${queueUrl}`,
-        ...summary.letters.map((l) => `  ${name(l)}  ${reasonLine(l)}`),
-      ]
-    : [`redrove ${summary.redriven} of ${summary.examined} dead letters looked at to ${queueUrl}`];
-  const section = (title: string, items: string[]) => {
-    if (items.length > 0) lines.push(title, ...items.map((item) => `  ${item}`));
-  };
-  section('left in the DLQ, body not a valid job (name it by id to redrive it anyway):', summary.skippedInvalid.map(name));
-  section(
-    'not taken by the mail queue (still in the DLQ only):',
-    summary.notSent.map(({ letter, reason }) => `${name(letter)}: ${reason}`),
-  );
-  section(
-    'sent to the mail queue but not deleted from the DLQ (now in both: purge it with --job, or it is delivered twice if redriven again):',
-    summary.notDeleted.map(({ letter, reason }) => `${name(letter)}: ${reason}`),
-  );
-  section('not found in the DLQ:', summary.notFound);
-  section(
-    'whole jobs that some recipients took already (JobForm original): they get it again unless the delivery ledger knows them:',
-    summary.letters
-      .filter((letter) => letter.part?.form === 'original' && (letter.part.delivered ?? 0) > 0)
-      .map((letter) => `${name(letter)}: ${letter.part?.delivered ?? 0} delivered, ${letter.part?.pending ?? 0} pending`),
-  );
-  return `${lines.join('\n')}\n`;
 }
 
 async function purge(flags: QueueTargetFlags & FilterFlags & { yes?: boolean }, io: CliIo): Promise<number> {
