@@ -51,13 +51,16 @@ export async function deadLetterByHandler(
   queues: MailQueues,
   body: string,
   reason: FailureReason,
-  options: { jobId?: string; part?: DeadLetterPart; attributes?: Record<string, string> } = {},
+  options: { jobId?: string; part?: DeadLetterPart; attributes?: Record<string, string>; groupId?: string } = {},
 ): Promise<string> {
-  await queues.publish([body], options.attributes === undefined ? {} : { attributes: options.attributes });
+  await queues.publish([body], {
+    ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
+    ...(options.groupId === undefined ? {} : { groupId: options.groupId }),
+  });
   const [received] = await queues.receiveRecords(1);
   if (received === undefined) throw new Error('the job did not arrive');
   const record = readRecord(received);
-  const { attributes: _attributes, ...deadLetterOptions } = options;
+  const { attributes: _attributes, groupId: _groupId, ...deadLetterOptions } = options;
   await new QueueActions(emulator.sqs, queues).deadLetter(record, reason, deadLetterOptions);
   await emulator.sqs.send(new DeleteMessageCommand({ QueueUrl: queues.queueUrl, ReceiptHandle: record.receiptHandle }));
   // The DLQ message's SentTimestamp orders the listing: keep sends a few milliseconds apart.
