@@ -17,6 +17,11 @@ export const FAULT_KINDS = [
   'sqsThrottle',
   'sqsSlow',
   'kill',
+  'killAfterDelivery',
+  'requeueFail',
+  'redelivery',
+  'doublePublish',
+  'ledgerError',
 ] as const;
 
 /** One kind of fault. */

@@ -48,6 +48,8 @@ export interface SmtpFaultProxy {
   acknowledged: Set<string>;
   /** The proxy connection of a relay-side port (the upstream socket's local port). */
   connOf(relayPort: number): string | undefined;
+  /** Told of each copy as its final reply reaches the client (the run kills some invocations then). */
+  onAcknowledged?: (copyId: string) => void;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,8 @@ const END_OF_DATA = Buffer.from('\r\n.\r\n');
  */
 export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyFaults, random: SeededRandom, log: FaultLog): Promise<SmtpFaultProxy> {
   const acknowledged = new Set<string>();
+  // eslint-disable-next-line prefer-const -- assigned once the listener is up; the connections read it later
+  let proxy: SmtpFaultProxy;
   const byPort = new Map<number, string>();
   const open = new Set<net.Socket>();
   let count = 0;
@@ -130,7 +134,9 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
       replyLine = lines.pop() ?? '';
       for (const line of lines) {
         const copy = /queued as (C\d+)/.exec(line)?.[1];
-        if (copy !== undefined) acknowledged.add(copy);
+        if (copy === undefined) continue;
+        acknowledged.add(copy);
+        proxy.onAcknowledged?.(copy);
       }
     };
 
@@ -233,7 +239,7 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  return {
+  proxy = {
     port: (server.address() as AddressInfo).port,
     acknowledged,
     connOf: (relayPort) => byPort.get(relayPort),
@@ -243,4 +249,5 @@ export async function startSmtpFaultProxy(targetPort: number, faults: SmtpProxyF
         server.close(() => resolve());
       }),
   };
+  return proxy;
 }

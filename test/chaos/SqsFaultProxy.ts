@@ -23,6 +23,11 @@ export interface SqsProxyFaults {
    * and then every request in it is slow (several slow calls in a row, as when SQS is degraded).
    */
   brownout: { windowMs: number; chance: number };
+  /**
+   * Chance that a re-enqueue (the function's SendMessage of a job to the mail queue, not to the DLQ)
+   * fails with a `500`, on top of `error500`: the whole job then comes back (issue 9's "failed re-enqueue").
+   */
+  requeueFail?: number;
 }
 
 /** A SendMessage of a mail job that the emulator took (a re-enqueue or a dead-letter copy). */
@@ -76,9 +81,12 @@ export async function startSqsFaultProxy(target: string, faults: SqsProxyFaults,
       const job = jobOf(body);
       const what = `${action}${job === undefined ? '' : ` job ${job.jobId}`}`;
       const roll = random.next();
-      const fault = roll < faults.error500 ? 'sqs500' : roll < faults.error500 + faults.throttle ? 'sqsThrottle' : undefined;
+      const requeue = action === 'SendMessage' && job !== undefined && !/-dlq(\.fifo)?$/.test(job.queueUrl);
+      const requeueFails = requeue && faults.requeueFail !== undefined && random.chance(faults.requeueFail);
+      const fault =
+        roll < faults.error500 ? 'sqs500' : roll < faults.error500 + faults.throttle ? 'sqsThrottle' : requeueFails ? 'sqs500' : undefined;
       if (fault !== undefined) {
-        log.add(fault, what);
+        log.add(requeueFails && roll >= faults.error500 + faults.throttle ? 'requeueFail' : fault, what);
         const shape = FAULTS[fault];
         const payload = JSON.stringify({ __type: shape.type, message: shape.message });
         response.writeHead(shape.status, {

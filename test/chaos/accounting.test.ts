@@ -70,36 +70,89 @@ describe('account', () => {
     expect(account(evidence({ copies: [copy('C1', 'j1', [A, B], 100)] }))).toMatchObject({ refusedForGood: { delivered: 1 }, holds: false });
   });
 
-  it('explains a duplicate whose first reply never reached the function, or whose invocation was killed after it', () => {
+  it('puts a duplicate whose first reply never reached the function in the ambiguous class; without the ledger, a kill after delivery is of the other class, with its cause', () => {
     const twice = [copy('C1', 'j1', [A], 100), copy('C2', 'j1', [A], 200)];
     expect(account(evidence({ copies: twice, acknowledged: new Set(['C2']) }))).toMatchObject({
       duplicates: 1,
-      explained: { replyLost: 1 },
-      unexplained: 0,
+      ambiguous: { replyLost: 1, killedBeforeLedgerRecord: 0, ledgerUnavailable: 0 },
+      other: 0,
       holds: true,
     });
     const killed = [invocation(['j1'], 90, 150, { killedAt: 150 }), invocation(['j1'], 190, 210)];
     expect(account(evidence({ copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: killed }))).toMatchObject({
-      explained: { killedAfterDelivery: 1 },
+      ledger: false,
+      other: 1,
+      otherCauses: { killedAfterDelivery: 1 },
       holds: true,
     });
+  });
+
+  it('with the ledger: a kill before the ledger recorded the delivery is ambiguous; a duplicate sent after it recorded it is a violation', () => {
+    const twice = [copy('C1', 'j1', [A], 100), copy('C2', 'j1', [A], 200)];
+    const killed = [invocation(['j1'], 90, 150, { killedAt: 150 }), invocation(['j1'], 190, 210)];
+    const base = { copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: killed };
+    const notYet = { recordedAt: new Map<string, number>(), failedAt: new Map<string, number[]>() };
+    expect(account(evidence({ ...base, ledger: notYet }))).toMatchObject({
+      ledger: true,
+      ambiguous: { killedBeforeLedgerRecord: 1 },
+      other: 0,
+      holds: true,
+    });
+    const recorded = { recordedAt: new Map([[`j1 ${A}`, 120]]), failedAt: new Map<string, number[]>() };
+    const table = account(evidence({ ...base, ledger: recorded }));
+    expect(table).toMatchObject({ other: 1, otherCauses: { killedAfterDelivery: 1 }, holds: false });
+    expect(table.violations[0]).toBe('duplicates outside the ambiguous class, with the ledger: 1');
+    // ...unless the ledger failed for that job in between: the function then sends at-least-once.
+    const failed = { recordedAt: new Map([[`j1 ${A}`, 120]]), failedAt: new Map([['j1', [195]]]) };
+    expect(account(evidence({ ...base, ledger: failed }))).toMatchObject({ ambiguous: { ledgerUnavailable: 1 }, other: 0, holds: true });
+    // ...or the invocation sending the duplicate said it could not reach the ledger.
+    const unreachable = [invocation(['j1'], 90, 150, { killedAt: 150 }), invocation(['j1'], 190, 210, { ledgerUnavailable: 1 })];
+    expect(account(evidence({ ...base, invocations: unreachable, ledger: recorded }))).toMatchObject({
+      ambiguous: { ledgerUnavailable: 1 },
+      holds: true,
+    });
+    // An invocation that was neither killed nor timed out had time to record: no excuse.
+    const alive = [invocation(['j1'], 90, 150), invocation(['j1'], 190, 210)];
+    expect(account(evidence({ ...base, invocations: alive, ledger: notYet }))).toMatchObject({ other: 1, otherCauses: { unknown: 1 }, holds: false });
+  });
+
+  it("names a producer's double publish and an SQS re-delivery as causes without the ledger", () => {
+    const twice = [copy('C1', 'j1', [A], 100), copy('C2', 'j1', [A], 200)];
+    const base = { copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: [invocation(['j1'], 90, 150), invocation(['j1'], 190, 210)] };
+    expect(account(evidence({ ...base, doublePublished: new Set(['j1']) }))).toMatchObject({ otherCauses: { doublePublished: 1 }, holds: true });
+    expect(account(evidence({ ...base, redelivered: new Set(['j1']) }))).toMatchObject({ otherCauses: { redelivered: 1 }, holds: true });
+  });
+
+  it("measures the ledger's lag behind the relay's reply", () => {
+    const ledger = { recordedAt: new Map([[`j1 ${A}`, 130]]), failedAt: new Map<string, number[]>(), acknowledgedAt: new Map([['C1', 105]]) };
+    expect(account(evidence({ ledger })).ledgerRecordLagMs).toEqual({ median: 25, p95: 25, max: 25 });
   });
 
   it('explains a duplicate made by a kill after a re-enqueue: the record comes back while its re-enqueued part is queued too', () => {
     const twice = [copy('C1', 'j1', [A], 300), copy('C2', 'j1', [A], 400)];
     const killed = [invocation(['j1'], 90, 150, { killedAt: 150 }), invocation(['j1'], 290, 310), invocation(['j1'], 390, 410)];
     const base = { copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: killed };
-    expect(account(evidence({ ...base, requeues: [{ jobId: 'j1', t: 120 }] }))).toMatchObject({ explained: { killedAfterDelivery: 1 }, holds: true });
+    expect(account(evidence({ ...base, requeues: [{ jobId: 'j1', t: 120 }] }))).toMatchObject({
+      otherCauses: { killedAfterDelivery: 1 },
+      holds: true,
+    });
     // A kill before the invocation did anything for the job explains nothing.
-    expect(account(evidence({ ...base, requeues: [{ jobId: 'j1', t: 200 }] }))).toMatchObject({ unexplained: 1, holds: false });
+    expect(account(evidence({ ...base, requeues: [{ jobId: 'j1', t: 200 }] }))).toMatchObject({ otherCauses: { unknown: 1 }, holds: false });
   });
 
-  it('fails on a duplicate whose first copy was acknowledged and not killed, naming a timed-out invocation when there was one', () => {
+  it('names a timed-out invocation as the cause of a duplicate, and fails on one no fault explains', () => {
     const twice = [copy('C1', 'j1', [A], 100), copy('C2', 'j1', [A], 200)];
     const timedOut = [invocation(['j1'], 90, 150, { timedOut: true }), invocation(['j1'], 190, 210)];
-    const table = account(evidence({ copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: timedOut }));
-    expect(table).toMatchObject({ unexplained: 1, unexplainedCauses: { invocationTimedOut: 1 }, holds: false });
-    expect(table.violations[0]).toBe('unexplained duplicates: 1');
+    expect(account(evidence({ copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: timedOut }))).toMatchObject({
+      other: 1,
+      otherCauses: { invocationTimedOut: 1 },
+      holds: true,
+    });
+    const table = account(
+      evidence({ copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: [invocation(['j1'], 90, 150), invocation(['j1'], 190, 210)] }),
+    );
+    expect(table).toMatchObject({ other: 1, otherCauses: { unknown: 1 }, holds: false });
+    expect(table.violations[0]).toBe('duplicates without a fault to explain them: 1');
   });
 
   it('fails when a DLQ copy holds a recipient who had the mail, unless a fault explains it', () => {
@@ -109,6 +162,9 @@ describe('account', () => {
     };
     expect(account(evidence({ dlq: [dead] }))).toMatchObject({ deliveredInDlq: { unexplained: 1 }, holds: false });
     expect(account(evidence({ dlq: [dead], acknowledged: new Set() }))).toMatchObject({ deliveredInDlq: { explained: 1 }, holds: true });
+    // The invocation that delivered it timed out before it could record or settle it.
+    const timedOut = [invocation(['j1'], 90, 150, { timedOut: true })];
+    expect(account(evidence({ dlq: [dead], invocations: timedOut }))).toMatchObject({ deliveredInDlq: { explained: 1 }, holds: true });
   });
 
   it('checks each FIFO group is delivered in order', () => {

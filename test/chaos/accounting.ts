@@ -1,11 +1,20 @@
 /**
  * The verdict of a fault-injection run, from what each component recorded: every (job, recipient)
  * is delivered (copies in the relay's mailbox), in the dead-letter queue (with its reason), still
- * pending in the queue, or lost. The run holds only when nothing is lost, no recipient refused for
- * good was delivered, every duplicate is explained by a fault that made it unavoidable (its copy's
- * final reply never reached the function; or the invocation was killed after the copy was
- * stored), no DLQ copy holds an already delivered recipient without such a fault, and (FIFO) each
- * message group was delivered in order.
+ * pending in the queue, or lost. Each extra copy is put in one class:
+ *
+ * - **ambiguous**, which no ledger can prevent: a copy before it had its final reply lost (the end
+ *   of data went out, no reply came back); or, with the ledger, the invocation that sent the copy
+ *   before it was killed (or timed out) after the relay's reply and before the ledger recorded the
+ *   delivery; or the ledger could not be reached (the function then sends at-least-once);
+ * - **other**: everything else, by likely cause (a kill after delivery, a failed re-enqueue, an SQS
+ *   re-delivery, a producer's double publish, a timed-out invocation, or none found).
+ *
+ * The run holds only when nothing is lost, no recipient refused for good was delivered, no DLQ copy
+ * holds an already delivered recipient without a fault to explain it, (FIFO) each message group was
+ * delivered in order, and: with the ledger, no duplicate is of the other class; without it, every
+ * duplicate of the other class has an injected fault as its cause (a timed-out invocation counts:
+ * the plan's stalls make them, and Lambda ends them as a kill would).
  * @module
  */
 import type { ChaosJob } from './chaosJobs.js';
@@ -36,6 +45,10 @@ export interface InvocationTrace {
   deleteFailed?: string[];
   /** Jobs whose re-enqueue failed, so the whole job came back (from the handler's log). */
   requeueFailed: string[];
+  /** Jobs the handler said it sent or settled without the delivery ledger (it could not be reached). */
+  ledgerUnavailable?: number;
+  /** The handler's words on why the ledger could not be used. */
+  ledgerProblem?: string;
   /** The handler's log lines about records, for the evidence of a violation. */
   outcomes: { jobId?: string; outcome?: string; placement?: string; cause?: string; problem?: string; refused?: string }[];
 }
@@ -56,6 +69,32 @@ export interface RunEvidence {
   /** The fault log, for the evidence of a violation. */
   faultEvents?: readonly FaultEvent[];
   seconds: number;
+  /** Jobs the producer published twice. */
+  doublePublished?: ReadonlySet<string>;
+  /** Jobs whose record the run made visible again while an invocation held it (an SQS re-delivery). */
+  redelivered?: ReadonlySet<string>;
+  /** The delivery ledger, when the run had one: what it recorded and when it failed. */
+  ledger?: LedgerEvidence;
+}
+
+/** What the delivery ledger did during a run, from the calls that reached it. */
+export interface LedgerEvidence {
+  /** `${job} ${recipient}` → when the ledger first answered a write recording it as delivered. */
+  recordedAt: ReadonlyMap<string, number>;
+  /** Job id → when a call about it failed (an error answer, injected or not). */
+  failedAt: ReadonlyMap<string, readonly number[]>;
+  /** Copy id → when its final reply reached the function. */
+  acknowledgedAt?: ReadonlyMap<string, number>;
+}
+
+/** Likely causes of a duplicate of the other class. */
+export interface OtherCauses {
+  killedAfterDelivery: number;
+  requeueFailed: number;
+  redelivered: number;
+  doublePublished: number;
+  invocationTimedOut: number;
+  unknown: number;
 }
 
 /** The run's table. */
@@ -65,12 +104,22 @@ export interface ChaosTable {
   recipients: number;
   /** (job, recipient) delivered at least once. */
   delivered: number;
+  /** The run had the delivery ledger. */
+  ledger: boolean;
   /** Extra copies, over all (job, recipient). */
   duplicates: number;
-  explained: { replyLost: number; killedAfterDelivery: number };
-  unexplained: number;
-  /** Likely cause of the unexplained ones (an invocation that timed out, a failed re-enqueue, or none found). */
-  unexplainedCauses: { invocationTimedOut: number; requeueFailed: number; unknown: number };
+  /** Extra copies no ledger can prevent, by why. */
+  ambiguous: { replyLost: number; killedBeforeLedgerRecord: number; ledgerUnavailable: number };
+  /** Every other extra copy. */
+  other: number;
+  /** Likely cause of each of the other class. */
+  otherCauses: OtherCauses;
+  /**
+   * With the ledger: how long after the relay's reply to a (job, recipient)'s first acknowledged
+   * copy reached the function the ledger answered the write recording it (the window in which a
+   * kill duplicates), milliseconds.
+   */
+  ledgerRecordLagMs?: { median: number; p95: number; max: number };
   /** Delivered recipients that a DLQ copy holds too: explained by an unacknowledged copy, or not. */
   deliveredInDlq: { explained: number; unexplained: number };
   refusedForGood: { total: number; refusedByRelay: number; inDlq: number; pending: number; delivered: number };
@@ -125,16 +174,39 @@ export function account(evidence: RunEvidence): ChaosTable {
       (i) => i.killedAt !== undefined && i.jobIds.includes(jobId) && (sideEffects.get(jobId) ?? []).some((t) => i.start <= t && t <= i.killedAt!),
     ).length;
   const replyLost = (copies: readonly StoredCopy[]): number => copies.filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
+  const otherCause = (jobId: string, copies: readonly StoredCopy[]): keyof OtherCauses => {
+    if (killsAfterEffect(jobId) > 0) return 'killedAfterDelivery';
+    if (evidence.doublePublished?.has(jobId) === true) return 'doublePublished';
+    if (evidence.redelivered?.has(jobId) === true) return 'redelivered';
+    return causeOf(jobId, copies, evidence.invocations);
+  };
+  // An invocation that ended (killed, or timed out: Lambda ends it) while holding the job, after a copy of it went out.
+  // or one that said it worked without the ledger (so the next receive does not know who has the mail).
+  const diedAfterCopy = (jobId: string, copies: readonly StoredCopy[]): boolean =>
+    evidence.invocations.some(
+      (i) =>
+        i.jobIds.includes(jobId) &&
+        (i.killedAt !== undefined || i.timedOut || (i.ledgerUnavailable ?? 0) > 0) &&
+        copies.some((copy) => i.start <= copy.t && copy.t <= i.end),
+    );
+  const faultExplains = (jobId: string, copies: readonly StoredCopy[]): boolean =>
+    killsAfterEffect(jobId) > 0 ||
+    diedAfterCopy(jobId, copies) ||
+    evidence.doublePublished?.has(jobId) === true ||
+    evidence.redelivered?.has(jobId) === true ||
+    evidence.invocations.some((i) => i.requeueFailed.includes(jobId)) ||
+    (evidence.ledger?.failedAt.has(jobId) ?? false);
 
   const table: ChaosTable = {
     queue: evidence.queue,
     jobs: evidence.jobs.length,
     recipients: 0,
     delivered: 0,
+    ledger: evidence.ledger !== undefined,
     duplicates: 0,
-    explained: { replyLost: 0, killedAfterDelivery: 0 },
-    unexplained: 0,
-    unexplainedCauses: { invocationTimedOut: 0, requeueFailed: 0, unknown: 0 },
+    ambiguous: { replyLost: 0, killedBeforeLedgerRecord: 0, ledgerUnavailable: 0 },
+    other: 0,
+    otherCauses: { killedAfterDelivery: 0, requeueFailed: 0, redelivered: 0, doublePublished: 0, invocationTimedOut: 0, unknown: 0 },
     deliveredInDlq: { explained: 0, unexplained: 0 },
     refusedForGood: { total: 0, refusedByRelay: 0, inDlq: 0, pending: 0, delivered: 0 },
     dlqByReason: {},
@@ -182,22 +254,28 @@ export function account(evidence: RunEvidence): ChaosTable {
       }
       if (copies.length > 0) {
         table.delivered += 1;
-        const extra = copies.length - 1;
-        table.duplicates += extra;
-        // Each reply lost after the end of data, and each kill after a side effect, can add one copy.
-        const lost = Math.min(extra, replyLost(copies));
-        const killed = Math.min(extra - lost, killsAfterEffect(job.id));
-        table.explained.replyLost += lost;
-        table.explained.killedAfterDelivery += killed;
-        const missing = extra - lost - killed;
-        if (missing > 0) {
-          table.unexplained += missing;
-          const cause = causeOf(job.id, copies, evidence.invocations);
-          table.unexplainedCauses[cause] += missing;
-          note('unexplained duplicates', `${where}: ${copies.length} copies, ${describeJob(job.id, copies, evidence)}; likely cause: ${cause}`);
+        table.duplicates += copies.length - 1;
+        for (const [i, extra] of copies.entries()) {
+          if (i === 0) continue;
+          const kind = classify(key, job.id, copies.slice(0, i), extra, evidence);
+          if (kind !== 'other') {
+            table.ambiguous[kind] += 1;
+            continue;
+          }
+          table.other += 1;
+          const cause = otherCause(job.id, copies);
+          table.otherCauses[cause] += 1;
+          if (evidence.ledger !== undefined || cause === 'unknown') {
+            note(
+              evidence.ledger === undefined
+                ? 'duplicates without a fault to explain them'
+                : 'duplicates outside the ambiguous class, with the ledger',
+              `${where}: ${copies.length} copies, ${describeJob(job.id, copies, evidence)}; likely cause: ${cause}`,
+            );
+          }
         }
         if (dead.length > 0) {
-          if (replyLost(copies) + killsAfterEffect(job.id) > 0) table.deliveredInDlq.explained += 1;
+          if (replyLost(copies) > 0 || faultExplains(job.id, copies)) table.deliveredInDlq.explained += 1;
           else {
             table.deliveredInDlq.unexplained += 1;
             note(
@@ -264,8 +342,63 @@ export function account(evidence: RunEvidence): ChaosTable {
       ...(lines.length > SHOWN ? [`  … ${lines.length - SHOWN} more`] : []),
     );
   }
+  if (evidence.ledger !== undefined) {
+    const lags: number[] = [];
+    for (const [key, copies] of copiesOf) {
+      const recorded = evidence.ledger.recordedAt.get(key);
+      const acked = copies.flatMap((copy) => evidence.ledger?.acknowledgedAt?.get(copy.copyId) ?? []);
+      const first = Math.min(...acked);
+      if (recorded !== undefined && acked.length > 0 && recorded >= first) lags.push(recorded - first);
+    }
+    lags.sort((a, b) => a - b);
+    const at = (q: number): number => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? 0;
+    table.ledgerRecordLagMs = { median: at(0.5), p95: at(0.95), max: lags.at(-1) ?? 0 };
+  }
   table.holds = problems.size === 0;
   return table;
+}
+
+/**
+ * The class of one extra copy, from the copies of the same (job, recipient) before it: `replyLost`
+ * when one of them never had its final reply reach the function (and that lost reply has not
+ * explained another extra yet); with the ledger, `ledgerUnavailable` when a ledger call about the
+ * job failed between the copy before and this one, `killedBeforeLedgerRecord` when the ledger had
+ * not recorded the delivery by the time this copy went out and the invocation that sent the copy
+ * before was killed or timed out after it; else `other`.
+ */
+function classify(
+  key: string,
+  jobId: string,
+  before: readonly StoredCopy[],
+  extra: StoredCopy,
+  evidence: RunEvidence,
+): 'replyLost' | 'killedBeforeLedgerRecord' | 'ledgerUnavailable' | 'other' {
+  const unacknowledged = before.filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
+  // Copies before this one that were themselves extras explained by a lost reply used one lost reply each.
+  if (unacknowledged > repliesUsed(before, evidence)) return 'replyLost';
+  const ledger = evidence.ledger;
+  if (ledger === undefined) return 'other';
+  const previous = before.at(-1)!;
+  if ((ledger.failedAt.get(jobId) ?? []).some((t) => t >= previous.t - 1 && t <= extra.t)) return 'ledgerUnavailable';
+  // The invocation that sent either copy said it worked without the ledger (a call failed or timed out).
+  const covering = (copy: StoredCopy): InvocationTrace[] =>
+    evidence.invocations.filter((i) => i.jobIds.includes(jobId) && i.start <= copy.t && copy.t <= i.end);
+  if ([...covering(previous), ...covering(extra)].some((i) => (i.ledgerUnavailable ?? 0) > 0)) return 'ledgerUnavailable';
+  const recorded = ledger.recordedAt.get(key);
+  if (recorded !== undefined && recorded < extra.t) return 'other';
+  const sender = evidence.invocations.find((i) => i.jobIds.includes(jobId) && i.start <= previous.t && previous.t <= i.end);
+  if (sender !== undefined && (sender.killedAt !== undefined || sender.timedOut)) return 'killedBeforeLedgerRecord';
+  return 'other';
+}
+
+/** Lost replies among `copies` already used to explain the extras among them. */
+function repliesUsed(copies: readonly StoredCopy[], evidence: RunEvidence): number {
+  let used = 0;
+  for (let i = 1; i < copies.length; i += 1) {
+    const lostBefore = copies.slice(0, i).filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
+    if (lostBefore > used) used += 1;
+  }
+  return used;
 }
 
 /** A DLQ message's reason: the function's attributes (phase and code), or the queue's redrive. */
@@ -298,7 +431,8 @@ function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: Run
       const back = i.handedBack?.includes(jobId) === true ? ' [handed back]' : '';
       const undeleted = i.deleteFailed?.includes(jobId) === true ? ' [delete failed]' : '';
       const failure = i.batchFailure === undefined ? '' : ` [batch failed: ${i.batchFailure.slice(0, 60)}]`;
-      return `invocation ${at(i.start)}..${at(i.end)} (${i.end - i.start} ms)${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}${back}${undeleted}${failure}`;
+      const ledger = (i.ledgerUnavailable ?? 0) > 0 ? ` [${i.ledgerUnavailable} without the ledger: ${(i.ledgerProblem ?? '?').slice(0, 80)}]` : '';
+      return `invocation ${at(i.start)}..${at(i.end)} (${i.end - i.start} ms)${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}${back}${undeleted}${failure}${ledger}`;
     });
   const requeues = evidence.requeues.filter((r) => r.jobId === jobId).map((r) => `re-enqueued at ${at(r.t)}`);
   return [`copies ${shown.join(', ') || 'none'}`, ...faults, ...requeues, ...handled].join('; ');

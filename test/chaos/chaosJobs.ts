@@ -87,11 +87,16 @@ function largeJob(id: string, index: number, random: SeededRandom, groups: numbe
   return { id, index, ...(groups === undefined ? {} : { group: `g${index % groups}` }), recipients, body };
 }
 
-/** Publishes the jobs in order, ten per request (FIFO: group and deduplication id set). */
-export async function publishJobs(sqs: SQSClient, queueUrl: string, jobs: readonly ChaosJob[]): Promise<void> {
+/**
+ * Publishes the jobs in order, ten per request (FIFO: group and deduplication id set).
+ * @param again picks jobs the producer publishes twice, the second time right after the first (a
+ *   producer's retry; on FIFO with a new deduplication id, as a producer that makes one per attempt would)
+ */
+export async function publishJobs(sqs: SQSClient, queueUrl: string, jobs: readonly ChaosJob[], again?: (job: ChaosJob) => boolean): Promise<void> {
   // Batches of up to ten, within SQS's 1 MiB per request (a large job goes alone), in order.
   const batches: ChaosJob[][] = [];
-  for (const job of jobs) {
+  const sends = jobs.flatMap((job) => (again?.(job) === true ? [job, { ...job, again: true }] : [job]));
+  for (const job of sends) {
     const last = batches.at(-1);
     const bytes = (last ?? []).reduce((sum, j) => sum + Buffer.byteLength(j.body), 0) + Buffer.byteLength(job.body);
     if (last !== undefined && last.length < 10 && bytes <= 1_000_000) last.push(job);
@@ -104,7 +109,9 @@ export async function publishJobs(sqs: SQSClient, queueUrl: string, jobs: readon
         Entries: slice.map((job, i) => ({
           Id: String(i),
           MessageBody: job.body,
-          ...(job.group === undefined ? {} : { MessageGroupId: job.group, MessageDeduplicationId: job.id }),
+          ...(job.group === undefined
+            ? {}
+            : { MessageGroupId: job.group, MessageDeduplicationId: (job as { again?: boolean }).again === true ? `${job.id}-again` : job.id }),
         })),
       }),
     );

@@ -5,14 +5,18 @@
  * is empty (or the time is up), and account for every (job, recipient).
  * @module
  */
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { EventSourceMapping } from '../../lib/local/EventSourceMapping.js';
 import type { InvocationReport, InvocationStart } from '../../lib/local/EventSourceMapping.js';
 import type { HandlerBundle } from '../../lib/local/buildHandlerBundle.js';
+import { LOCAL_LEDGER_TABLE, startLocalDynamo } from '../../lib/local/LocalDynamo.js';
 import { LOCAL_CREDENTIALS, startLocalSqs } from '../../lib/local/LocalSqs.js';
 import type { PipelineSettings } from '../../lib/local/pipelineSettings.js';
+import { startAwsCallRecorder } from '../support/awsCallRecorder.js';
+import type { RecordedCall } from '../support/awsCallRecorder.js';
 import { account } from './accounting.js';
-import type { ChaosTable, InvocationTrace } from './accounting.js';
+import type { ChaosTable, InvocationTrace, LedgerEvidence } from './accounting.js';
 import { makeJobs, publishJobs } from './chaosJobs.js';
 import { CHAOS_DOMAIN, startChaosRelay } from './chaosRelay.js';
 import type { RelayFaults } from './chaosRelay.js';
@@ -31,6 +35,22 @@ export interface FaultRates {
   /** Chance that an invocation is killed, and when (ms after it started). */
   kill: number;
   killWithinMs: [number, number];
+  /**
+   * Chance, per copy whose final reply reached the function, that the invocation is killed then
+   * (after the relay said 250, before the batch answered), and how long after the reply (ms).
+   */
+  killAfterDelivery: number;
+  killAfterDeliveryMs: [number, number];
+  /**
+   * Chance, per invocation, that one of its records is made visible again while it works (SQS
+   * handing a message out twice, as when the visibility timeout ends early), and when (ms after it started).
+   */
+  redelivery: number;
+  redeliveryAfterMs: [number, number];
+  /** Chance that the producer publishes a job twice. */
+  doublePublish: number;
+  /** Chance that a call to the delivery ledger fails (`500`). */
+  ledgerError: number;
 }
 
 /** The default plan: every fault kind, often enough to matter, rare enough that most jobs get through in a few receives. */
@@ -45,9 +65,15 @@ export const DEFAULT_RATES: FaultRates = {
     spanBytes: 3000,
   },
   relay: { rcpt450: 0.03, later450: 0.5, smtp421: 0.04, rcptLimit: 0.05 },
-  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [500, 3000], brownout: { windowMs: 5000, chance: 0.3 } },
+  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [500, 3000], brownout: { windowMs: 5000, chance: 0.3 }, requeueFail: 0.15 },
   kill: 0.05,
   killWithinMs: [0, 250],
+  killAfterDelivery: 0.04,
+  killAfterDeliveryMs: [0, 30],
+  redelivery: 0.15,
+  redeliveryAfterMs: [20, 400],
+  doublePublish: 0.03,
+  ledgerError: 0.01,
 };
 
 /** The pipeline, with time compressed. */
@@ -91,6 +117,8 @@ export interface ChaosOptions {
   bundle: HandlerBundle;
   rates?: FaultRates;
   pipeline?: Partial<ChaosPipeline>;
+  /** Run with the delivery ledger (dynalite). @default true */
+  ledger?: boolean;
   /** Told of progress, now and then. */
   progress?: (line: string) => void;
 }
@@ -140,6 +168,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     connOf = (port) => smtpProxy.connOf(port);
     stops.push(() => smtpProxy.stop());
 
+    const withLedger = options.ledger ?? true;
+    let ledgerCalls: RecordedCall[] | undefined;
+    const ledgerEnvironment: Record<string, string> = {};
+    if (withLedger) {
+      const dynamo = await startLocalDynamo(0, { region: REGION });
+      stops.push(() => dynamo.stop());
+      await dynamo.createLedgerTable(LOCAL_LEDGER_TABLE);
+      const recorder = await startAwsCallRecorder(dynamo.endpoint);
+      stops.push(() => recorder.stop());
+      const ledgerRandom = fork('ledger');
+      recorder.intercept = (action, body) => {
+        if (!ledgerRandom.chance(rates.ledgerError)) return undefined;
+        log.add('ledgerError', `${action} job ${jobKeyOf(body) ?? '?'}`);
+        return { status: 500, type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'chaos: internal server error' };
+      };
+      ledgerCalls = recorder.calls;
+      ledgerEnvironment['MAIL_LEDGER_TABLE'] = LOCAL_LEDGER_TABLE;
+      ledgerEnvironment['AWS_ENDPOINT_URL_DYNAMODB'] = recorder.endpoint;
+    }
+
     const jobs = makeJobs(fifo ? 'fifo' : 'std', options.jobs, fork('jobs'), fifo ? Math.max(1, Math.ceil(options.jobs / 4)) : undefined);
     const environment: Record<string, string> = {
       SMTP_URL: `smtp://127.0.0.1:${smtpProxy.port}?security=none&from=${encodeURIComponent(`sender@${CHAOS_DOMAIN}`)}`,
@@ -157,23 +205,64 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       POWERTOOLS_METRICS_NAMESPACE: 'OutboundMailChaos',
       POWERTOOLS_METRICS_DISABLED: 'true',
       TZ: 'UTC',
+      ...ledgerEnvironment,
     };
 
     const invocations: InvocationTrace[] = [];
-    const running = new Map<number, { trace: InvocationTrace; killFiredAt?: number }>();
+    interface Running {
+      trace: InvocationTrace;
+      kill: () => void;
+      killFiredAt?: number;
+      killKind?: 'kill' | 'killAfterDelivery';
+    }
+    const running = new Map<number, Running>();
     const killRandom = fork('kill');
+    const killAfterDeliveryRandom = fork('killAfterDelivery');
+    const redeliveryRandom = fork('redelivery');
+    const redelivered = new Set<string>();
+    const fire = (entry: Running, kind: Running['killKind'], after: number): void => {
+      setTimeout(() => {
+        if (entry.killFiredAt !== undefined || entry.trace.end !== 0) return;
+        entry.killFiredAt = Date.now();
+        entry.killKind = kind;
+        entry.kill();
+      }, after).unref();
+    };
     const onInvocationStart = (start: InvocationStart): void => {
-      const entry: { trace: InvocationTrace; killFiredAt?: number } = {
+      const entry: Running = {
         trace: { start: Date.now(), end: 0, jobIds: jobIdsOf(start.records), timedOut: false, requeueFailed: [], outcomes: [] },
+        kill: () => {
+          start.kill();
+        },
       };
       running.set(start.poller, entry);
-      if (killRandom.chance(rates.kill)) {
-        const after = killRandom.int(...rates.killWithinMs);
+      if (killRandom.chance(rates.kill)) fire(entry, 'kill', killRandom.int(...rates.killWithinMs));
+      if (redeliveryRandom.chance(rates.redelivery)) {
+        const record = start.records[redeliveryRandom.int(0, start.records.length - 1)];
+        const after = redeliveryRandom.int(...rates.redeliveryAfterMs);
         setTimeout(() => {
-          entry.killFiredAt = Date.now();
-          start.kill();
+          if (record === undefined || entry.trace.end !== 0) return;
+          const jobId = jobIdsOf([record])[0];
+          sqs.client
+            .send(new ChangeMessageVisibilityCommand({ QueueUrl: sqs.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 }))
+            .then(() => {
+              if (jobId !== undefined) redelivered.add(jobId);
+              log.add('redelivery', `job ${jobId ?? '?'} visible again ${after} ms into an invocation holding it`);
+            })
+            .catch(() => undefined);
         }, after).unref();
       }
+    };
+    // A kill after delivery: the relay's 250 for a copy reached the function, and the invocation dies
+    // before it answers the batch (before or after the ledger recorded the delivery, by timing).
+    const acknowledgedAt = new Map<string, number>();
+    smtpProxy.onAcknowledged = (copyId) => {
+      acknowledgedAt.set(copyId, Date.now());
+      const jobId = relay.copies.find((copy) => copy.copyId === copyId)?.jobId;
+      if (jobId === undefined) return;
+      const entry = [...running.values()].find((each) => each.trace.jobIds.includes(jobId) && each.killFiredAt === undefined);
+      if (entry === undefined || !killAfterDeliveryRandom.chance(rates.killAfterDelivery)) return;
+      fire(entry, 'killAfterDelivery', killAfterDeliveryRandom.int(...rates.killAfterDeliveryMs));
     };
     const onInvocation = (report: InvocationReport): void => {
       const entry = running.get(report.poller);
@@ -188,9 +277,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       trace.timedOut = report.result.kind === 'timeout';
       if (entry?.killFiredAt !== undefined && report.batchFailure === 'the execution environment ended') {
         trace.killedAt = entry.killFiredAt;
-        log.add('kill', `invocation of ${trace.jobIds.length} records, ${entry.killFiredAt - trace.start} ms in`);
+        log.add(entry.killKind ?? 'kill', `invocation of ${trace.jobIds.length} records, ${entry.killFiredAt - trace.start} ms in`);
       }
       for (const line of report.result.logs) {
+        if (line.includes('the delivery ledger could not be reached')) {
+          const { jobs: unavailable, problem } = ledgerLineOf(line);
+          trace.ledgerUnavailable = (trace.ledgerUnavailable ?? 0) + unavailable;
+          if (problem !== undefined) trace.ledgerProblem = problem;
+        }
         const record = parseLine(line);
         if (record === undefined) continue;
         trace.outcomes.push(record);
@@ -199,7 +293,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       invocations.push(trace);
     };
 
-    await publishJobs(sqs.client, sqs.queueUrl, jobs);
+    const publishRandom = fork('doublePublish');
+    const doublePublished = new Set<string>();
+    await publishJobs(sqs.client, sqs.queueUrl, jobs, (job) => {
+      if (!publishRandom.chance(rates.doublePublish)) return false;
+      doublePublished.add(job.id);
+      log.add('doublePublish', `job ${job.id} published twice`);
+      return true;
+    });
     const mapping = await EventSourceMapping.start({
       sqs: sqs.client,
       queueUrl: sqs.queueUrl,
@@ -252,11 +353,61 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       faults: log.counts(),
       faultEvents: log.events,
       seconds: Math.round((Date.now() - started) / 1000),
+      doublePublished,
+      redelivered,
+      ...(ledgerCalls === undefined ? {} : { ledger: { ...ledgerEvidence(ledgerCalls), acknowledgedAt } }),
     });
     return { table, faults: log };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
+}
+
+/** The `jobs` count (1 when it cannot be read) and the `problem` of the handler's "ledger could not be reached" line. */
+function ledgerLineOf(line: string): { jobs: number; problem?: string } {
+  try {
+    const entry = JSON.parse(line) as { jobs?: unknown; problem?: unknown };
+    return { jobs: typeof entry.jobs === 'number' ? entry.jobs : 1, ...(typeof entry.problem === 'string' ? { problem: entry.problem } : {}) };
+  } catch {
+    return { jobs: 1 };
+  }
+}
+
+/** The job id (the item's key) of a ledger call's request body. */
+function jobKeyOf(body: string): string | undefined {
+  try {
+    const key = (JSON.parse(body) as { Key?: { jobId?: { S?: unknown } } }).Key?.jobId?.S;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** When the ledger recorded each (job, recipient) as delivered, and when calls about a job failed, from the calls that reached it. */
+export function ledgerEvidence(calls: readonly RecordedCall[]): LedgerEvidence {
+  const recordedAt = new Map<string, number>();
+  const failedAt = new Map<string, number[]>();
+  for (const call of calls) {
+    if (call.action !== 'UpdateItem') continue;
+    const jobId = jobKeyOf(call.body);
+    if (jobId === undefined) continue;
+    if (call.status >= 500) {
+      failedAt.set(jobId, [...(failedAt.get(jobId) ?? []), call.end]);
+      continue;
+    }
+    if (call.status !== 200) continue;
+    const request = JSON.parse(call.body) as {
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, { M?: { state?: { S?: string } } }>;
+    };
+    for (const [placeholder, name] of Object.entries(request.ExpressionAttributeNames ?? {})) {
+      if (!name.startsWith('rcpt:')) continue;
+      if (request.ExpressionAttributeValues?.[`:${placeholder.slice(1)}`]?.M?.state?.S !== 'delivered') continue;
+      const key = `${jobId} ${name.slice('rcpt:'.length)}`;
+      if (!recordedAt.has(key)) recordedAt.set(key, call.end);
+    }
+  }
+  return { recordedAt, failedAt };
 }
 
 function jobIdsOf(records: readonly SQSRecord[]): string[] {

@@ -60,6 +60,17 @@ describe('the SMTP fault proxy', () => {
     expect(log.events).toEqual([]);
   });
 
+  it('tells onAcknowledged of each copy as its reply reaches the client (the run kills invocations then)', async () => {
+    const { proxy } = await smtpPath(NO_SMTP_FAULTS);
+    const told: string[] = [];
+    proxy.onAcknowledged = (copyId) => told.push(copyId);
+    const client = await SmtpClient.connect({ host: '127.0.0.1', port: proxy.port, security: 'none' });
+    await client.send({ from: 'a@chaos.test', to: ['ok1+p1@chaos.test'] }, MESSAGE);
+    await client.send({ from: 'a@chaos.test', to: ['ok1+p1@chaos.test'] }, MESSAGE);
+    await client.quit();
+    expect(told).toEqual(['C1', 'C2']);
+  });
+
   it('cuts right after the end of data: the relay kept the message, the client got no reply (ambiguous), the copy is not acknowledged', async () => {
     const { relay, proxy, log } = await smtpPath({ ...NO_SMTP_FAULTS, dropAfterDot: 1 });
     const client = await SmtpClient.connect({ host: '127.0.0.1', port: proxy.port, security: 'none' });
@@ -94,7 +105,9 @@ describe('the SMTP fault proxy', () => {
 describe('the SQS fault proxy', () => {
   const NO_SQS_FAULTS: SqsProxyFaults = { error500: 0, throttle: 0, slow: 0, slowMs: [0, 0], brownout: { windowMs: 1000, chance: 0 } };
 
-  async function sqsPath(faults: SqsProxyFaults): Promise<{ client: SQSClient; queueUrl: string; log: FaultLog; sent: { jobId: string }[] }> {
+  async function sqsPath(
+    faults: SqsProxyFaults,
+  ): Promise<{ client: SQSClient; queueUrl: string; dlqUrl: string; log: FaultLog; sent: { jobId: string; queueUrl: string }[] }> {
     const settings = {
       environment: 't',
       region: 'eu-west-1',
@@ -117,7 +130,7 @@ describe('the SQS fault proxy', () => {
       client.destroy();
       return Promise.resolve();
     });
-    return { client, queueUrl: sqs.queueUrl, log, sent: proxy.sent };
+    return { client, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, log, sent: proxy.sent };
   }
 
   it('answers 500 InternalError and 400 ThrottlingException in the shape the SDK reads, without reaching the emulator', async () => {
@@ -146,5 +159,18 @@ describe('the SQS fault proxy', () => {
     expect(reply.MessageId).toMatch(/./);
     expect(slow.sent).toMatchObject([{ jobId: 'j2', queueUrl: slow.queueUrl }]);
     expect(slow.log.events.map((event) => event.kind)).toEqual(['sqsSlow']);
+  });
+
+  it("fails re-enqueues (SendMessage to the mail queue) with requeueFail, never the DLQ's", async () => {
+    const path = await sqsPath({ ...NO_SQS_FAULTS, requeueFail: 1 });
+    const requeue = await path.client
+      .send(new SendMessageCommand({ QueueUrl: path.queueUrl, MessageBody: '{"id":"j3"}' }))
+      .catch((error: unknown) => error);
+    expect(requeue).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    const { dlqUrl } = path;
+    const deadLetter = await path.client.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: '{"id":"j3"}' }));
+    expect(deadLetter.MessageId).toMatch(/./);
+    expect(path.log.events.map((event) => [event.kind, event.detail])).toEqual([['requeueFail', 'SendMessage job j3']]);
+    expect(path.sent).toMatchObject([{ jobId: 'j3', queueUrl: dlqUrl }]);
   });
 });

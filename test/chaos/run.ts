@@ -3,7 +3,8 @@
  * queue. Prints one table and exits 1 when the run does not hold.
  *
  * Flags: `--jobs N` (per queue, default 300), `--seed N` (default: random, printed),
- * `--queue standard|fifo|both` (default both), `--log FILE` (the fault log as JSON lines),
+ * `--queue standard|fifo|both` (default both), `--ledger on|off` (the delivery ledger in dynalite,
+ * default on; off shows the duplicates the ledger removes), `--log FILE` (the fault log as JSON lines),
  * `--source DIR` (build the bundle from another checkout of the project, e.g. a `git worktree` of
  * an older commit, to see what the run finds there).
  * @module
@@ -25,8 +26,11 @@ const { values } = parseArgs({
     queue: { type: 'string', default: 'both' },
     log: { type: 'string' },
     source: { type: 'string' },
+    ledger: { type: 'string', default: 'on' },
   },
 });
+if (values.ledger !== 'on' && values.ledger !== 'off') throw new Error(`--ledger: on or off, not ${values.ledger}`);
+const ledger = values.ledger === 'on';
 const jobs = Number(values.jobs);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(values.seed);
 if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs: a whole number above 0, not ${values.jobs}`);
@@ -35,7 +39,7 @@ const queues: readonly ('standard' | 'fifo')[] | undefined =
   values.queue === 'both' ? ['standard', 'fifo'] : values.queue === 'standard' || values.queue === 'fifo' ? [values.queue] : undefined;
 if (queues === undefined) throw new Error(`--queue: standard, fifo or both, not ${values.queue}`);
 
-console.log(`chaos: seed ${seed} (rerun with --seed ${seed}), ${jobs} jobs per queue`);
+console.log(`chaos: seed ${seed} (rerun with --seed ${seed}), ${jobs} jobs per queue, delivery ledger ${ledger ? 'on' : 'off'}`);
 const dir = await mkdtemp(path.join(tmpdir(), 'chaos-bundle-'));
 try {
   const build: (into: string) => Promise<HandlerBundle> =
@@ -48,7 +52,7 @@ try {
   const tables: ChaosTable[] = [];
   const logLines: string[] = [];
   for (const queue of queues) {
-    const { table, faults } = await runChaos({ queue, jobs, seed, bundle, progress: (line) => console.log(line) });
+    const { table, faults } = await runChaos({ queue, jobs, seed, bundle, ledger, progress: (line) => console.log(line) });
     tables.push(table);
     logLines.push(...faults.events.map((event) => JSON.stringify({ queue, ...event })));
   }
