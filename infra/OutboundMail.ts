@@ -5,6 +5,7 @@
  * props are in `outboundMailProps.ts`.
  * @module
  */
+import path from 'node:path';
 import { Names, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
@@ -12,24 +13,30 @@ import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DeliveryLedger } from './DeliveryLedger.js';
 import { addDeliveryLedgerAlarms } from './ledgerAlarms.js';
 import type { DeliveryLedgerAlarms } from './ledgerAlarms.js';
+import { allowedRecipientsVariable } from './allowedRecipients.js';
 import { addOutboundMailAlarms } from './outboundMailAlarms.js';
 import type { OutboundMailAlarms } from './outboundMailAlarms.js';
 import type { OutboundMailProps } from './outboundMailProps.js';
 import { addOutboundMailDashboard, alarmsIn } from './outboundMailDashboard.js';
+import { addQueueParameters, allowProducers, checkDeploymentProps, functionNetwork, grantSecretKeyDecrypt } from './outboundMailDeployment.js';
+import type { QueueParameters } from './outboundMailDeployment.js';
 import { acknowledgeOutboundMailNagFindings } from './outboundMailNag.js';
 import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
+import { RELAY_CA_FILE_NAME } from './relayCa.js';
 import { DEPS_LOCK_FILE, PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY, SEND_MAIL_HANDLER } from './sendMailBundle.js';
 import { resolveEnvironmentName, sendMailMetricDimensions } from './sendMailMetrics.js';
 
 export { SEND_MAIL_METRICS_SERVICE } from './outboundMailAlarms.js';
 export type { OutboundMailAlarms } from './outboundMailAlarms.js';
 export type { OutboundMailProps } from './outboundMailProps.js';
+export type { QueueParameters } from './outboundMailDeployment.js';
 
 /**
  * Outbound mail as a construct: producers send mail jobs to {@link OutboundMail.queue}; the
@@ -73,10 +80,13 @@ export class OutboundMail extends Construct {
   readonly ledger: DeliveryLedger;
   /** The alarms on the delivery ledger (throttles, and mail sent without it). */
   readonly ledgerAlarms: DeliveryLedgerAlarms;
+  /** The SSM parameters holding the queue's URL and ARN, unless `parameterPrefix` is false. */
+  readonly queueParameters: QueueParameters | undefined;
 
   constructor(scope: Construct, id: string, props: OutboundMailProps) {
     super(scope, id);
     const settings = resolveOutboundMailSettings(props);
+    checkDeploymentProps(props);
     const stack = Stack.of(this);
     const metricsNamespace = props.metricsNamespace ?? 'OutboundMail';
     this.environmentName = resolveEnvironmentName(this, props.environmentName);
@@ -125,7 +135,11 @@ export class OutboundMail extends Construct {
       description: 'send-mail Lambda: consumes the mail queue, sends to it and to its DLQ, reads the relay secret, uses the delivery ledger',
     });
 
+    const network = functionNetwork(this, props, role);
+    const relayCa = props.relayCa?.source;
+
     this.sendMailFunction = new NodejsFunction(this, 'SendMail', {
+      ...network,
       description: 'Delivers mail jobs from the queue over one SMTP connection per batch',
       entry: SEND_MAIL_ENTRY,
       handler: SEND_MAIL_HANDLER,
@@ -152,6 +166,8 @@ export class OutboundMail extends Construct {
         MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
         MAIL_LEDGER_TABLE: this.ledger.table.tableName,
         MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
+        ...(props.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: allowedRecipientsVariable(props.allowedRecipients) }),
+        ...props.relayCa?.environment(),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -163,6 +179,7 @@ export class OutboundMail extends Construct {
         mainFields: [...SEND_MAIL_BUNDLE.mainFields],
         banner: SEND_MAIL_BUNDLE.banner,
         externalModules: [...SEND_MAIL_BUNDLE.externalModules],
+        ...(relayCa?.kind === 'file' ? { commandHooks: copyIntoBundle(relayCa.file, RELAY_CA_FILE_NAME) } : {}),
       },
     });
 
@@ -181,6 +198,10 @@ export class OutboundMail extends Construct {
     props.smtpSecret.grantRead(this.sendMailFunction);
     this.logGroup.grantWrite(this.sendMailFunction);
     this.ledger.grantLedger(this.sendMailFunction);
+    props.relayCa?.grantRead(this.sendMailFunction);
+    grantSecretKeyDecrypt(props, role);
+    allowProducers(this.queue, props);
+    this.queueParameters = addQueueParameters(this, this.queue, props.parameterPrefix ?? `/outbound-mail/${this.environmentName}`);
 
     this.alarms = addOutboundMailAlarms(this, this, {
       metrics,
@@ -226,4 +247,14 @@ export class OutboundMail extends Construct {
 function defaultQueueName(construct: Construct, fifo: boolean): string {
   const base = Names.uniqueResourceName(construct, { maxLength: 71, separator: '-' });
   return fifo ? `${base}.fifo` : base;
+}
+
+/** esbuild command hooks that copy `file` into the bundle's folder as `name` (quoted for the shell NodejsFunction runs them in). */
+function copyIntoBundle(file: string, name: string): ICommandHooks {
+  const quote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) => [`cp ${quote(file)} ${quote(path.join(outputDir, name))}`],
+  };
 }

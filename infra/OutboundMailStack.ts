@@ -36,6 +36,7 @@ const CONFIG_KEY_OF_PROP: Readonly<Partial<Record<keyof OutboundMailProps, keyof
   fifo: 'fifo',
   oldestMessageAgeAlarm: 'oldestMessageAgeAlarmSeconds',
   logRetention: 'logRetentionDays',
+  allowedRecipients: 'allowedRecipients',
 };
 
 /**
@@ -92,11 +93,16 @@ export class OutboundMailStack extends Stack {
       ...optional('oldestMessageAgeAlarm', seconds(environment.oldestMessageAgeAlarmSeconds)),
       ...optional('logRetention', environment.logRetentionDays),
       ...optional('alarmTopic', this.alarmTopic),
+      ...optional('allowedRecipients', environment.allowedRecipients),
       ledgerRemovalPolicy: environment.ledgerRemovalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
-    new CfnOutput(this, 'QueueUrl', { value: this.mail.queue.queueUrl, description: 'Producers send mail jobs here' });
-    new CfnOutput(this, 'QueueArn', { value: this.mail.queue.queueArn });
+    new CfnOutput(this, 'QueueUrl', {
+      value: this.mail.queue.queueUrl,
+      description: 'Producers send mail jobs here',
+      exportName: `${this.stackName}-QueueUrl`,
+    });
+    new CfnOutput(this, 'QueueArn', { value: this.mail.queue.queueArn, exportName: `${this.stackName}-QueueArn` });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.mail.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.mail.deadLetterQueue.queueArn });
     new CfnOutput(this, 'QueueName', { value: this.mail.queue.queueName });

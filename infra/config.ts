@@ -9,6 +9,7 @@
  * @module
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { allowedRecipientsProblem } from './allowedRecipients.js';
 import { InvalidEnvironmentConfigError, UnknownEnvironmentError } from './errors.js';
 
 /** One deployment of the product: an account, a region and the settings of its mail pipeline. */
@@ -55,6 +56,20 @@ export interface EnvironmentConfig {
    * `retain` (kept, with deletion protection) or `destroy` (for throw-away environments). @default 'retain'
    */
   readonly ledgerRemovalPolicy?: 'retain' | 'destroy';
+  /**
+   * This environment mails real customers. Without it, {@link EnvironmentConfig.allowedRecipients}
+   * is required: a stack that is not marked production can never mail anyone outside its list.
+   * @default false
+   */
+  readonly production?: boolean;
+  /**
+   * The only recipients this environment may mail (`MAIL_ALLOWED_RECIPIENTS`): addresses
+   * (`qa@example.com`), domains (`example.com`) and subdomains (`.example.com`); see
+   * infra/allowedRecipients.ts. Others are left out of each job (outcome `suppressed`).
+   * Required unless {@link EnvironmentConfig.production} is true.
+   * @default every recipient (production only)
+   */
+  readonly allowedRecipients?: readonly string[];
 }
 
 /** The `cdk.json` context key holding every environment. */
@@ -62,7 +77,7 @@ export const ENVIRONMENTS_CONTEXT_KEY = 'environments';
 /** The context key that selects one environment: `cdk synth -c env=prod`. */
 export const SELECTED_ENVIRONMENT_CONTEXT_KEY = 'env';
 
-type ValueKind = 'string' | 'integer' | 'boolean';
+type ValueKind = 'string' | 'integer' | 'boolean' | 'strings';
 
 interface KeySpec {
   readonly kind: ValueKind;
@@ -135,6 +150,8 @@ const KEYS: Readonly<Record<Exclude<keyof EnvironmentConfig, 'name'>, KeySpec>> 
     required: false,
     check: (value: string) => (value === 'retain' || value === 'destroy' ? undefined : `must be "retain" or "destroy", got "${value}"`),
   },
+  production: { kind: 'boolean', required: false },
+  allowedRecipients: { kind: 'strings', required: false, check: (value: readonly unknown[]) => allowedRecipientsProblem(value) },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -150,6 +167,7 @@ function describe(value: unknown): string {
 
 function hasKind(value: unknown, kind: ValueKind): boolean {
   if (kind === 'integer') return typeof value === 'number' && Number.isInteger(value);
+  if (kind === 'strings') return Array.isArray(value);
   return typeof value === kind;
 }
 
@@ -178,7 +196,9 @@ function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
     if (!hasKind(value, spec.kind)) {
       throw new InvalidEnvironmentConfigError(
         `${path}.${key}`,
-        `must be ${spec.kind === 'integer' ? 'an' : 'a'} ${spec.kind}, got ${describe(value)}`,
+        spec.kind === 'strings'
+          ? `must be an array of strings, got ${describe(value)}`
+          : `must be ${spec.kind === 'integer' ? 'an' : 'a'} ${spec.kind}, got ${describe(value)}`,
       );
     }
     const problem = spec.check?.(value as never);
@@ -189,6 +209,13 @@ function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
     throw new InvalidEnvironmentConfigError(
       `${path}.createAlarmTopic`,
       'cannot be true together with alarmTopicArn: either notify an existing topic or create one',
+    );
+  }
+  if (config.production !== true && config.allowedRecipients === undefined) {
+    throw new InvalidEnvironmentConfigError(
+      `${path}.allowedRecipients`,
+      'is missing: an environment that is not "production": true must list the only recipients it may mail ' +
+        '(e.g. ["example.com", "qa@example.net"]), so that it can never mail a real customer',
     );
   }
   return config as unknown as EnvironmentConfig;

@@ -28,7 +28,8 @@ export function acknowledgeOutboundMailNagFindings(resources: AcknowledgedResour
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason:
       'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
-      'permissions, so AWS requires Resource "*" for them; every other statement names its resource.',
+      'permissions, so AWS requires Resource "*" for them; so do, for a function in a VPC, the EC2 network-interface ' +
+      'actions Lambda needs to attach it (those of AWSLambdaVPCAccessExecutionRole); every other statement names its resource.',
   });
   Validations.of(resources.deadLetterQueue).acknowledge({
     id: 'Serverless-SQSRedrivePolicy',

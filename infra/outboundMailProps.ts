@@ -4,9 +4,13 @@
  * @module
  */
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IPeer, ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import type { IPrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { RelayCa } from './relayCa.js';
 
 /** Props of {@link OutboundMail}. */
 export interface OutboundMailProps {
@@ -118,4 +122,80 @@ export interface OutboundMailProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * The only recipients the function may mail (`MAIL_ALLOWED_RECIPIENTS`): addresses
+   * (`qa@example.com`), domains (`example.com`, not its subdomains) and subdomains
+   * (`.example.com`); any other recipient of a job is left out (outcome `suppressed`, metric
+   * `RecipientsSuppressed`). Give it on every stack that must never mail a real customer.
+   * @default every recipient
+   */
+  readonly allowedRecipients?: readonly string[];
+  /**
+   * The VPC to run the function in, for a relay only reachable from inside it. The function then
+   * reaches AWS's APIs (SQS, Secrets Manager, DynamoDB, SSM, X-Ray) through the VPC: a NAT gateway
+   * or VPC endpoints.
+   * @default not in a VPC (the relay is reachable from the internet)
+   */
+  readonly vpc?: IVpc;
+  /**
+   * The VPC's subnets for the function's network interfaces; only with {@link OutboundMailProps.vpc}.
+   * @default the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: SubnetSelection;
+  /**
+   * The function's security groups; only with {@link OutboundMailProps.vpc}. When given, their
+   * egress is the caller's: the function needs the relay's port and 443 to AWS's APIs.
+   * @default one security group, no inbound, egress only to the relay ({@link OutboundMailProps.relayPorts}
+   *   to {@link OutboundMailProps.relayPeer}) and to 443 ({@link OutboundMailProps.awsApiPeer})
+   */
+  readonly securityGroups?: readonly ISecurityGroup[];
+  /**
+   * The relay's TCP ports, opened in the default security group's egress: 587 (STARTTLS), 465
+   * (implicit TLS) or 25, as the relay secret's `port` says.
+   * @default [587]
+   */
+  readonly relayPorts?: readonly number[];
+  /**
+   * Where the relay is, for the default security group's egress to {@link OutboundMailProps.relayPorts}:
+   * e.g. `Peer.ipv4('10.20.0.0/24')`.
+   * @default Peer.anyIpv4()
+   */
+  readonly relayPeer?: IPeer;
+  /**
+   * Where AWS's APIs are, for the default security group's egress on 443: e.g. `Peer.ipv4(vpc.vpcCidrBlock)`
+   * when interface endpoints serve SQS, Secrets Manager, SSM and X-Ray and a gateway endpoint serves DynamoDB
+   * (add the DynamoDB prefix list with `securityGroup.addEgressRule` then).
+   * @default Peer.anyIpv4() (through a NAT gateway)
+   */
+  readonly awsApiPeer?: IPeer;
+  /**
+   * The certificate authority the relay's certificate chains to, when it is a private one:
+   * `RelayCa.fromFile(path)` (bundled with the function, `SMTP_CA_FILE`),
+   * `RelayCa.fromParameter(parameter)` (`SMTP_CA_PARAMETER`) or `RelayCa.fromSecret(secret)`
+   * (`SMTP_CA_SECRET_ID`), read once by the function and trusted for the relay, with
+   * verification on.
+   * @default the public CAs Node trusts
+   */
+  readonly relayCa?: RelayCa;
+  /**
+   * The customer managed KMS key the relay secret (and a CA secret) are encrypted with: the
+   * function may decrypt with it through Secrets Manager only (`kms:ViaService`).
+   * @default the secret uses the AWS managed key `aws/secretsmanager` (no grant needed)
+   */
+  readonly smtpSecretKey?: IKey;
+  /**
+   * Producers in other accounts (e.g. `new AccountPrincipal('444455556666')`, or a role ARN as
+   * `new ArnPrincipal(...)`): the queue's resource policy lets them send jobs
+   * (`sqs:SendMessage`, `sqs:GetQueueUrl`, `sqs:GetQueueAttributes`); their own account must still
+   * allow it in their IAM policies. The queue is encrypted with SSE-SQS, so no key grant is needed.
+   * Producers in this account: {@link OutboundMail.grantPublish}.
+   * @default no one outside this account
+   */
+  readonly producers?: readonly IPrincipal[];
+  /**
+   * Prefix of the SSM parameters holding the queue's URL and ARN (`<prefix>/queue-url`,
+   * `<prefix>/queue-arn`), for producers in this account and region to look up; `false`: none.
+   * @default `/outbound-mail/<environmentName>`
+   */
+  readonly parameterPrefix?: string | false;
 }

@@ -15,6 +15,7 @@ const DEV = {
   maxConnections: 2,
   memorySize: 256,
   timeoutSeconds: 60,
+  allowedRecipients: ['example.com'],
 };
 
 /** Parses `{ dev: { ...DEV, ...changes } }` and returns the error it throws. */
@@ -32,7 +33,7 @@ describe('parseEnvironments', () => {
   it("reads cdk.json's dev, staging and prod, in order, with their values", () => {
     const environments = parseEnvironments(cdkContext()['environments']);
     expect(Object.keys(environments)).toEqual(['dev', 'staging', 'prod']);
-    expect(environments['dev']).toEqual({ name: 'dev', ...DEV, logRetentionDays: 7 });
+    expect(environments['dev']).toEqual({ name: 'dev', ...DEV, logRetentionDays: 7, ledgerRemovalPolicy: 'destroy' });
     expect(environments['staging']).toMatchObject({ name: 'staging', createAlarmTopic: true, account: '222222222222' });
     expect(environments['prod']).toMatchObject({
       name: 'prod',
@@ -119,6 +120,62 @@ describe('parseEnvironments', () => {
     const error = errorFor({ alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:ops', createAlarmTopic: true });
     expect(error.key).toBe('environments.dev.createAlarmTopic');
     expect(error.message).toContain('cannot be true together with alarmTopicArn');
+  });
+});
+
+describe('allowedRecipients and production (a non-production stack never mails a real customer)', () => {
+  it("every environment of cdk.json but prod lists its allowed recipients; staging's are exactly these", () => {
+    const environments = parseEnvironments(cdkContext()['environments']);
+    expect(environments['staging']?.allowedRecipients).toEqual(['example.com', '.example.com', 'qa-inbox@example.net']);
+    expect(environments['dev']?.allowedRecipients).toEqual(['example.com']);
+    expect(environments['staging']?.production).toBeUndefined();
+    expect(environments['prod']).toMatchObject({ production: true });
+    expect(environments['prod']?.allowedRecipients).toBeUndefined();
+  });
+
+  it('requires allowedRecipients of an environment that is not production: true', () => {
+    const error = errorFor({ allowedRecipients: undefined });
+    expect(error.key).toBe('environments.dev.allowedRecipients');
+    expect(error.message).toContain('is missing: an environment that is not "production": true must list the only recipients it may mail');
+    expect(errorFor({ allowedRecipients: undefined, production: false }).key).toBe('environments.dev.allowedRecipients');
+  });
+
+  it('accepts production without a list, and production with one (a restricted rollout)', () => {
+    const { allowedRecipients: _omitted, ...withoutList } = DEV;
+    expect(parseEnvironments({ live: { ...withoutList, production: true } })['live']).toEqual({ name: 'live', ...withoutList, production: true });
+    expect(parseEnvironments({ live: { ...DEV, production: true } })['live']?.allowedRecipients).toEqual(['example.com']);
+  });
+
+  it('accepts addresses, domains and .subdomains', () => {
+    const list = ['example.com', '.example.org', 'qa+inbox@example.net', 'a.b-c.example.co.uk'];
+    expect(parseEnvironments({ dev: { ...DEV, allowedRecipients: list } })['dev']?.allowedRecipients).toEqual(list);
+  });
+
+  it.each([
+    ['a string', 'example.com', 'must be an array of strings, got the string "example.com"'],
+    ['an empty list', [], 'must list at least one address or domain'],
+    ['a number', ['example.com', 7], 'must hold strings only, got 7'],
+    ['a wildcard', ['*.example.com'], '"*.example.com" is not an address (name@example.com), a domain (example.com)'],
+    ['a display name', ['QA <qa@example.com>'], 'is not an address'],
+    ['a single label', ['localhost'], '"localhost" is not an address'],
+    ['a comma inside', ['a@example.com,b@example.com'], 'is not an address'],
+    ['a space', ['qa @example.com'], 'is not an address'],
+    ['a dotted address', ['.qa@example.com'], 'is not an address'],
+    ['a duplicate (case-insensitive)', ['example.com', 'Example.COM'], 'lists "Example.COM" twice'],
+    ['101 entries', Array.from({ length: 101 }, (_, i) => `d${i}.example.com`), 'must have at most 100 entries, got 101'],
+    [
+      'over 2048 characters',
+      Array.from({ length: 40 }, (_, i) => `${'x'.repeat(50)}${i}.example.com`),
+      'characters long once joined; at most 2048 fit',
+    ],
+  ])('refuses %s', (_what, value, problem) => {
+    const error = errorFor({ allowedRecipients: value });
+    expect(error.key).toBe('environments.dev.allowedRecipients');
+    expect(error.message).toContain(problem);
+  });
+
+  it('refuses a production flag that is not a boolean', () => {
+    expect(errorFor({ production: 'yes' }).message).toContain('"environments.dev.production" must be a boolean, got the string "yes"');
   });
 });
 

@@ -175,6 +175,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           MAIL_MAX_RECEIVES: String(expected.maxReceiveCount),
           MAIL_LEDGER_TABLE: ref(mail.ledger.table),
           MAIL_LEDGER_TTL_SECONDS: String((4 + 14) * 24 * 3600),
+          ...(environment.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: environment.allowedRecipients.join(',') }),
         }),
       },
     });

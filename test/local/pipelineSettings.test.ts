@@ -34,6 +34,7 @@ describe('readPipelineSettings', () => {
         maxConnections: 2,
         memorySize: 256,
         timeoutSeconds: 60,
+        production: true,
       };
       await writeFile(
         file,
