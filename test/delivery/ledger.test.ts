@@ -52,7 +52,7 @@ describe('delivery ledger, through the handler', () => {
     expect(metrics.get('DuplicatesSuppressed')).toBe(1);
     expect(metrics.get('LedgerUnavailable')).toBe(0);
     const item = await dynamo().ledgerItem(tableName, 'job-1');
-    expect(item?.claimOwner).toBeUndefined();
+    expect(item?.locks).toEqual({});
     expect(Object.keys(item?.recipients ?? {}).sort()).toEqual(['Bob@example.com', 'ann@example.com']);
     expect(item?.recipients['ann@example.com']).toMatchObject({ state: 'delivered', messageId: '<job-1@example.com>' });
     expect(item?.expiresAt).toBeGreaterThan(Date.now() / 1000 + 3000);
@@ -196,7 +196,7 @@ describe('delivery ledger, through the handler', () => {
     const counting: Pick<DynamoDBClient, 'send'> = {
       send: (async (command: UpdateItemCommand, options?: { abortSignal?: AbortSignal }) => {
         const call: (typeof calls)[number] = {
-          kind: command.input.ConditionExpression?.startsWith('attribute_not_exists') ? 'claim' : 'record',
+          kind: command.input.ReturnValues === 'ALL_NEW' ? 'claim' : 'record',
           sentAt: performance.now(),
         };
         calls.push(call);
@@ -230,6 +230,19 @@ describe('delivery ledger, through the handler', () => {
     expect(Math.max(...claims.map((call) => call.sentAt))).toBeLessThan(firstMail ?? 0);
   });
 
+  it('copies of one job for different recipients (blind copies re-enqueued one each) in two invocations at once: both send', async () => {
+    // Prepare
+    const { rig, invoke, confirmed } = await ledgerRig();
+    const copy = (to: string): string => JSON.stringify(mailJob(9, { to: [to] }));
+    await rig.queues.publish([copy('ann@example.com'), copy('bob@example.com')]);
+    const [ann, bob] = await rig.queues.receiveRecords(10);
+    // Act
+    const responses = await Promise.all([invoke([ann!]), invoke([bob!])]);
+    // Assess
+    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(confirmed.map((m) => m.envelope.to).sort()).toEqual([['ann@example.com'], ['bob@example.com']]);
+  });
+
   it('ambiguous (the dot sent, no reply): recorded as ambiguous, not delivered; the retry sends again', async () => {
     // Prepare
     let drops = 0;
@@ -243,7 +256,7 @@ describe('delivery ledger, through the handler', () => {
     expect(outcomeOf(log, record!)).toBe('ambiguous');
     const ambiguous = await dynamo().ledgerItem(tableName, 'job-7');
     expect(ambiguous?.recipients['rcpt7@example.com']).toMatchObject({ state: 'ambiguous', messageId: '<job-7@example.com>' });
-    expect(ambiguous?.claimOwner).toBeUndefined();
+    expect(ambiguous?.locks).toEqual({});
     // Act 2
     const two = await invoke([record!]);
     // Assess 2

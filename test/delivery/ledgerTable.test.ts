@@ -1,6 +1,6 @@
 /**
- * The ledger's DynamoDB calls against dynalite: the conditional claim (and what it reads), its
- * lapse, recording recipients and releasing only one's own claim; and the pure parts: recipient
+ * The ledger's DynamoDB calls against dynalite: the conditional claim of a job's recipients (and
+ * what it reads), its lapse, recording recipients and releasing only one's own locks; and the pure parts: recipient
  * names, a job's recipients, a raw message's Message-ID, the id written into re-enqueued copies.
  */
 import { createServer } from 'node:net';
@@ -22,24 +22,36 @@ async function table(now?: () => number): Promise<{ ledger: LedgerTable; name: s
 }
 
 describe('LedgerTable', () => {
-  it('a claim holds the job until it lapses: a second owner is refused before, and takes it after', async () => {
+  it('a claim locks the recipients until it lapses: a second owner is refused before, and takes them after', async () => {
     // Prepare
     let clock = 1_000_000;
     const { ledger, name } = await table(() => clock);
+    const a = { owner: 'owner-a', untilMs: clock + 5_000 };
     // Act
-    const first = await ledger.claim('job-1', 'owner-a', clock + 5_000);
-    const refused = await ledger.claim('job-1', 'owner-b', clock + 5_000);
+    const first = await ledger.claim('job-1', ['ann@example.com', 'Bob@Example.com'], a);
+    const refused = await ledger.claim('job-1', ['Bob@EXAMPLE.com'], { owner: 'owner-b', untilMs: clock + 5_000 });
     clock += 5_001;
-    const taken = await ledger.claim('job-1', 'owner-b', clock + 5_000);
+    const taken = await ledger.claim('job-1', ['Bob@example.com'], { owner: 'owner-b', untilMs: clock + 5_000 });
     // Assess
     expect(first.held).toBe(true);
     expect(refused.held).toBe(false);
     expect(taken.held).toBe(true);
     expect(await dynamo().ledgerItem(name, 'job-1')).toMatchObject({
-      claimOwner: 'owner-b',
-      claimUntil: clock + 5_000,
+      locks: { 'ann@example.com': '0000001005000|owner-a', 'Bob@example.com': `${String(clock + 5_000).padStart(13, '0')}|owner-b` },
       expiresAt: Math.floor(clock / 1000) + 600,
     });
+  });
+
+  it('two owners of one job for different recipients (blind copies) both hold their claims', async () => {
+    // Prepare
+    const { ledger } = await table();
+    const until = Date.now() + 60_000;
+    // Act
+    const a = await ledger.claim('job-7', ['ann@example.com'], { owner: 'owner-a', untilMs: until });
+    const b = await ledger.claim('job-7', ['bob@example.com'], { owner: 'owner-b', untilMs: until });
+    const c = await ledger.claim('job-7', ['cat@example.com', 'ann@example.com'], { owner: 'owner-c', untilMs: until });
+    // Assess
+    expect([a.held, b.held, c.held]).toEqual([true, true, false]);
   });
 
   it('the claim reads the recipients recorded as delivered (not the ambiguous ones), by their ledger name', async () => {
@@ -54,26 +66,48 @@ describe('LedgerTable', () => {
       undefined,
     );
     // Act
-    const claim = await ledger.claim('job-2', 'owner-a', Date.now() + 5_000);
+    const claim = await ledger.claim('job-2', ['Ann@example.com', 'bob@example.com'], { owner: 'owner-a', untilMs: Date.now() + 5_000 });
     // Assess
     expect(claim).toEqual({ held: true, delivered: new Set(['Ann@example.com']) });
   });
 
-  it('recording with release ends only its own claim; another owner records without touching it', async () => {
+  it('recording with release ends only its own locks; another owner records without touching them', async () => {
     // Prepare
     const { ledger, name } = await table();
-    await ledger.claim('job-3', 'owner-a', Date.now() + 60_000);
+    const a = { owner: 'owner-a', untilMs: Date.now() + 60_000 };
+    const b = { owner: 'owner-b', untilMs: a.untilMs };
+    const both = ['ann@example.com', 'bob@example.com'];
+    await ledger.claim('job-3', both, a);
     // Act
-    await ledger.record('job-3', [{ recipient: 'ann@example.com', state: 'delivered' }], { owner: 'owner-b' });
+    await ledger.record('job-3', [{ recipient: 'ann@example.com', state: 'delivered' }], { token: b, recipients: both });
     const afterOther = await dynamo().ledgerItem(name, 'job-3');
-    await ledger.record('job-3', [], { owner: 'owner-b' });
-    await ledger.record('job-3', [{ recipient: 'bob@example.com', state: 'delivered' }], { owner: 'owner-a' });
+    await ledger.record('job-3', [], { token: b, recipients: both });
+    await ledger.record('job-3', [{ recipient: 'bob@example.com', state: 'delivered' }], { token: a, recipients: both });
     const afterOwn = await dynamo().ledgerItem(name, 'job-3');
     // Assess
-    expect(afterOther?.claimOwner).toBe('owner-a');
+    expect(Object.keys(afterOther?.locks ?? {}).sort()).toEqual(both);
     expect(Object.keys(afterOther?.recipients ?? {})).toEqual(['ann@example.com']);
-    expect(afterOwn?.claimOwner).toBeUndefined();
-    expect(Object.keys(afterOwn?.recipients ?? {}).sort()).toEqual(['ann@example.com', 'bob@example.com']);
+    expect(afterOwn?.locks).toEqual({});
+    expect(Object.keys(afterOwn?.recipients ?? {}).sort()).toEqual(both);
+  });
+
+  it('100 recipients: claimed in one request, recorded in three (40 each), released with the last', async () => {
+    // Prepare
+    const { ledger, name } = await table();
+    const token = { owner: 'owner-a', untilMs: Date.now() + 60_000 };
+    const all = Array.from({ length: 100 }, (_, n) => `recipient.number.${n}@a-rather-long-domain-name.example.com`);
+    // Act
+    const claim = await ledger.claim('job-8', all, token);
+    await ledger.record(
+      'job-8',
+      all.map((recipient) => ({ recipient, state: 'delivered' as const, messageId: '<job-8@example.com>' })),
+      { token, recipients: all },
+    );
+    // Assess
+    const item = await dynamo().ledgerItem(name, 'job-8');
+    expect(claim.held).toBe(true);
+    expect(Object.keys(item?.recipients ?? {})).toHaveLength(100);
+    expect(item?.locks).toEqual({});
   });
 
   it('an ambiguous send never hides an earlier delivery; a delivery replaces an ambiguous record', async () => {
@@ -94,7 +128,7 @@ describe('LedgerTable', () => {
     // Prepare
     const { ledger, name } = await table();
     // Act
-    await ledger.record('job-5', [], { owner: 'owner-a' });
+    await ledger.record('job-5', [], { token: { owner: 'owner-a', untilMs: Date.now() + 5_000 }, recipients: ['ann@example.com'] });
     // Assess
     expect(await dynamo().ledgerItem(name, 'job-5')).toBeUndefined();
   });
@@ -113,7 +147,7 @@ describe('LedgerTable', () => {
     const started = Date.now();
     try {
       // Act + Assess
-      await expect(ledger.claim('job-6', 'owner-a', Date.now() + 5_000)).rejects.toThrow();
+      await expect(ledger.claim('job-6', ['ann@example.com'], { owner: 'owner-a', untilMs: Date.now() + 5_000 })).rejects.toThrow();
       expect(Date.now() - started).toBeLessThan(1_500);
     } finally {
       client.destroy();

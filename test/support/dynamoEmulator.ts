@@ -13,8 +13,8 @@ import type { LocalDynamo } from '../../lib/local/LocalDynamo.js';
 
 /** A job's ledger item, read plainly. */
 export interface LedgerItem {
-  claimOwner?: string;
-  claimUntil?: number;
+  /** Locks held, by recipient (`lock:` taken off): `<until ms>|<owner>`. */
+  locks: Record<string, string>;
   expiresAt?: number;
   /** By recipient (`rcpt:` taken off). */
   recipients: Record<string, { state: string; at: string; messageId?: string }>;
@@ -56,10 +56,9 @@ export async function startDynamoEmulator(): Promise<DynamoEmulator> {
 }
 
 function plainItem(item: Record<string, AttributeValue>): LedgerItem {
-  const plain: LedgerItem = { recipients: {} };
+  const plain: LedgerItem = { locks: {}, recipients: {} };
   for (const [name, value] of Object.entries(item)) {
-    if (name === LEDGER_ATTRIBUTE.claimOwner && value.S !== undefined) plain.claimOwner = value.S;
-    else if (name === LEDGER_ATTRIBUTE.claimUntil && value.N !== undefined) plain.claimUntil = Number(value.N);
+    if (name.startsWith(LEDGER_ATTRIBUTE.lockPrefix) && value.S !== undefined) plain.locks[name.slice(LEDGER_ATTRIBUTE.lockPrefix.length)] = value.S;
     else if (name === LEDGER_ATTRIBUTE.expiresAt && value.N !== undefined) plain.expiresAt = Number(value.N);
     else if (name.startsWith(LEDGER_ATTRIBUTE.recipientPrefix) && value.M !== undefined) {
       const record = value.M;

@@ -6,7 +6,7 @@
  */
 import type { MailJob } from '../../message/index.js';
 import type { Outcome } from '../outcome.js';
-import type { LedgerEntry, LedgerTable } from './LedgerTable.js';
+import type { ClaimToken, LedgerEntry, LedgerTable } from './LedgerTable.js';
 import { jobRecipients, recipientKey } from './recipients.js';
 
 /** Where a job stands once its claim has been answered. */
@@ -35,22 +35,25 @@ export type LedgerJobs = readonly ({ key: string; job: MailJob } | undefined)[];
 /**
  * The ledger's part in one batch.
  *
- * - Claims: one conditional `UpdateItem` per distinct job key, all at once, from the constructor;
- *   they return while the connection is set up, so on the happy path they cost no time. A claim
- *   lasts until `claimUntilMs`, the invocation's end, which is shorter than the queue's visibility
- *   timeout (Lambda requires the timeout to be at least the function's): a live holder never loses
- *   its claim, and a dead holder's claim has lapsed before SQS hands the record out again.
+ * - Claims: one conditional `UpdateItem` per distinct job key, all at once, from the constructor,
+ *   locking the job's recipients (another invocation sending the same job to other recipients goes
+ *   on); they return while the connection is set up, so on the happy path they cost no time. A
+ *   claim lasts until `claimUntilMs`, the invocation's end, which is shorter than the queue's
+ *   visibility timeout (Lambda requires the timeout to be at least the function's): a live holder
+ *   never loses its claim, and a dead holder's claim has lapsed before SQS hands the record out again.
  * - Records of one batch sharing a key (a producer's double publish, blind copies re-enqueued
  *   one per recipient) share the claim; a record naming a recipient an earlier one of them names
  *   comes back later (`transient`), so one invocation never sends a recipient twice.
  * - {@link record}: one `UpdateItem` per record, as soon as its outcome is known and before it is
- *   settled with SQS; the last record of a key releases the claim.
+ *   settled with SQS; the last record of a key releases the claim (its locks).
  * - Whatever fails (timeout, throttling, errors) is counted ({@link unavailable}) and the job is
  *   sent as if there were no ledger: mail is never held up by it.
  */
 export class BatchLedger {
   readonly #table: LedgerTable;
-  readonly #owner: string;
+  readonly #token: ClaimToken;
+  /** Each key's recipients, over every record of the batch with that key (what its claim locks). */
+  readonly #locked = new Map<string, Set<string>>();
   readonly #jobs: (LedgerJob | undefined)[];
   readonly #claims = new Map<string, Promise<Standing>>();
   /** Records of each key whose outcome is not recorded yet. */
@@ -68,20 +71,19 @@ export class BatchLedger {
    */
   constructor(table: LedgerTable, jobs: LedgerJobs, options: { owner: string; claimUntilMs: number; signal?: AbortSignal }) {
     this.#table = table;
-    this.#owner = options.owner;
+    this.#token = { owner: options.owner, untilMs: options.claimUntilMs };
     this.#signal = options.signal;
-    const named = new Map<string, Set<string>>();
     this.#jobs = jobs.map((entry) => {
       if (entry === undefined) return undefined;
       const recipients = jobRecipients(entry.job).map(recipientKey);
-      const earlier = named.get(entry.key) ?? new Set<string>();
+      const earlier = this.#locked.get(entry.key) ?? new Set<string>();
       const overlapsEarlier = recipients.some((recipient) => earlier.has(recipient));
       for (const recipient of recipients) earlier.add(recipient);
-      named.set(entry.key, earlier);
+      this.#locked.set(entry.key, earlier);
       this.#pending.set(entry.key, (this.#pending.get(entry.key) ?? 0) + 1);
       return { key: entry.key, recipients, overlapsEarlier };
     });
-    for (const key of this.#pending.keys()) this.#claims.set(key, this.#claim(key, options.claimUntilMs, options.signal));
+    for (const [key, recipients] of this.#locked) this.#claims.set(key, this.#claim(key, [...recipients], options.signal));
   }
 
   /** Jobs sent or settled without the ledger so far (its claim or its record failed). */
@@ -111,7 +113,10 @@ export class BatchLedger {
     if (standing.kind === 'elsewhere') {
       return {
         kind: 'transient',
-        reason: { phase: 'ledger', message: 'another invocation holds this job (its claim in the delivery ledger has not lapsed)' },
+        reason: {
+          phase: 'ledger',
+          message: 'another invocation is sending this job to one of its recipients (its lock in the delivery ledger has not lapsed)',
+        },
       };
     }
     // Known without the ledger: it holds back a double publish in one batch even when unreachable.
@@ -170,7 +175,7 @@ export class BatchLedger {
     this.#pending.set(job.key, left);
     const standing = await this.#standing(index, job);
     const entries = entriesOf(outcome, job);
-    const release = left === 0 && standing.kind === 'held' ? { owner: this.#owner } : undefined;
+    const release = left === 0 && standing.kind === 'held' ? { token: this.#token, recipients: [...(this.#locked.get(job.key) ?? [])] } : undefined;
     if (entries.length === 0 && release === undefined) return;
     try {
       await this.#table.record(job.key, entries, release, signal);
@@ -185,9 +190,9 @@ export class BatchLedger {
     return standing;
   }
 
-  async #claim(key: string, untilMs: number, signal: AbortSignal | undefined): Promise<Standing> {
+  async #claim(key: string, recipients: readonly string[], signal: AbortSignal | undefined): Promise<Standing> {
     try {
-      const reply = await this.#table.claim(key, this.#owner, untilMs, signal);
+      const reply = await this.#table.claim(key, recipients, this.#token, signal);
       return { kind: reply.held ? 'held' : 'elsewhere', delivered: reply.delivered };
     } catch (error) {
       this.#problem ??= describe(error);

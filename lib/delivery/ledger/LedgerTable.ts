@@ -1,6 +1,6 @@
 /**
- * The delivery ledger's DynamoDB calls: claim a job (and read who has it already) in one
- * conditional `UpdateItem`, and record the recipients that took it (releasing the claim) in
+ * The delivery ledger's DynamoDB calls: claim a job's recipients (and read who has it already) in
+ * one conditional `UpdateItem`, and record the recipients that took it (releasing the locks) in
  * another. The layout is in `tableSchema.ts`.
  * @module
  */
@@ -20,13 +20,20 @@ export interface LedgerEntry {
 }
 
 /**
- * The answer to a claim: whether this invocation now holds the job, and the recipients the ledger
- * says took it already (by {@link recipientKey}). When another invocation holds the job, the
- * recipients are known only if DynamoDB returned the item with the refusal (it does; dynalite does not).
+ * The answer to a claim: whether this invocation now holds the job's recipients, and the
+ * recipients the ledger says took it already (by {@link recipientKey}). When another invocation
+ * holds one of them, the recipients are known only if DynamoDB returned the item with the refusal
+ * (it does; dynalite does not).
  */
 export interface ClaimReply {
   held: boolean;
   delivered: ReadonlySet<string>;
+}
+
+/** Who claims, and until when (epoch ms): one per invocation. */
+export interface ClaimToken {
+  owner: string;
+  untilMs: number;
 }
 
 /** Settings of a {@link LedgerTable}. */
@@ -53,8 +60,9 @@ const CONDITION_FAILED = 'ConditionalCheckFailedException';
  *
  * @example
  * const table = new LedgerTable(new DynamoDBClient({}), { tableName: 'mail-ledger', ttlSeconds: 2_419_200 });
- * const { held, delivered } = await table.claim('order-1234', owner, Date.now() + remainingMs, signal);
- * await table.record('order-1234', [{ recipient: 'ann@example.com', state: 'delivered', messageId }], { owner }, signal);
+ * const token = { owner: randomUUID(), untilMs: Date.now() + remainingMs };
+ * const { held, delivered } = await table.claim('order-1234', ['ann@example.com'], token, signal);
+ * await table.record('order-1234', [{ recipient: 'ann@example.com', state: 'delivered', messageId }], { token, recipients: ['ann@example.com'] }, signal);
  */
 export class LedgerTable {
   readonly #client: Pick<DynamoDBClient, 'send'>;
@@ -66,28 +74,30 @@ export class LedgerTable {
   }
 
   /**
-   * Claims the job for `owner` until `untilMs` (epoch ms) unless another owner's claim has not
-   * lapsed yet, and returns the recipients already recorded as delivered.
-   * @throws whatever the SDK throws, but not for a claim held elsewhere (`held: false`)
+   * Claims the job's `recipients` for `token.owner` until `token.untilMs` (one lock attribute each),
+   * unless another owner's lock on one of them has not lapsed yet, and returns the recipients
+   * already recorded as delivered. Two invocations holding one job for different recipients (its
+   * blind copies, re-enqueued one per recipient) both go on; for one recipient, only one does.
+   * @throws whatever the SDK throws, but not for a lock held elsewhere (`held: false`)
    */
-  async claim(jobId: string, owner: string, untilMs: number, signal?: AbortSignal): Promise<ClaimReply> {
+  async claim(jobId: string, recipients: readonly string[], token: ClaimToken, signal?: AbortSignal): Promise<ClaimReply> {
     const now = this.#now();
+    const names: Record<string, string> = { '#expires': LEDGER_ATTRIBUTE.expiresAt };
+    const locks = distinctKeys(recipients).map((recipient, n) => {
+      names[`#l${n}`] = lockAttribute(recipient);
+      return `#l${n}`;
+    });
     try {
       const reply = await this.#update(
         {
           Key: { [LEDGER_ATTRIBUTE.jobId]: { S: jobId } },
-          UpdateExpression: 'SET #owner = :owner, #until = :until, #expires = :expires',
-          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now',
-          ExpressionAttributeNames: {
-            '#owner': LEDGER_ATTRIBUTE.claimOwner,
-            '#until': LEDGER_ATTRIBUTE.claimUntil,
-            '#expires': LEDGER_ATTRIBUTE.expiresAt,
-          },
+          UpdateExpression: `SET ${['#expires = :expires', ...locks.map((lock) => `${lock} = :lock`)].join(', ')}`,
+          // A lock is `<until, 13 digits>|<owner>`: it compares above `:now` (13 digits) exactly while it holds.
+          ...(locks.length === 0 ? {} : { ConditionExpression: locks.map((lock) => `NOT (${lock} > :now)`).join(' AND ') }),
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: {
-            ':owner': { S: owner },
-            ':until': { N: String(Math.floor(untilMs)) },
-            ':now': { N: String(now) },
             ':expires': { N: String(this.#expiresAt(now)) },
+            ...(locks.length === 0 ? {} : { ':lock': { S: lockValue(token) }, ':now': { S: epochDigits(now) } }),
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -102,12 +112,32 @@ export class LedgerTable {
   }
 
   /**
-   * Records recipients (and refreshes the item's expiry). With `release`, also ends `release.owner`'s
-   * claim, if it still holds it: the recipients are recorded either way.
+   * Records recipients (and refreshes the item's expiry). With `release`, also ends the locks
+   * `release.token` holds on `release.recipients`, if it still holds them all: the recipients are
+   * recorded either way. A long list goes in several requests ({@link ENTRIES_PER_REQUEST}), the
+   * release with the last.
    * @throws whatever the SDK throws
    */
-  async record(jobId: string, entries: readonly LedgerEntry[], release: { owner: string } | undefined, signal?: AbortSignal): Promise<void> {
-    if (entries.length === 0 && release === undefined) return;
+  async record(
+    jobId: string,
+    entries: readonly LedgerEntry[],
+    release: { token: ClaimToken; recipients: readonly string[] } | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const chunks: (readonly LedgerEntry[])[] = [];
+    for (let start = 0; start < entries.length; start += ENTRIES_PER_REQUEST) chunks.push(entries.slice(start, start + ENTRIES_PER_REQUEST));
+    const last = chunks.pop() ?? [];
+    await Promise.all([...chunks.map((chunk) => this.#record(jobId, chunk, undefined, signal)), this.#record(jobId, last, release, signal)]);
+  }
+
+  async #record(
+    jobId: string,
+    entries: readonly LedgerEntry[],
+    release: { token: ClaimToken; recipients: readonly string[] } | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const locks = release === undefined ? [] : distinctKeys(release.recipients);
+    if (entries.length === 0 && locks.length === 0) return;
     const now = this.#now();
     const at = new Date(now).toISOString();
     const names: Record<string, string> = {};
@@ -128,22 +158,25 @@ export class LedgerTable {
     });
     const key = { [LEDGER_ATTRIBUTE.jobId]: { S: jobId } };
     const set = sets.length > 0 ? `SET ${sets.join(', ')}` : '';
-    if (release !== undefined) {
+    if (release !== undefined && locks.length > 0) {
+      const lockNames = Object.fromEntries(locks.map((recipient, n) => [`#l${n}`, lockAttribute(recipient)]));
       try {
         await this.#update(
           {
             Key: key,
-            UpdateExpression: `${set} REMOVE #owner, #until`.trim(),
-            ConditionExpression: '#owner = :me',
-            ExpressionAttributeNames: { ...names, '#owner': LEDGER_ATTRIBUTE.claimOwner, '#until': LEDGER_ATTRIBUTE.claimUntil },
-            ExpressionAttributeValues: { ...values, ':me': { S: release.owner } },
+            UpdateExpression: `${set} REMOVE ${Object.keys(lockNames).join(', ')}`.trim(),
+            ConditionExpression: Object.keys(lockNames)
+              .map((lock) => `${lock} = :mine`)
+              .join(' AND '),
+            ExpressionAttributeNames: { ...names, ...lockNames },
+            ExpressionAttributeValues: { ...values, ':mine': { S: lockValue(release.token) } },
           },
           signal,
         );
         return;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        // The claim is no longer ours (it lapsed and was taken): record without touching it.
+        // A lock is no longer ours (it lapsed and was taken): record without touching the locks.
         if (entries.length === 0) return;
       }
     }
@@ -168,9 +201,31 @@ export class LedgerTable {
   }
 }
 
+/** Recipient records per request: keeps every expression well under DynamoDB's 4 KB (a job has at most 100 recipients). */
+export const ENTRIES_PER_REQUEST = 40;
+
 /** The attribute holding a recipient's record. */
 export function recipientAttribute(recipient: string): string {
   return `${LEDGER_ATTRIBUTE.recipientPrefix}${recipientKey(recipient)}`;
+}
+
+/** The attribute holding a recipient's lock. */
+export function lockAttribute(recipient: string): string {
+  return `${LEDGER_ATTRIBUTE.lockPrefix}${recipientKey(recipient)}`;
+}
+
+/** A lock's value: the moment it lapses (13 digits of epoch ms, so that strings compare as numbers) and its owner. */
+export function lockValue(token: ClaimToken): string {
+  return `${epochDigits(token.untilMs)}|${token.owner}`;
+}
+
+function epochDigits(ms: number): string {
+  return String(Math.max(0, Math.floor(ms))).padStart(13, '0');
+}
+
+/** The recipients' ledger names, each once. */
+function distinctKeys(recipients: readonly string[]): string[] {
+  return [...new Set(recipients.map(recipientKey))];
 }
 
 /** The recipients an item records as delivered (ambiguous ones are not: they are sent again). */

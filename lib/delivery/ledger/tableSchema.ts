@@ -8,14 +8,14 @@
  * | attribute | type | holds |
  * |---|---|---|
  * | `jobId` | S | partition key: the producer's job id, or the id derived from the job's content (`lib/message/contentJobId.ts`) |
- * | `claimOwner` | S | while an invocation holds the job: a random token of that invocation |
- * | `claimUntil` | N | while held: when the claim lapses, epoch milliseconds (the holder's deadline, shorter than the queue's visibility timeout) |
+ * | `lock:<recipient>` | S | while an invocation is sending the job to that recipient: `<until>\|<owner>`, when the lock lapses (13 digits of epoch ms: the holder's deadline, shorter than the queue's visibility timeout) and a random token of the invocation |
  * | `rcpt:<recipient>` | M | one per recipient that took the message or may have: `{ state: 'delivered' \| 'ambiguous', at: ISO 8601, messageId?: S }` |
  * | `expiresAt` | N | TTL, epoch seconds: the last write plus `MAIL_LEDGER_TTL_SECONDS` |
  *
- * One item per job, not one per recipient: the claim and the read of what was delivered are then
+ * One item per job, not one per recipient: the claim (a lock per recipient, so that copies of one
+ * job for different recipients go on side by side) and the read of what was delivered are then
  * one conditional `UpdateItem` (`ReturnValues: ALL_NEW`), and recording a job's recipients is one
- * more; a job of 100 recipients stays far under DynamoDB's 400 KB item limit (~40 KB at most).
+ * more; a job of 100 recipients stays far under DynamoDB's 400 KB item limit (~60 KB at most).
  * @module
  */
 
@@ -23,10 +23,8 @@
 export const LEDGER_ATTRIBUTE = {
   /** Partition key (S). */
   jobId: 'jobId',
-  /** The holding invocation's token (S). */
-  claimOwner: 'claimOwner',
-  /** When the claim lapses, epoch milliseconds (N). */
-  claimUntil: 'claimUntil',
+  /** Prefix of a recipient's lock (S, `<until ms, 13 digits>|<owner>`): `lock:` then the recipient as for {@link LEDGER_ATTRIBUTE.recipientPrefix}. */
+  lockPrefix: 'lock:',
   /** TTL attribute, epoch seconds (N). */
   expiresAt: 'expiresAt',
   /** Prefix of a recipient's attribute (M): `rcpt:` then the envelope address, its domain in lower case. */
@@ -45,7 +43,7 @@ export const LEDGER_TABLE_SCHEMA = {
 /**
  * The DynamoDB actions the function calls on the table, and no others (the stack's grant):
  * `UpdateItem` for the claim (conditional, returning the item), for recording recipients and for
- * releasing the claim.
+ * releasing the locks.
  */
 export const LEDGER_ACTIONS = ['dynamodb:UpdateItem'] as const;
 
