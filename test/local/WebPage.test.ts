@@ -265,6 +265,7 @@ describe('a message', () => {
     expect((await get('/raw/..%2Fsecret.txt')).status).toBe(404);
     expect((await get('/message/..%2Fsecret.txt/html')).status).toBe(404);
     expect((await get('/raw/2026-01-01T00-00-00-000Z-9-ab.eml')).status).toBe(404);
+    expect((await get('/raw/%zz')).status).toBe(404);
   });
 });
 

@@ -62,7 +62,7 @@ const NOT_FOUND: RouteReply = { status: 404, type: TEXT, body: 'not found\n' };
 /** The reply to a request the guard let in (`GET /events` is answered by the server itself). */
 export async function route(request: IncomingMessage, context: RouteContext): Promise<RouteReply> {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-  const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+  const parts = url.pathname.split('/').slice(1).map(decodedSegment);
   if (request.method === 'POST') {
     if (url.pathname === '/api/dead-letters/redrive') return redrive(request, context);
     return NOT_FOUND;
@@ -102,6 +102,15 @@ export async function route(request: IncomingMessage, context: RouteContext): Pr
   if (parts[0] === 'message' && parts[2] === 'html' && parts.length === 3) return htmlDocument(mailbox, parts[1] ?? '');
   if (parts[0] === 'message' && parts[2] === 'attachments' && parts.length === 4) return download(mailbox, parts[1] ?? '', Number(parts[3]));
   return NOT_FOUND;
+}
+
+/** A path segment decoded; a malformed escape (`%zz`) stays as it is, and so names nothing. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function json(value: unknown, status = 200): RouteReply {
