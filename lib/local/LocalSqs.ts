@@ -3,11 +3,14 @@
  * dead-letter queue made as the stack makes them (RedrivePolicy with the stack's
  * `maxReceiveCount`, the stack's visibility timeout, 1 MiB messages, FIFO when the environment is).
  * It answers only requests whose `Host` is a loopback name with its port (no DNS rebinding).
- * The emulator keeps everything in memory: what is left in the queues when the run stops is gone.
+ * With a data folder, the queues and their messages are kept there (fauxqs's SQLite persistence,
+ * written through at every change) and are there again at the next start; without one they live
+ * in memory and are gone when the run stops.
  * @module
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { emptyEmulatorStores, keepStoresIn } from './emulatorPersistence.js';
 import { WRONG_HOST, isLoopbackHost } from './loopbackHost.js';
 import type { PipelineSettings } from './pipelineSettings.js';
 import { LOOPBACK, portError } from './ports.js';
@@ -54,15 +57,26 @@ export interface LocalSqs {
   stop(): Promise<void>;
 }
 
+/** Where the emulator keeps its queues across runs. */
+export interface KeptQueues {
+  /** The folder of the emulator's database (made when missing; an empty one starts empty). */
+  dataDir: string;
+  /** Runs once the port is taken and before the folder is opened (the local run claims its state folder there). */
+  beforeOpening?: () => unknown;
+}
+
 /**
- * Starts the emulator on `127.0.0.1:port` and makes the queues.
- * @throws {PortInUseError} when the port is taken
+ * Starts the emulator on `127.0.0.1:port` and makes the queues (or, with `keep`, takes them again
+ * from its folder, with their messages, and sets the attributes the settings give).
+ * @throws {PortInUseError} when the port is taken (before anything else is done)
  * @example
- * const sqs = await startLocalSqs(9324, settings);
+ * const sqs = await startLocalSqs(9324, settings, { dataDir: '.local/sqs' });
  * sqs.queueUrl; // http://sqs.eu-west-1.localhost:9324/000000000000/mail
  */
-export async function startLocalSqs(port: number, settings: PipelineSettings): Promise<LocalSqs> {
-  const app = buildApp({ logger: false, defaultRegion: settings.region });
+export async function startLocalSqs(port: number, settings: PipelineSettings, keep?: KeptQueues): Promise<LocalSqs> {
+  const stores = keep === undefined ? undefined : await emptyEmulatorStores();
+  // fauxqs's stores are classes of its own that its types do not export: handed over as they came.
+  const app = buildApp({ logger: false, defaultRegion: settings.region, ...(stores === undefined ? {} : { stores: stores as never }) });
   // The emulator checks no signatures: answer only this machine's own programs, not a web page
   // elsewhere that points a DNS name at 127.0.0.1 (DNS rebinding), as the web page does.
   app.addHook('onRequest', (request, reply, done) => {
@@ -81,31 +95,27 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
   }
   const boundPort = Number(new URL(endpoint).port);
   const client = new SQSClient({ endpoint, region: settings.region, credentials: LOCAL_CREDENTIALS });
+  /** Closes the kept queues' database, once the app has closed (nothing writes to it after that). */
+  let closeDatabase = (): void => undefined;
   try {
+    if (keep !== undefined && stores !== undefined) {
+      await keep.beforeOpening?.();
+      closeDatabase = await keepStoresIn(stores, keep.dataDir);
+    }
     const suffix = settings.fifo ? '.fifo' : '';
     const fifoAttributes: Record<string, string> = settings.fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'false' } : {};
     const dlqName = `${LOCAL_DLQ_NAME}${suffix}`;
     const queueName = `${LOCAL_QUEUE_NAME}${suffix}`;
-    const dlq = await client.send(
-      new CreateQueueCommand({
-        QueueName: dlqName,
-        Attributes: { ...fifoAttributes, MessageRetentionPeriod: String(14 * 24 * 3600), MaximumMessageSize: '1048576' },
-      }),
-    );
-    const dlqUrl = required(dlq.QueueUrl, 'the dead-letter queue URL');
+    const dlqUrl = await ensureQueue(client, dlqName, fifoAttributes, {
+      MessageRetentionPeriod: String(14 * 24 * 3600),
+      MaximumMessageSize: '1048576',
+    });
     const dlqArn = await arnOf(client, dlqUrl);
-    const queue = await client.send(
-      new CreateQueueCommand({
-        QueueName: queueName,
-        Attributes: {
-          ...fifoAttributes,
-          VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
-          MaximumMessageSize: '1048576',
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
-        },
-      }),
-    );
-    const queueUrl = required(queue.QueueUrl, 'the queue URL');
+    const queueUrl = await ensureQueue(client, queueName, fifoAttributes, {
+      VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+      MaximumMessageSize: '1048576',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
+    });
     const queueArn = await arnOf(client, queueUrl);
     const names = { queue: queueName, dlq: dlqName };
 
@@ -129,12 +139,31 @@ export async function startLocalSqs(port: number, settings: PipelineSettings): P
       async stop() {
         client.destroy();
         await app.close();
+        closeDatabase();
       },
     };
   } catch (error) {
     client.destroy();
     await app.close();
+    closeDatabase();
     throw error;
+  }
+}
+
+/**
+ * Creates the queue, or, when it was kept from an earlier run, takes it as it is and sets the
+ * attributes of this run (the settings may have changed in `cdk.json` since): its messages stay.
+ */
+async function ensureQueue(client: SQSClient, name: string, fixed: Record<string, string>, attributes: Record<string, string>): Promise<string> {
+  try {
+    const created = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: { ...fixed, ...attributes } }));
+    return required(created.QueueUrl, `the URL of ${name}`);
+  } catch (error) {
+    // SQS refuses to create a queue that exists with other attributes: it is the kept one.
+    if (!(error instanceof Error) || !/QueueAlreadyExists|QueueNameExists/.test(error.name)) throw error;
+    const url = required((await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl, `the URL of ${name}`);
+    await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+    return url;
   }
 }
 

@@ -47,7 +47,7 @@ export interface LocalRunOptions {
   ports: { sqs: number; smtp: number; web: number };
   /** The `cdk.json` environment whose pipeline settings are copied. */
   environment: string;
-  /** Empty the mailbox first. */
+  /** Start empty: the queues kept from the last run and the mailbox are emptied first. */
   clean?: boolean;
   /** Told of each stage while starting. */
   progress?: (line: string) => void;
@@ -72,7 +72,7 @@ export interface LocalRun {
 
 /** What a run leaves behind. */
 export interface LocalRunSummary extends ActivityStats {
-  /** Messages still in the mail queue and the dead-letter queue when it stopped (the emulator keeps nothing). */
+  /** Messages still in the mail queue and the dead-letter queue when it stopped (kept in the state folder for the next run). */
   leftInQueue: number;
   leftInDlq: number;
   mailbox: number;
@@ -119,9 +119,16 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
   const teardown = new Teardown();
   let handlerLog: WriteStream | undefined;
   try {
-    const sqs = await startLocalSqs(options.ports.sqs, settings);
+    // The SQS port first (a second run fails at once, naming it), then the state folder is
+    // claimed, and only then is the emulator's database in it opened: the queues of the last run.
+    const sqs = await startLocalSqs(options.ports.sqs, settings, {
+      dataDir: layout.sqsDir,
+      beforeOpening: async () => {
+        await claimStateDir(layout);
+        if (options.clean === true) await rm(layout.sqsDir, { recursive: true, force: true });
+      },
+    });
     teardown.add(() => sqs.stop());
-    await claimStateDir(layout);
     progress(`state folder ${layout.root}`);
     const tls = await localTls(layout.tlsDir);
     if (tls.made) progress(`made the local certificate authority ${tls.caFile}`);

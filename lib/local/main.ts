@@ -54,7 +54,7 @@ const program = new Command('npm start --')
     'where the certificate, the mailbox and state.json are kept (env LOCAL_STATE_DIR)',
     process.env['LOCAL_STATE_DIR'] || DEFAULT_STATE_DIR,
   )
-  .option('--clean', 'empty the mailbox before starting')
+  .option('--clean', 'start empty: no jobs in the queues or the DLQ, no messages in the mailbox (the certificate and the SMTP password stay)')
   .option('--no-color', 'no colours in the live view (also: NO_COLOR=1)')
   .exitOverride();
 
@@ -150,8 +150,19 @@ function printBanner(local: LocalRun): void {
 
 function printSummary(summary: LocalRunSummary): void {
   out.write(`final counts: ${countsLine(summary)}\n`);
-  if (summary.leftInQueue > 0 || summary.leftInDlq > 0) {
-    out.write(`left in the queue: ${summary.leftInQueue}, in the DLQ: ${summary.leftInDlq} (the emulator keeps nothing: they are gone)\n`);
-  }
+  out.write(`${keptLine(summary)}\n`);
   out.write(`summary ${JSON.stringify(summary)}\n`);
+}
+
+/** What the next `npm start` finds again, and how to start empty instead. */
+function keptLine(summary: LocalRunSummary): string {
+  const shown = shownPath(stateDir);
+  const jobs =
+    summary.leftInQueue + summary.leftInDlq === 0
+      ? 'the queues (empty)'
+      : `${summary.leftInQueue} job(s) in the queue and ${summary.leftInDlq} in the DLQ`;
+  return (
+    `kept in ${shown}/ for the next start: ${jobs}, ${summary.mailbox} message(s) in the mailbox, the certificate and the SMTP password; ` +
+    '`npm start -- --clean` starts with empty queues and mailbox'
+  );
 }

@@ -13,6 +13,8 @@
  *   mail/index.ndjson one line per message: envelope, subject, refused recipients
  *   bundle/index.mjs  the send-mail bundle, rebuilt at every start
  *   send-mail.log     the handler's own log lines of the last run (Powertools JSON, EMF metrics)
+ *   sqs/              the SQS emulator's database: the queues and their messages, kept across runs
+ *                     (`npm start -- --clean` empties it, and the mailbox, before starting)
  * ```
  * @module
  */
@@ -35,6 +37,8 @@ export interface StateLayout {
   mailDir: string;
   bundleDir: string;
   handlerLog: string;
+  /** The SQS emulator's database (the queues and their messages, kept across runs). */
+  sqsDir: string;
 }
 
 /** The paths of the state folder `root`. */
@@ -47,6 +51,7 @@ export function stateLayout(root: string): StateLayout {
     mailDir: path.join(root, 'mail'),
     bundleDir: path.join(root, 'bundle'),
     handlerLog: path.join(root, 'send-mail.log'),
+    sqsDir: path.join(root, 'sqs'),
   };
 }
 
