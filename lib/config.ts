@@ -17,7 +17,9 @@
  * - `DLQ_URL`: the dead-letter queue permanent failures go to at once;
  * - `QUEUE_URL`: the mail queue itself, where refused-for-now recipients are re-enqueued;
  * - `SMTP_CA_FILE` (optional): a PEM file of certificate authorities to trust for the relay's
- *   certificate, for relays with a private CA.
+ *   certificate, for relays with a private CA; or `SMTP_CA_PARAMETER` (an SSM parameter) or
+ *   `SMTP_CA_SECRET_ID` (a secret) holding that PEM, read once before the first connection
+ *   (lib/config/relayCa.ts); at most one of the three.
  * - `MAIL_MAX_RECEIVES` (optional): the mail queue's redrive `maxReceiveCount`, 1 to 1000. On a job's
  *   last receive (`ApproximateReceiveCount` at least this), a job that would come back (failed for
  *   now, not attempted, possibly delivered, relay unreachable) is dead-lettered by the function with
@@ -45,6 +47,8 @@ import { nonEmpty } from './config/environment.js';
 import type { Environment } from './config/environment.js';
 import { readLedgerSettings } from './config/ledger.js';
 import type { LedgerSettings } from './config/ledger.js';
+import { readRelayCaLocation } from './config/relayCa.js';
+import type { RelayCaLocation } from './config/relayCa.js';
 import { readSmtpSource } from './config/smtpRelay.js';
 import type { SmtpSource } from './config/smtpRelay.js';
 
@@ -53,6 +57,7 @@ export type { Environment } from './config/environment.js';
 export { parseSmtpSecret, parseSmtpUrl } from './config/smtpRelay.js';
 export type { SmtpSettings, SmtpSource } from './config/smtpRelay.js';
 export type { LedgerSettings } from './config/ledger.js';
+export type { RelayCaLocation } from './config/relayCa.js';
 
 /** The checked configuration of the send-mail function. */
 export interface Config {
@@ -63,6 +68,8 @@ export interface Config {
   queueUrl: string;
   /** PEM certificate authorities to trust for the relay (contents of `SMTP_CA_FILE`). */
   tlsCa?: string;
+  /** `SMTP_CA_PARAMETER` or `SMTP_CA_SECRET_ID`: where the relay's CA is read from at run time (instead of `tlsCa`). */
+  tlsCaLocation?: RelayCaLocation;
   /** `BACKOFF_SCALE`: multiplies every backoff delay; absent means 1 (local and test runs only). */
   backoffScale?: number;
   /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message; absent: as many as the relay takes. */
@@ -109,6 +116,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   if (ledger !== undefined) config.ledger = ledger;
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
   if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale, env['AWS_EXECUTION_ENV']);
+  const caLocation = readRelayCaLocation(env);
+  if (caLocation !== undefined) config.tlsCaLocation = caLocation;
   const caFile = nonEmpty(env, 'SMTP_CA_FILE');
   if (caFile !== undefined) {
     let pem: string;

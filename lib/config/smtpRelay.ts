@@ -31,6 +31,11 @@ export interface SmtpSettings {
   clientName?: string;
   /** Default sender for jobs without `from`. */
   from?: string;
+  /**
+   * The relay's private CA (PEM) read from `SMTP_CA_PARAMETER` or `SMTP_CA_SECRET_ID`
+   * (lib/delivery/RelayCaSource.ts); never part of the secret or the URL.
+   */
+  tlsCa?: string;
 }
 
 /** Where the relay's settings come from: fixed (`SMTP_URL`) or a Secrets Manager secret read at run time. */

@@ -12,6 +12,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, parseSmtpSecret } from '../config.js';
 import type { SmtpSettings, SmtpSource } from '../config.js';
+import type { RelayCaSource } from './RelayCaSource.js';
 
 /** Settings and whether they were just read from Secrets Manager (rather than from the cache or `SMTP_URL`). */
 export interface CurrentSettings {
@@ -27,6 +28,8 @@ export interface SmtpSettingsSourceOptions {
   maxAgeMs?: number;
   /** Clock, replaceable in tests. @default Date.now */
   now?: () => number;
+  /** The relay's CA read at run time (`SMTP_CA_PARAMETER`, `SMTP_CA_SECRET_ID`): read before the settings, given as `settings.tlsCa`. */
+  ca?: RelayCaSource;
 }
 
 /**
@@ -43,6 +46,9 @@ export class SmtpSettingsSource {
   readonly #secrets: (() => Pick<SecretsManagerClient, 'send'>) | undefined;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
+  readonly #ca: RelayCaSource | undefined;
+  /** The settings with the CA, one object per settings object (callers compare settings by identity). */
+  readonly #withCa = new WeakMap<SmtpSettings, SmtpSettings>();
   #cached: { settings: SmtpSettings; at: number } | undefined;
 
   constructor(source: SmtpSource, options: SmtpSettingsSourceOptions = {}) {
@@ -50,6 +56,7 @@ export class SmtpSettingsSource {
     this.#secrets = options.secrets;
     this.#maxAgeMs = options.maxAgeMs ?? 300_000;
     this.#now = options.now ?? Date.now;
+    this.#ca = options.ca;
   }
 
   /**
@@ -57,8 +64,21 @@ export class SmtpSettingsSource {
    * @param signal aborts the Secrets Manager request (the invocation's deadline)
    * @throws {ConfigError} when the secret is missing, empty or malformed (naming the secret and field)
    * @throws the Secrets Manager client's error when the secret cannot be read
+   * @throws the CA's read error (see {@link RelayCaSource.get}) when there is a CA to read and it cannot be read
    */
   async get(signal?: AbortSignal): Promise<CurrentSettings> {
+    if (this.#ca === undefined) return this.#get(signal);
+    const tlsCa = await this.#ca.get(signal);
+    const current = await this.#get(signal);
+    let settings = this.#withCa.get(current.settings);
+    if (settings === undefined) {
+      settings = { ...current.settings, tlsCa };
+      this.#withCa.set(current.settings, settings);
+    }
+    return { settings, fresh: current.fresh };
+  }
+
+  async #get(signal?: AbortSignal): Promise<CurrentSettings> {
     if (this.#source.kind === 'url') return { settings: this.#source.settings, fresh: false };
     const cached = this.#cached;
     if (cached !== undefined && this.#now() - cached.at < this.#maxAgeMs) return { settings: cached.settings, fresh: false };

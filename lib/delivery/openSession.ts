@@ -62,7 +62,8 @@ export function connectOptions(settings: SmtpSettings, options: Pick<DeliveryOpt
   if (settings.port !== undefined) connect.port = settings.port;
   if (settings.username !== undefined && settings.password !== undefined) connect.auth = { user: settings.username, pass: settings.password };
   if (settings.clientName !== undefined) connect.clientName = settings.clientName;
-  if (options.tlsCa !== undefined) connect.tls = { ca: options.tlsCa };
+  const ca = settings.tlsCa ?? options.tlsCa;
+  if (ca !== undefined) connect.tls = { ca };
   if (signal !== undefined) connect.signal = signal;
   return connect;
 }

@@ -7,6 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient as SecretsManagerClientType } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient as SSMClientType } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Config } from '../config.js';
 import { SmtpClient } from '../smtp/index.js';
@@ -18,6 +20,7 @@ import type { DeliveryOptions, MailSession } from './types.js';
 import { QueueActions, isFifoUrl } from './QueueActions.js';
 import { redactAddresses, reportBatch } from './report.js';
 import type { DeliveryLog, DeliveryMetrics } from './report.js';
+import { RelayCaSource } from './RelayCaSource.js';
 import { SmtpSettingsSource } from './SmtpSettingsSource.js';
 import { SqsCallTimes } from './SqsCallTimes.js';
 
@@ -34,6 +37,8 @@ export interface SendMailHandlerDeps {
   sqs?: Pick<SQSClient, 'send'>;
   /** @default a new `SecretsManagerClient`, created on first use */
   secrets?: () => Pick<SecretsManagerClientType, 'send'>;
+  /** Reads `SMTP_CA_PARAMETER`. @default a new `SSMClient` (endpoint from the environment, e.g. `AWS_ENDPOINT_URL_SSM`), created on first use */
+  ssm?: () => Pick<SSMClientType, 'send'>;
   /** The delivery ledger's client, when `MAIL_LEDGER_TABLE` is set. @default a new `DynamoDBClient` (endpoint from the environment, e.g. `AWS_ENDPOINT_URL_DYNAMODB`) */
   dynamo?: Pick<DynamoDBClient, 'send'>;
   /** Each ledger call is cut after this long (the job is then sent without it). @default 2000 */
@@ -71,8 +76,11 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true } });
   let secretsClient: Pick<SecretsManagerClientType, 'send'> | undefined;
   const secrets = deps.secrets ?? ((): Pick<SecretsManagerClientType, 'send'> => (secretsClient ??= new SecretsManagerClient({})));
+  let ssmClient: Pick<SSMClientType, 'send'> | undefined;
+  const ssm = deps.ssm ?? ((): Pick<SSMClientType, 'send'> => (ssmClient ??= new SSMClient({})));
   const settings = new SmtpSettingsSource(config.smtp, {
     secrets,
+    ...(config.tlsCaLocation === undefined ? {} : { ca: new RelayCaSource(config.tlsCaLocation, { secrets, ssm }) }),
     ...(deps.secretMaxAgeMs === undefined ? {} : { maxAgeMs: deps.secretMaxAgeMs }),
   });
   const actions = new QueueActions(sqs, { queueUrl: config.queueUrl, dlqUrl: config.dlqUrl });

@@ -81,6 +81,8 @@ export interface SendMailRigOptions {
   emulator: SqsEmulator;
   smtp: Config['smtp'];
   tlsCa?: string;
+  /** `SMTP_CA_PARAMETER` / `SMTP_CA_SECRET_ID`: the relay's CA read at run time. */
+  tlsCaLocation?: Config['tlsCaLocation'];
   mailPerConnection?: number;
   /** `MAIL_MAX_RECIPIENTS`: at most this many recipients per message. */
   maxRecipientsPerMessage?: number;
@@ -106,6 +108,7 @@ export async function sendMailRig(options: SendMailRigOptions): Promise<SendMail
     dlqUrl: options.dlqUrl ?? queues.dlqUrl,
     queueUrl: queues.queueUrl,
     ...(options.tlsCa === undefined ? {} : { tlsCa: options.tlsCa }),
+    ...(options.tlsCaLocation === undefined ? {} : { tlsCaLocation: options.tlsCaLocation }),
     ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
     ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
   };
