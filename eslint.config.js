@@ -6,7 +6,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['node_modules/', 'cdk.out/', 'dist/', 'coverage/', '.local/', '.scratch/']),
+  globalIgnores(['node_modules/', 'cdk.out/', '**/dist/', 'coverage/', '.local/', '.scratch/']),
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
