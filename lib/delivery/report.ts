@@ -67,10 +67,13 @@ export function domainOf(address: string): string {
  */
 export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: DeliveryMetrics): void {
   if (report.systemic !== undefined) {
-    log.error('systemic failure: the SMTP connection could not be set up; every job of the batch is retried', {
-      reason: loggedReason(report.systemic),
-      records: report.results.length,
-    });
+    log.error(
+      'systemic failure: the SMTP connection could not be set up; every job of the batch is retried (or dead-lettered, on its last receive)',
+      {
+        reason: loggedReason(report.systemic),
+        records: report.results.length,
+      },
+    );
     metrics.addMetric(METRIC.systemicFailures, 'Count', 1);
   }
   if (report.ledger !== undefined && report.ledger.unavailable > 0) {
