@@ -36,6 +36,31 @@ describe('purgeDeadLetters', () => {
   });
 });
 
+describe('purgeDeadLetters while jobs keep arriving', () => {
+  it('deletes what the DLQ held when it began and leaves the arrivals', async () => {
+    const queues = await emulator().createMailQueues();
+    for (let n = 1; n <= 5; n++) await deadLetterByHandler(emulator(), queues, jobBody(`old-${n}`, ['x@example.org']), NO_SUCH_USER);
+    const loop = { running: true, added: 0 };
+    // Long polling (1 s) keeps the scan open long enough to meet the arrivals.
+    const purging = purgeDeadLetters({ sqs: emulator().sqs, dlqUrl: queues.dlqUrl });
+    const arrivals = (async () => {
+      while (loop.running && loop.added < 20) {
+        await deadLetterByHandler(emulator(), queues, jobBody(`new-${loop.added}`, ['x@example.org']), SPAM);
+        loop.added += 1;
+      }
+    })();
+
+    const summary = await purging;
+    loop.running = false;
+    await arrivals;
+
+    expect(summary.removed).toBe(5);
+    const left = (await queues.contents(queues.dlqName)).ready.map((message) => (JSON.parse(message.body) as { id: string }).id);
+    expect(left).toHaveLength(loop.added);
+    expect(left.every((id) => id.startsWith('new-'))).toBe(true);
+  });
+});
+
 describe('queueStats', () => {
   it('gives the depths, and the age of the oldest dead letter from a peek that gives them back', async () => {
     const queues = await emulator().createMailQueues();
