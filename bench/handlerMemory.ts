@@ -140,7 +140,8 @@ function runChild(program: string, env: NodeJS.ProcessEnv, maxOldSpaceMiB: numbe
   });
 }
 
-async function buildNodemailerBundle(): Promise<{ dir: string; file: string }> {
+/** Builds `bench/nodemailerHandler.ts` with the Lambda bundle's esbuild settings into a fresh temporary folder (remove `dir` when done). */
+export async function buildNodemailerBundle(): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nodemailer-handler-'));
   const file = path.join(dir, 'index.mjs');
   await build({

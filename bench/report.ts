@@ -34,3 +34,27 @@ export function markdownTable(headers: string[], rows: string[][]): string {
 export function fixed(value: number | undefined, decimals: number): string {
   return value === undefined || Number.isNaN(value) ? '–' : value.toFixed(decimals);
 }
+
+/**
+ * `previous` with each `## ` section of `fresh` in place of the one of the same title (or added
+ * before the closing "Whole run" line), and a line saying which sections were re-run when.
+ */
+export function mergeSections(previous: string, fresh: string): string {
+  const split = (text: string): { head: string; sections: Map<string, string>; tail: string } => {
+    const [head = '', ...rest] = text.split(/\n(?=## )/);
+    const sections = new Map<string, string>();
+    let tail = '';
+    for (const block of rest) {
+      const title = block.slice(3, block.indexOf('\n') === -1 ? undefined : block.indexOf('\n'));
+      const whole = /\nWhole run: [^\n]*\n*$/.exec(block);
+      if (whole !== null) tail = whole[0].trim();
+      sections.set(title, (whole === null ? block : block.slice(0, whole.index)).trimEnd());
+    }
+    return { head, sections, tail };
+  };
+  const old = split(previous);
+  const next = split(fresh);
+  for (const [title, block] of next.sections) old.sections.set(title, block);
+  const stamp = `Re-run on their own: ${[...next.sections.keys()].join('; ')} (${next.head.split('\n').find((line) => /^\d{4}-/.test(line)) ?? ''}).`;
+  return `${[old.head.trimEnd(), stamp, ...old.sections.values(), old.tail || next.tail].filter((part) => part !== '').join('\n\n')}\n`;
+}

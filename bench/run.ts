@@ -3,18 +3,20 @@
  * `bench/results.md`. Pick sections by name: `npm run bench -- smtp`.
  * @module
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { mergeSections } from './report.js';
 import type { BenchSection } from './report.js';
 import { blindCopiesSection } from './blindCopies.js';
 import { handlerMemorySection } from './handlerMemory.js';
 import { hostileJobsSection } from './hostileJobs.js';
 import { lambdaBundleSection } from './lambdaBundle.js';
+import { pipelineSection } from './pipeline/section.js';
 import { smtpSection } from './smtp/section.js';
 
 /** Every section, in the order they run. Add new sections here. */
-const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, hostileJobsSection, blindCopiesSection, lambdaBundleSection];
+const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, hostileJobsSection, blindCopiesSection, lambdaBundleSection, pipelineSection];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
@@ -37,7 +39,10 @@ async function main(): Promise<void> {
   parts.push('', `Whole run: ${((performance.now() - started) / 1000).toFixed(0)} s.`, '');
   const markdown = parts.join('\n');
   process.stdout.write(markdown);
-  await writeFile(new URL('./results.md', import.meta.url), markdown);
+  const results = new URL('./results.md', import.meta.url);
+  // A run of some sections only replaces those sections in results.md and keeps the others.
+  const previous = wanted.length === 0 ? undefined : await readFile(results, 'utf8').catch(() => undefined);
+  await writeFile(results, previous === undefined ? markdown : mergeSections(previous, markdown));
 }
 
 main().catch((error: unknown) => {
