@@ -19,128 +19,11 @@
  */
 import type { ChaosJob } from './chaosJobs.js';
 import { recipientsOfBody } from './chaosJobs.js';
-import type { Refusal, StoredCopy } from './chaosRelay.js';
-import type { FaultEvent, FaultKind } from './FaultLog.js';
+import type { StoredCopy } from './chaosRelay.js';
+import { causeOf, classify, describeJob } from './duplicates.js';
+import type { ChaosTable, HeldBody, OtherCauses, RunEvidence } from './runEvidence.js';
 
-/** A message held by the emulator (the inspection endpoint's shape, trimmed). */
-export interface HeldBody {
-  body: string;
-  messageAttributes: Record<string, { StringValue?: string }>;
-}
-
-/** One invocation of the function, as the run saw it. */
-export interface InvocationTrace {
-  start: number;
-  end: number;
-  jobIds: string[];
-  /** When the run killed it (only set when the kill ended it). */
-  killedAt?: number;
-  /** It ran past the function timeout and was ended by the stand-in. */
-  timedOut: boolean;
-  /** Jobs whose records the invocation handed back (its `batchItemFailures`, or all of them when it failed). */
-  handedBack?: string[];
-  /** Why the whole batch failed, when it did (the stand-in's words). */
-  batchFailure?: string;
-  /** Jobs whose records the stand-in could not delete. */
-  deleteFailed?: string[];
-  /** Jobs whose re-enqueue failed, so the whole job came back (from the handler's log). */
-  requeueFailed: string[];
-  /** Jobs the handler said it sent or settled without the delivery ledger (it could not be reached). */
-  ledgerUnavailable?: number;
-  /** The handler's words on why the ledger could not be used. */
-  ledgerProblem?: string;
-  /** The handler's log lines about records, for the evidence of a violation. */
-  outcomes: { jobId?: string; outcome?: string; placement?: string; cause?: string; problem?: string; refused?: string }[];
-}
-
-/** Everything the run recorded. */
-export interface RunEvidence {
-  queue: 'standard' | 'fifo';
-  jobs: readonly ChaosJob[];
-  copies: readonly StoredCopy[];
-  acknowledged: ReadonlySet<string>;
-  refusals: readonly Refusal[];
-  dlq: readonly HeldBody[];
-  pending: readonly HeldBody[];
-  invocations: readonly InvocationTrace[];
-  /** Re-enqueues the function made (SendMessage of a job to the mail queue that the emulator took). */
-  requeues: readonly { jobId: string; t: number }[];
-  faults: Record<FaultKind, number>;
-  /** The fault log, for the evidence of a violation. */
-  faultEvents?: readonly FaultEvent[];
-  seconds: number;
-  /** Jobs the producer published twice. */
-  doublePublished?: ReadonlySet<string>;
-  /** Jobs whose record the run made visible again while an invocation held it (an SQS re-delivery). */
-  redelivered?: ReadonlySet<string>;
-  /** The delivery ledger, when the run had one: what it recorded and when it failed. */
-  ledger?: LedgerEvidence;
-}
-
-/** What the delivery ledger did during a run, from the calls that reached it. */
-export interface LedgerEvidence {
-  /** `${job} ${recipient}` → when the ledger first answered a write recording it as delivered. */
-  recordedAt: ReadonlyMap<string, number>;
-  /** Job id → when a call about it failed (an error answer, injected or not). */
-  failedAt: ReadonlyMap<string, readonly number[]>;
-  /** Copy id → when its final reply reached the function. */
-  acknowledgedAt?: ReadonlyMap<string, number>;
-}
-
-/** Likely causes of a duplicate of the other class. */
-export interface OtherCauses {
-  killedAfterDelivery: number;
-  requeueFailed: number;
-  redelivered: number;
-  doublePublished: number;
-  invocationTimedOut: number;
-  unknown: number;
-}
-
-/** The run's table. */
-export interface ChaosTable {
-  queue: 'standard' | 'fifo';
-  jobs: number;
-  recipients: number;
-  /** (job, recipient) delivered at least once. */
-  delivered: number;
-  /** The run had the delivery ledger. */
-  ledger: boolean;
-  /** Extra copies, over all (job, recipient). */
-  duplicates: number;
-  /** Extra copies no ledger can prevent, by why. */
-  ambiguous: { replyLost: number; killedBeforeLedgerRecord: number; ledgerUnavailable: number };
-  /** Every other extra copy. */
-  other: number;
-  /** Likely cause of each of the other class. */
-  otherCauses: OtherCauses;
-  /**
-   * With the ledger: how long after the relay's reply to a (job, recipient)'s first acknowledged
-   * copy reached the function the ledger answered the write recording it (the window in which a
-   * kill duplicates), milliseconds.
-   */
-  ledgerRecordLagMs?: { median: number; p95: number; max: number };
-  /** Delivered recipients that a DLQ copy holds too: explained by an unacknowledged copy, or not. */
-  deliveredInDlq: { explained: number; unexplained: number };
-  refusedForGood: { total: number; refusedByRelay: number; inDlq: number; pending: number; delivered: number };
-  /** (job, recipient) in the DLQ and never delivered, by reason (phase and code, or the redrive). */
-  dlqByReason: Record<string, number>;
-  /** Recipients the relay would take, in the DLQ without a copy delivered. */
-  deliverableInDlq: number;
-  /** Of those, recipients of jobs the function never attempted (every outcome it logged for the job was "not attempted"). */
-  deliverableInDlqUntried: number;
-  pending: number;
-  lost: number;
-  fifoOrderViolations?: number;
-  faults: Record<FaultKind, number>;
-  invocations: { total: number; killed: number; timedOut: number };
-  seconds: number;
-  /** What broke the invariants, with evidence (first few of each). */
-  violations: string[];
-  /** Not violations, worth a look: deliverable recipients the DLQ holds, with what happened to their jobs (first few). */
-  notes: string[];
-  holds: boolean;
-}
+export type { ChaosTable, HeldBody, InvocationTrace, LedgerEvidence, OtherCauses, RunEvidence } from './runEvidence.js';
 
 const SHOWN = 5;
 
@@ -358,49 +241,6 @@ export function account(evidence: RunEvidence): ChaosTable {
   return table;
 }
 
-/**
- * The class of one extra copy, from the copies of the same (job, recipient) before it: `replyLost`
- * when one of them never had its final reply reach the function (and that lost reply has not
- * explained another extra yet); with the ledger, `ledgerUnavailable` when a ledger call about the
- * job failed between the copy before and this one, `killedBeforeLedgerRecord` when the ledger had
- * not recorded the delivery by the time this copy went out and the invocation that sent the copy
- * before was killed or timed out after it; else `other`.
- */
-function classify(
-  key: string,
-  jobId: string,
-  before: readonly StoredCopy[],
-  extra: StoredCopy,
-  evidence: RunEvidence,
-): 'replyLost' | 'killedBeforeLedgerRecord' | 'ledgerUnavailable' | 'other' {
-  const unacknowledged = before.filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
-  // Copies before this one that were themselves extras explained by a lost reply used one lost reply each.
-  if (unacknowledged > repliesUsed(before, evidence)) return 'replyLost';
-  const ledger = evidence.ledger;
-  if (ledger === undefined) return 'other';
-  const previous = before.at(-1)!;
-  if ((ledger.failedAt.get(jobId) ?? []).some((t) => t >= previous.t - 1 && t <= extra.t)) return 'ledgerUnavailable';
-  // The invocation that sent either copy said it worked without the ledger (a call failed or timed out).
-  const covering = (copy: StoredCopy): InvocationTrace[] =>
-    evidence.invocations.filter((i) => i.jobIds.includes(jobId) && i.start <= copy.t && copy.t <= i.end);
-  if ([...covering(previous), ...covering(extra)].some((i) => (i.ledgerUnavailable ?? 0) > 0)) return 'ledgerUnavailable';
-  const recorded = ledger.recordedAt.get(key);
-  if (recorded !== undefined && recorded < extra.t) return 'other';
-  const sender = evidence.invocations.find((i) => i.jobIds.includes(jobId) && i.start <= previous.t && previous.t <= i.end);
-  if (sender !== undefined && (sender.killedAt !== undefined || sender.timedOut)) return 'killedBeforeLedgerRecord';
-  return 'other';
-}
-
-/** Lost replies among `copies` already used to explain the extras among them. */
-function repliesUsed(copies: readonly StoredCopy[], evidence: RunEvidence): number {
-  let used = 0;
-  for (let i = 1; i < copies.length; i += 1) {
-    const lostBefore = copies.slice(0, i).filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
-    if (lostBefore > used) used += 1;
-  }
-  return used;
-}
-
 /** A DLQ message's reason: the function's attributes (phase and code), or the queue's redrive. */
 export function reasonOf(message: HeldBody): string {
   const phase = message.messageAttributes['FailurePhase']?.StringValue;
@@ -408,43 +248,4 @@ export function reasonOf(message: HeldBody): string {
   const code = message.messageAttributes['FailureCode']?.StringValue;
   const error = message.messageAttributes['FailureError']?.StringValue;
   return [phase, code, error].filter((part) => part !== undefined).join(' ');
-}
-
-/** The evidence about one job: its copies (id, connection, acknowledged or not), the faults on those connections, what the handler logged. */
-function describeJob(jobId: string, copies: readonly StoredCopy[], evidence: RunEvidence): string {
-  const base = copies[0]?.t ?? evidence.invocations.find((i) => i.jobIds.includes(jobId))?.start ?? 0;
-  const at = (t: number): string => `${t >= base ? '+' : ''}${t - base} ms`;
-  const shown = copies.map((c) => `${c.copyId} on ${c.conn ?? '?'} at ${at(c.t)}${evidence.acknowledged.has(c.copyId) ? '' : ' (reply lost)'}`);
-  const conns = new Set(copies.map((c) => c.conn));
-  const faults = (evidence.faultEvents ?? [])
-    .filter((f) => f.conn !== undefined && conns.has(f.conn))
-    .map((f) => `${f.kind} on ${f.conn} at ${at(f.t)}`);
-  const handled = evidence.invocations
-    .filter((i) => i.jobIds.includes(jobId))
-    .map((i) => {
-      const lines = i.outcomes
-        .filter((o) => o.jobId === jobId)
-        .map(
-          (o) =>
-            `${o.outcome}${o.cause === undefined ? '' : `(${o.cause})`}${o.refused === undefined ? '' : ` refused ${o.refused}`}/${o.placement}${o.problem === undefined ? '' : ` (${o.problem.slice(0, 80)})`}`,
-        );
-      const back = i.handedBack?.includes(jobId) === true ? ' [handed back]' : '';
-      const undeleted = i.deleteFailed?.includes(jobId) === true ? ' [delete failed]' : '';
-      const failure = i.batchFailure === undefined ? '' : ` [batch failed: ${i.batchFailure.slice(0, 60)}]`;
-      const ledger = (i.ledgerUnavailable ?? 0) > 0 ? ` [${i.ledgerUnavailable} without the ledger: ${(i.ledgerProblem ?? '?').slice(0, 80)}]` : '';
-      return `invocation ${at(i.start)}..${at(i.end)} (${i.end - i.start} ms)${i.killedAt === undefined ? '' : ' killed'}${i.timedOut ? ' timed out' : ''}: ${lines.join(', ') || 'no line'}${back}${undeleted}${failure}${ledger}`;
-    });
-  const requeues = evidence.requeues.filter((r) => r.jobId === jobId).map((r) => `re-enqueued at ${at(r.t)}`);
-  return [`copies ${shown.join(', ') || 'none'}`, ...faults, ...requeues, ...handled].join('; ');
-}
-
-function causeOf(
-  jobId: string,
-  copies: readonly StoredCopy[],
-  invocations: readonly InvocationTrace[],
-): 'invocationTimedOut' | 'requeueFailed' | 'unknown' {
-  const covering = invocations.filter((i) => i.jobIds.includes(jobId) && copies.some((copy) => i.start <= copy.t && copy.t <= i.end));
-  if (covering.some((i) => i.timedOut)) return 'invocationTimedOut';
-  if (covering.some((i) => i.requeueFailed.includes(jobId))) return 'requeueFailed';
-  return 'unknown';
 }

@@ -6,21 +6,19 @@
  * @module
  */
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
 import { EventSourceMapping } from '../../lib/local/EventSourceMapping.js';
 import type { InvocationReport, InvocationStart } from '../../lib/local/EventSourceMapping.js';
 import type { HandlerBundle } from '../../lib/local/buildHandlerBundle.js';
-import { LOCAL_LEDGER_TABLE, startLocalDynamo } from '../../lib/local/LocalDynamo.js';
 import { LOCAL_CREDENTIALS, startLocalSqs } from '../../lib/local/LocalSqs.js';
 import type { PipelineSettings } from '../../lib/local/pipelineSettings.js';
-import { startAwsCallRecorder } from '../support/awsCallRecorder.js';
-import type { RecordedCall } from '../support/awsCallRecorder.js';
 import { account } from './accounting.js';
-import type { ChaosTable, InvocationTrace, LedgerEvidence } from './accounting.js';
+import type { ChaosTable, InvocationTrace } from './accounting.js';
+import { ledgerEvidence, startChaosLedger } from './chaosLedger.js';
 import { makeJobs, publishJobs } from './chaosJobs.js';
 import { CHAOS_DOMAIN, startChaosRelay } from './chaosRelay.js';
 import type { RelayFaults } from './chaosRelay.js';
 import { FaultLog } from './FaultLog.js';
+import { jobIdsOf, ledgerLineOf, parseLine } from './handlerLines.js';
 import { SeededRandom } from './random.js';
 import { startSmtpFaultProxy } from './SmtpFaultProxy.js';
 import type { SmtpProxyFaults } from './SmtpFaultProxy.js';
@@ -168,25 +166,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     connOf = (port) => smtpProxy.connOf(port);
     stops.push(() => smtpProxy.stop());
 
-    const withLedger = options.ledger ?? true;
-    let ledgerCalls: RecordedCall[] | undefined;
-    const ledgerEnvironment: Record<string, string> = {};
-    if (withLedger) {
-      const dynamo = await startLocalDynamo(0, { region: REGION });
-      stops.push(() => dynamo.stop());
-      await dynamo.createLedgerTable(LOCAL_LEDGER_TABLE);
-      const recorder = await startAwsCallRecorder(dynamo.endpoint);
-      stops.push(() => recorder.stop());
-      const ledgerRandom = fork('ledger');
-      recorder.intercept = (action, body) => {
-        if (!ledgerRandom.chance(rates.ledgerError)) return undefined;
-        log.add('ledgerError', `${action} job ${jobKeyOf(body) ?? '?'}`);
-        return { status: 500, type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'chaos: internal server error' };
-      };
-      ledgerCalls = recorder.calls;
-      ledgerEnvironment['MAIL_LEDGER_TABLE'] = LOCAL_LEDGER_TABLE;
-      ledgerEnvironment['AWS_ENDPOINT_URL_DYNAMODB'] = recorder.endpoint;
-    }
+    const ledger = (options.ledger ?? true) ? await startChaosLedger(REGION, rates.ledgerError, fork('ledger'), log) : undefined;
+    if (ledger !== undefined) stops.push(() => ledger.stop());
 
     const jobs = makeJobs(fifo ? 'fifo' : 'std', options.jobs, fork('jobs'), fifo ? Math.max(1, Math.ceil(options.jobs / 4)) : undefined);
     const environment: Record<string, string> = {
@@ -205,7 +186,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       POWERTOOLS_METRICS_NAMESPACE: 'OutboundMailChaos',
       POWERTOOLS_METRICS_DISABLED: 'true',
       TZ: 'UTC',
-      ...ledgerEnvironment,
+      ...ledger?.environment,
     };
 
     const invocations: InvocationTrace[] = [];
@@ -355,90 +336,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       seconds: Math.round((Date.now() - started) / 1000),
       doublePublished,
       redelivered,
-      ...(ledgerCalls === undefined ? {} : { ledger: { ...ledgerEvidence(ledgerCalls), acknowledgedAt } }),
+      ...(ledger === undefined ? {} : { ledger: { ...ledgerEvidence(ledger.calls), acknowledgedAt } }),
     });
     return { table, faults: log };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  }
-}
-
-/** The `jobs` count (1 when it cannot be read) and the `problem` of the handler's "ledger could not be reached" line. */
-function ledgerLineOf(line: string): { jobs: number; problem?: string } {
-  try {
-    const entry = JSON.parse(line) as { jobs?: unknown; problem?: unknown };
-    return { jobs: typeof entry.jobs === 'number' ? entry.jobs : 1, ...(typeof entry.problem === 'string' ? { problem: entry.problem } : {}) };
-  } catch {
-    return { jobs: 1 };
-  }
-}
-
-/** The job id (the item's key) of a ledger call's request body. */
-function jobKeyOf(body: string): string | undefined {
-  try {
-    const key = (JSON.parse(body) as { Key?: { jobId?: { S?: unknown } } }).Key?.jobId?.S;
-    return typeof key === 'string' ? key : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** When the ledger recorded each (job, recipient) as delivered, and when calls about a job failed, from the calls that reached it. */
-export function ledgerEvidence(calls: readonly RecordedCall[]): LedgerEvidence {
-  const recordedAt = new Map<string, number>();
-  const failedAt = new Map<string, number[]>();
-  for (const call of calls) {
-    if (call.action !== 'UpdateItem') continue;
-    const jobId = jobKeyOf(call.body);
-    if (jobId === undefined) continue;
-    if (call.status >= 500) {
-      failedAt.set(jobId, [...(failedAt.get(jobId) ?? []), call.end]);
-      continue;
-    }
-    if (call.status !== 200) continue;
-    const request = JSON.parse(call.body) as {
-      ExpressionAttributeNames?: Record<string, string>;
-      ExpressionAttributeValues?: Record<string, { M?: { state?: { S?: string } } }>;
-    };
-    for (const [placeholder, name] of Object.entries(request.ExpressionAttributeNames ?? {})) {
-      if (!name.startsWith('rcpt:')) continue;
-      if (request.ExpressionAttributeValues?.[`:${placeholder.slice(1)}`]?.M?.state?.S !== 'delivered') continue;
-      const key = `${jobId} ${name.slice('rcpt:'.length)}`;
-      if (!recordedAt.has(key)) recordedAt.set(key, call.end);
-    }
-  }
-  return { recordedAt, failedAt };
-}
-
-function jobIdsOf(records: readonly SQSRecord[]): string[] {
-  return records.flatMap((record) => {
-    try {
-      const id = (JSON.parse(record.body) as { id?: unknown }).id;
-      return typeof id === 'string' ? [id] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** A handler log line about one record (Powertools JSON with `jobId`), else undefined. */
-function parseLine(line: string): InvocationTrace['outcomes'][number] | undefined {
-  if (!line.includes('"jobId"')) return undefined;
-  try {
-    const entry = JSON.parse(line) as Record<string, unknown>;
-    const text = (key: string): string | undefined => {
-      const value = entry[key];
-      return typeof value === 'string' ? value : undefined;
-    };
-    const out: InvocationTrace['outcomes'][number] = {};
-    for (const key of ['jobId', 'outcome', 'placement', 'cause', 'problem'] as const) {
-      const value = text(key);
-      if (value !== undefined) out[key] = value;
-    }
-    const refused = entry['refused'];
-    if (Array.isArray(refused)) out.refused = refused.map((r: unknown) => String((r as { code?: unknown }).code)).join(',');
-    return out;
-  } catch {
-    return undefined;
   }
 }
