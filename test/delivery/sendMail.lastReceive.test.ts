@@ -17,10 +17,13 @@ import { startSmtpServer } from '../support/smtpServer.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { RunActivity } from '../../lib/local/RunActivity.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
-import { useSqsEmulator } from '../support/sqsQueues.js';
+import { startSlowSqs } from '../support/slowSqs.js';
+import type { SlowSqs } from '../support/slowSqs.js';
+import { useAwsTestEnvironment, useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
-const servers: Array<SmtpServerHandle | ScriptedServerHandle> = [];
+useAwsTestEnvironment();
+const servers: Array<SmtpServerHandle | ScriptedServerHandle | SlowSqs> = [];
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
@@ -280,4 +283,47 @@ describe('send-mail handler, the last receive on a FIFO queue', () => {
       placement: 'retry',
     });
   });
+});
+
+describe('send-mail handler, the last receive and the deadline', () => {
+  it('SQS never answers: the handler still answers before its deadline, and every job it meant to dead-letter is left to SQS', async () => {
+    // Prepare: job 2 refused for now, job 3 never answered after its dot (the session is cut), job 4 behind it; every receive is the last.
+    const relay = await startScriptedServer({
+      extensions: DEFAULT_EXTENSIONS.filter((extension) => extension !== 'CHUNKING'),
+      onCommand: (command) => (command.verb === 'RCPT' && command.args.includes('later') ? ['451 4.7.1 Try again later'] : undefined),
+      onData: (message) => (message.content.toString('latin1').includes('Subject: Test job 3\r\n') ? 'silent' : undefined),
+    });
+    servers.push(relay);
+    const slow = await startSlowSqs(emulator().endpoint, Number.POSITIVE_INFINITY);
+    servers.push(slow);
+    process.env['AWS_ENDPOINT_URL_SQS'] = slow.endpoint;
+    const settings: SmtpSettings = { host: relay.host, port: relay.port, security: 'starttls', username: 'mailer', password: 'secret' };
+    // No `sqs` given: the handler builds its own client (through the proxy), as in Lambda.
+    const rig = await sendMailRig({
+      emulator: emulator(),
+      smtp: { kind: 'url', settings },
+      tlsCa: relay.ca,
+      maxReceives: 1,
+      deps: { sqs: undefined },
+    });
+    await rig.queues.publish([mailJob(1), mailJob(2, { to: ['later2@example.com'] }), mailJob(3), mailJob(4)].map((job) => JSON.stringify(job)));
+    const records = await rig.queues.receiveRecords(10);
+    const budgetMs = 9_000;
+    const end = Date.now() + budgetMs;
+    // Act
+    const response = await rig.handler(
+      sqsEvent(records),
+      lambdaContext(() => end - Date.now()),
+    );
+    // Assess
+    expect(Date.now()).toBeLessThan(end);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(1).map((record) => record.messageId));
+    const lines = rig.log.records();
+    for (const record of records.slice(1)) {
+      expect(lines.get(record.messageId)?.attributes).toMatchObject({ placement: 'retry', lastReceive: true });
+      expect(String(lines.get(record.messageId)?.attributes['problem'])).toMatch(/dead-letter send failed|ran out of time/);
+    }
+    expect(slow.calls.filter((call) => call.forwarded)).toEqual([]);
+    expect(await rig.queues.receiveAll(rig.queues.dlqUrl)).toEqual([]);
+  }, 30_000);
 });
