@@ -137,9 +137,11 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     if (options.clean === true) await mailbox.clear();
     const activity = new RunActivity();
 
-    // The delivery ledger: dynalite on a free port, in memory like the queues (a job the ledger
-    // remembers would otherwise be suppressed in the next run's queues).
-    const dynamo = await startLocalDynamo(0, { region: settings.region });
+    // The delivery ledger: dynalite on a free port, its table kept in the state folder beside the
+    // queues (a job kept in the queue finds what the ledger knew of it); --clean empties both.
+    const ledgerDir = path.join(layout.root, 'ledger');
+    if (options.clean === true) await rm(ledgerDir, { recursive: true, force: true });
+    const dynamo = await startLocalDynamo(0, { region: settings.region, path: ledgerDir });
     teardown.add(() => dynamo.stop());
     await dynamo.createLedgerTable(LOCAL_LEDGER_TABLE);
     progress(`delivery ledger: table ${LOCAL_LEDGER_TABLE} in dynalite at ${dynamo.endpoint}`);

@@ -54,7 +54,10 @@ const program = new Command('npm start --')
     'where the certificate, the mailbox and state.json are kept (env LOCAL_STATE_DIR)',
     process.env['LOCAL_STATE_DIR'] || DEFAULT_STATE_DIR,
   )
-  .option('--clean', 'start empty: no jobs in the queues or the DLQ, no messages in the mailbox (the certificate and the SMTP password stay)')
+  .option(
+    '--clean',
+    'start empty: no jobs in the queues or the DLQ, no messages in the mailbox, nothing in the delivery ledger (the certificate and the SMTP password stay)',
+  )
   .option('--no-color', 'no colours in the live view (also: NO_COLOR=1)')
   .exitOverride();
 
@@ -162,7 +165,7 @@ function keptLine(summary: LocalRunSummary): string {
       ? 'the queues (empty)'
       : `${summary.leftInQueue} job(s) in the queue and ${summary.leftInDlq} in the DLQ`;
   return (
-    `kept in ${shown}/ for the next start: ${jobs}, ${summary.mailbox} message(s) in the mailbox, the certificate and the SMTP password; ` +
-    '`npm start -- --clean` starts with empty queues and mailbox'
+    `kept in ${shown}/ for the next start: ${jobs}, ${summary.mailbox} message(s) in the mailbox, the delivery ledger (a job id sent again is suppressed), the certificate and the SMTP password; ` +
+    '`npm start -- --clean` starts with empty queues, mailbox and ledger'
   );
 }

@@ -67,8 +67,8 @@ describe('npm start keeps its queues across restarts', () => {
     // Assess: the stop says what stays.
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toContain(
-      `kept in ${stateDir}/ for the next start: 1 job(s) in the queue and 1 in the DLQ, 0 message(s) in the mailbox, the certificate and the SMTP password; ` +
-        '`npm start -- --clean` starts with empty queues and mailbox',
+      `kept in ${stateDir}/ for the next start: 1 job(s) in the queue and 1 in the DLQ, 0 message(s) in the mailbox, the delivery ledger (a job id sent again is suppressed), the certificate and the SMTP password; ` +
+        '`npm start -- --clean` starts with empty queues, mailbox and ledger',
     );
 
     // Act: start again on the same state folder.
