@@ -11,9 +11,9 @@ import { jobRecipients, recipientKey } from './recipients.js';
 
 /** Where a job stands once its claim has been answered. */
 type Standing =
-  /** This invocation holds the job: send to the recipients not yet delivered. */
+  /** This invocation holds the locks on the job's recipients: send to those not yet delivered. */
   | { kind: 'held'; delivered: ReadonlySet<string> }
-  /** Another invocation holds the job and has not let go of it. */
+  /** Another invocation holds the lock on one of the job's recipients and has not let go of it. */
   | { kind: 'elsewhere'; delivered: ReadonlySet<string> }
   /** The ledger could not be reached: send to everyone (at-least-once). */
   | { kind: 'unavailable' };
