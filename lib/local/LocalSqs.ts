@@ -100,7 +100,14 @@ export async function startLocalSqs(port: number, settings: PipelineSettings, ke
   try {
     if (keep !== undefined && stores !== undefined) {
       await keep.beforeOpening?.();
-      closeDatabase = await keepStoresIn(stores, keep.dataDir);
+      try {
+        closeDatabase = await keepStoresIn(stores, keep.dataDir);
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new Error(`cannot open the queues kept in ${keep.dataDir} (${why}): move the folder away, or start empty with npm start -- --clean`, {
+          cause: error,
+        });
+      }
     }
     const suffix = settings.fifo ? '.fifo' : '';
     const fifoAttributes: Record<string, string> = settings.fifo ? { FifoQueue: 'true', ContentBasedDeduplication: 'false' } : {};

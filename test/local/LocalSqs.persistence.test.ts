@@ -3,7 +3,7 @@
  * queues and their messages (ready, in the DLQ with their attributes, in flight with their receive
  * counts) are there again after a stop and a start; an emptied folder starts empty.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -95,5 +95,28 @@ describe('the local SQS emulator with a data folder', () => {
     } finally {
       await fresh.stop();
     }
+  });
+
+  it('says how to start empty when the kept database cannot be read, and frees the port', async () => {
+    // Prepare: a folder whose database file is not one.
+    const dataDir = path.join(dir, 'broken');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(path.join(dataDir, 'fauxqs.db'), 'not a database, '.repeat(100));
+    const probe = await startLocalSqs(0, SETTINGS);
+    const port = probe.port;
+    await probe.stop();
+    // Act
+    const failure = await startLocalSqs(port, SETTINGS, { dataDir }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    // Assess
+    const after = await startLocalSqs(port, SETTINGS); // the port was given back
+    await after.stop();
+    expect(failure?.message).toMatch(
+      new RegExp(
+        `^cannot open the queues kept in ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(.+\\): move the folder away, or start empty with npm start -- --clean$`,
+      ),
+    );
   });
 });
