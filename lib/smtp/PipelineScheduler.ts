@@ -5,7 +5,8 @@
  * CHUNKING, a window of whole messages as `BDAT n LAST` leaves in one write; without PIPELINING,
  * each command waits for its reply. A server that refuses commands pipelined after the end of
  * data gets the unpipelined order for the rest of the session, and the refused message is sent
- * again, not failed.
+ * again, not failed. Streamed messages keep their place in the queue; their content is written by
+ * the {@link StreamWriter}, and with CHUNKING each goes alone (its envelope, then its chunks).
  * @module
  */
 import { contentSummary, DOT_LINE, envelopeReplies, planWindow, pushContent, pushEnvelope } from './commandGroups.js';
@@ -17,11 +18,15 @@ import {
   ambiguousUnlessAnswered,
   contentRefused,
   judgeContent,
+  isBuffered,
   judgeEnvelope,
   notAttempted,
+  type BufferedTransaction,
   type ContentMode,
   type Transaction,
 } from './transaction.js';
+import { StreamedContent } from './StreamedContent.js';
+import { BDAT_CHUNKS_AHEAD, StreamWriter } from './StreamWriter.js';
 import { TransactionWire, type EnvelopeReplies } from './TransactionWire.js';
 import type { SmtpPhase, SmtpReply } from './types.js';
 
@@ -36,6 +41,7 @@ export class PipelineScheduler {
   readonly #session: Session;
   readonly #connection: SmtpConnection;
   readonly #wire: TransactionWire;
+  readonly #streams: StreamWriter;
   readonly #mode: ContentMode;
   #queue: Job[] = [];
   #running = false;
@@ -46,6 +52,7 @@ export class PipelineScheduler {
     this.#session = session;
     this.#connection = session.connection;
     this.#wire = new TransactionWire(session);
+    this.#streams = new StreamWriter(session, this.#wire);
     this.#mode = session.capabilities.chunking ? 'bdat' : 'data';
   }
 
@@ -91,6 +98,9 @@ export class PipelineScheduler {
         } else if (!this.#session.capabilities.pipelining) {
           this.#queue.shift();
           await this.#sendOneByOne(head.tx);
+        } else if (this.#mode === 'bdat' && head.tx.content instanceof StreamedContent) {
+          this.#queue.shift();
+          await this.#sendStreamedChunks(head.tx, head.tx.content);
         } else if (this.#mode === 'bdat') {
           await this.#streamChunks();
         } else {
@@ -113,6 +123,12 @@ export class PipelineScheduler {
     return head.tx;
   }
 
+  /** The next queued send whose stream (if any) started: one whose stream fails at once is settled and skipped. */
+  async #takeReady(): Promise<Transaction | undefined> {
+    for (let tx = this.#takeSend(); tx; tx = this.#takeSend()) if (await this.#streams.ready(tx)) return tx;
+    return undefined;
+  }
+
   #requeue(txs: Transaction[]): void {
     this.#queue.unshift(...txs.map((tx) => ({ kind: 'send' as const, tx })));
   }
@@ -127,16 +143,23 @@ export class PipelineScheduler {
   /**
    * DATA with PIPELINING: [MAIL, RCPT..., DATA] in one write; then [content, '.', next MAIL, RCPT..., DATA]
    * in one write, unless the server refused that once, in which case the end of data goes alone.
+   * A streamed message's content goes first in writes of its own; its last part leaves that way.
    */
   async #pipelineData(): Promise<void> {
     let open: Transaction | undefined;
     for (;;) {
-      const next = !open || !this.#noPipeliningAfterEnd ? this.#takeSend() : undefined;
+      const end = open?.content instanceof StreamedContent ? await this.#streams.writeDataBody(open, open.content) : undefined;
+      const next = !open || !this.#noPipeliningAfterEnd ? await this.#takeReady() : undefined;
       if (!open && !next) return;
       const afterEnd = open !== undefined;
       const chunks: (string | Uint8Array)[] = [];
       const lines: string[] = [];
-      if (open) pushContent(open, chunks, lines);
+      if (end) {
+        chunks.push(...end.parts);
+        lines.push(...end.lines);
+      } else if (open && isBuffered(open)) {
+        pushContent(open, chunks, lines);
+      }
       const reset = next ? this.#takeReset() : false;
       if (next) pushEnvelope(next, reset, 'DATA', chunks, lines);
       const replies = (open ? this.#wire.finalCount(open) : 0) + (next ? envelopeReplies(next, reset) + 1 : 0);
@@ -230,8 +253,38 @@ export class PipelineScheduler {
     return index > 0 && !tx.retried && mail.code === 503;
   }
 
-  /** Without PIPELINING: each command waits for its reply. */
+  /**
+   * CHUNKING with PIPELINING, a streamed message: [RSET, MAIL, RCPT...] in one write, then, once
+   * the envelope is accepted, its content in chunks written ahead of their replies.
+   */
+  async #sendStreamedChunks(tx: Transaction, content: StreamedContent): Promise<void> {
+    if (!(await this.#streams.ready(tx))) return;
+    const reset = this.#takeReset();
+    const chunks: string[] = [];
+    const lines: string[] = [];
+    pushEnvelope(tx, reset, undefined, chunks, lines);
+    await this.#wire.write(chunks, lines, 'mail', envelopeReplies(tx, reset), [tx]);
+    let replies: EnvelopeReplies;
+    try {
+      replies = await this.#wire.readEnvelopeReplies(tx, reset);
+    } catch (error) {
+      tx.reject(error as SmtpError);
+      throw error;
+    }
+    const verdict = judgeEnvelope(tx, replies.mail, replies.rcpts);
+    if (!verdict.ok) {
+      tx.reject(verdict.error);
+      this.#needsReset = true;
+      return;
+    }
+    tx.accepted = verdict.accepted;
+    tx.rejected = verdict.rejected;
+    this.#needsReset = await this.#streams.writeChunks(tx, content, BDAT_CHUNKS_AHEAD);
+  }
+
+  /** Without PIPELINING: each command waits for its reply (a streamed message's chunks too). */
   async #sendOneByOne(tx: Transaction): Promise<void> {
+    if (!(await this.#streams.ready(tx))) return;
     const step = async (line: string, phase: SmtpPhase, rule: ReplyRule = 'command'): Promise<SmtpReply> => {
       await this.#wire.write([`${line}\r\n`], [line], phase, 1, [tx]);
       return this.#wire.readFor(tx, phase, this.#session.timeouts.commandMs, rule);
@@ -248,7 +301,11 @@ export class PipelineScheduler {
     }
     tx.accepted = verdict.accepted;
     tx.rejected = verdict.rejected;
-    if (this.#mode === 'bdat') {
+    if (this.#mode === 'bdat' && tx.content instanceof StreamedContent) {
+      this.#needsReset = await this.#streams.writeChunks(tx, tx.content, 1);
+      return;
+    }
+    if (this.#mode === 'bdat' && isBuffered(tx)) {
       const chunks = [`BDAT ${tx.content.bytes.byteLength} LAST\r\n`, tx.content.bytes];
       await this.#wire.write(chunks, [`BDAT ${tx.content.bytes.byteLength} LAST`, contentSummary(tx)], 'data', this.#wire.finalCount(tx), [tx]);
       await this.#wire.readFinal(tx, []);
@@ -263,7 +320,13 @@ export class PipelineScheduler {
     }
     const chunks: (string | Uint8Array)[] = [];
     const lines: string[] = [];
-    pushContent(tx, chunks, lines);
+    if (tx.content instanceof StreamedContent) {
+      const end = await this.#streams.writeDataBody(tx, tx.content);
+      chunks.push(...end.parts);
+      lines.push(...end.lines);
+    } else if (isBuffered(tx)) {
+      pushContent(tx, chunks, lines);
+    }
     await this.#wire.write(chunks, lines, 'data', this.#wire.finalCount(tx), [tx]);
     await this.#wire.readFinal(tx, []);
   }
@@ -307,17 +370,19 @@ export class PipelineScheduler {
     return tx;
   }
 
-  /** The queued sends at the head that fit one BDAT window (one, once pipelining after the end is refused). */
-  #takeWindow(): Transaction[] {
-    const window: Transaction[] = [];
+  /** The queued buffered sends at the head that fit one BDAT window (one, once pipelining after the end is refused). */
+  #takeWindow(): BufferedTransaction[] {
+    const window: BufferedTransaction[] = [];
     let bytes = 0;
     for (;;) {
       if (window.length > 0 && (this.#noPipeliningAfterEnd || bytes >= WINDOW_BYTES)) return window;
       const head = this.#queue[0];
-      if (head?.kind !== 'send' || (window.length > 0 && bytes + head.tx.content.bytes.byteLength > WINDOW_BYTES)) return window;
+      if (head?.kind !== 'send' || !isBuffered(head.tx)) return window;
+      const { tx } = head;
+      if (window.length > 0 && bytes + tx.content.bytes.byteLength > WINDOW_BYTES) return window;
       this.#queue.shift();
-      window.push(head.tx);
-      bytes += head.tx.content.bytes.byteLength;
+      window.push(tx);
+      bytes += tx.content.bytes.byteLength;
     }
   }
 }

@@ -10,7 +10,7 @@ import { PipelineScheduler } from './PipelineScheduler.js';
 import { isPositive, type ReplyRule } from './reply.js';
 import { openSession, type Session } from './session.js';
 import { prepareTransaction } from './transaction.js';
-import type { Capabilities, Envelope, SendResult, SmtpConnectOptions, SmtpPhase, SmtpReply } from './types.js';
+import type { Capabilities, Envelope, MessageStream, SendResult, SmtpConnectOptions, SmtpPhase, SmtpReply } from './types.js';
 
 /** Longest wait for the reply to QUIT: the session is over either way. */
 const QUIT_TIMEOUT_MS = 5_000;
@@ -71,11 +71,28 @@ export class SmtpClient {
   /**
    * Sends one message. Resolves when at least one recipient took it (the refused ones are listed);
    * concurrent calls are queued and pipelined. Never throws synchronously.
+   *
+   * The message is a string, bytes, or a {@link MessageStream} (`{ size, chunks() }`) for content
+   * that should not be held in memory: its declared size goes as `SIZE=` and is checked against the
+   * server's SIZE before MAIL; its chunks are encoded as they come (CRLF line ends, dot-stuffing
+   * across chunk boundaries) and written as the socket takes them, with BDAT in chunks of about
+   * 1 MiB under CHUNKING. It keeps its place among the queued sends. It is never accepted
+   * truncated: the end of data (the dot, `BDAT LAST`) leaves only once the stream ended with
+   * exactly `size` octets. A stream that throws, or yields more or fewer octets than declared,
+   * fails its send with a {@link ProtocolError} (phase 'data', not ambiguous; transient with the
+   * stream's error as `cause` when it threw, permanent for a wrong size); with BDAT the
+   * transaction is reset and the connection goes on; with DATA the content cannot be taken back,
+   * so the connection is closed without the dot (the server drops the message) and what was
+   * queued behind it fails as not sent. A server lost while the content is written: a
+   * {@link ConnectionError}, not ambiguous; lost after the end: ambiguous, as for any message.
    * @throws {RecipientsRefusedError} every recipient refused (`.rejected` has each reply).
    * @throws {SenderRefusedError} {@link DataRefusedError} {@link MessageTooLargeError} {@link ProtocolError}
    *   {@link ConnectionError} {@link TimeoutError}: see `transient` and `ambiguous` on the error.
+   * @example
+   * const { size } = await stat('big.eml');
+   * await client.send({ from: 'a@example.com', to: ['b@example.com'] }, { size, chunks: () => createReadStream('big.eml') });
    */
-  send(envelope: Envelope, message: string | Uint8Array): Promise<SendResult> {
+  send(envelope: Envelope, message: string | Uint8Array | MessageStream): Promise<SendResult> {
     return new Promise((resolve, reject) => {
       const unusable = this.#unusable('mail');
       if (unusable) {

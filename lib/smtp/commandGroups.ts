@@ -4,14 +4,14 @@
  * envelope asks for. Pure.
  * @module
  */
-import type { Transaction } from './transaction.js';
+import type { BufferedTransaction, Transaction } from './transaction.js';
 
 /** The line that ends DATA content. */
 export const DOT_LINE = '.\r\n';
 
-/** Appends [RSET], MAIL, each RCPT and `last` (DATA or BDAT) as one chunk. */
-export function pushEnvelope(tx: Transaction, reset: boolean, last: string, chunks: (string | Uint8Array)[], lines: string[]): void {
-  const commands = [...(reset ? ['RSET'] : []), tx.mailLine, ...tx.rcptLines, last];
+/** Appends [RSET], MAIL, each RCPT and `last` (DATA or BDAT; none for a streamed BDAT message) as one chunk. */
+export function pushEnvelope(tx: Transaction, reset: boolean, last: string | undefined, chunks: (string | Uint8Array)[], lines: string[]): void {
+  const commands = [...(reset ? ['RSET'] : []), tx.mailLine, ...tx.rcptLines, ...(last === undefined ? [] : [last])];
   chunks.push(commands.map((line) => `${line}\r\n`).join(''));
   lines.push(...commands);
 }
@@ -22,14 +22,19 @@ export function envelopeReplies(tx: Transaction, reset: boolean): number {
 }
 
 /** Appends the (dot-stuffed) content and the end of data. */
-export function pushContent(tx: Transaction, chunks: (string | Uint8Array)[], lines: string[]): void {
+export function pushContent(tx: BufferedTransaction, chunks: (string | Uint8Array)[], lines: string[]): void {
   chunks.push(tx.content.bytes, DOT_LINE);
   lines.push(contentSummary(tx), '.');
 }
 
 /** What the transcript shows instead of the content. */
-export function contentSummary(tx: Transaction): string {
-  return `[${tx.content.bytes.byteLength} octets of message content]`;
+export function contentSummary(tx: BufferedTransaction): string {
+  return octetsSummary(tx.content.bytes.byteLength);
+}
+
+/** What the transcript shows instead of `octets` octets of content. */
+export function octetsSummary(octets: number): string {
+  return `[${octets} octets of message content]`;
 }
 
 /** One message of a BDAT window: whether RSET precedes it, and where its last byte lies in the write. */
@@ -56,7 +61,7 @@ export interface WindowWrite {
  * `BDAT LAST` is answered once per accepted recipient (once if none): the most is counted, and the
  * reader releases the rest once the RCPT replies are in.
  */
-export function planWindow(window: readonly Transaction[], firstReset: boolean, lmtp: boolean): WindowWrite {
+export function planWindow(window: readonly BufferedTransaction[], firstReset: boolean, lmtp: boolean): WindowWrite {
   const chunks: (string | Uint8Array)[] = [];
   const lines: string[] = [];
   let bytes = 0;

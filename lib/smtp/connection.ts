@@ -45,6 +45,7 @@ export class SmtpConnection {
     fail: (failure) => this.fail(failure),
   });
   #failure: Failure | undefined;
+  readonly #lost = Promise.withResolvers<undefined>();
   #unflushed = 0;
   #wroteSinceRead = true;
   #transcript: ((entry: TranscriptEntry) => void) | undefined;
@@ -95,6 +96,11 @@ export class SmtpConnection {
    */
   get unflushedBytes(): number {
     return this.#unflushed;
+  }
+
+  /** Settles once the connection failed or was closed (for waits on something else than the server, like a message stream). */
+  get lost(): Promise<void> {
+    return this.#lost.promise;
   }
 
   /** True once the connection failed or was closed. */
@@ -238,6 +244,7 @@ export class SmtpConnection {
   finish(): void {
     const failure = this.#failure ?? { kind: 'closed', message: 'The client closed the connection' };
     this.#failure = failure;
+    this.#lost.resolve(undefined);
     this.#cleanup();
     this.#socket.end();
     this.#socket.destroySoon();
@@ -248,6 +255,7 @@ export class SmtpConnection {
   fail(failure: Failure): void {
     if (this.#failure) return;
     this.#failure = failure;
+    this.#lost.resolve(undefined);
     this.#unflushed = this.#socket.writableLength;
     this.#cleanup();
     this.#socket.destroy();

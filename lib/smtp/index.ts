@@ -19,6 +19,7 @@ export {
 export type {
   Capabilities,
   Envelope,
+  MessageStream,
   RefusedRecipient,
   SecurityMode,
   SendResult,

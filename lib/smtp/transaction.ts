@@ -6,15 +6,17 @@
  */
 import { checkAddress, needsSmtpUtf8 } from './arguments.js';
 import { prepareContent, type WireContent } from './content.js';
+import { StreamedContent } from './StreamedContent.js';
 import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, type SmtpError } from './errors.js';
 import { isPositive, isTransient, replyText } from './reply.js';
-import type { Capabilities, Envelope, RefusedRecipient, SendResult, SmtpPhase, SmtpReply } from './types.js';
+import type { Capabilities, Envelope, MessageStream, RefusedRecipient, SendResult, SmtpPhase, SmtpReply } from './types.js';
 
 /** A message on its way: prepared, queued, written, answered. */
 export interface Transaction {
   from: string;
   to: string[];
-  content: WireContent;
+  /** The whole message encoded, or a stream encoded as it is sent. */
+  content: WireContent | StreamedContent;
   /** `MAIL FROM:<...> params` */
   mailLine: string;
   /** One `RCPT TO:<...>` per recipient. */
@@ -29,13 +31,22 @@ export interface Transaction {
   reject: (error: SmtpError) => void;
 }
 
+/** A transaction whose content is in memory, whole. */
+export type BufferedTransaction = Transaction & { content: WireContent };
+
+/** Whether the transaction's content is in memory (not streamed). */
+export function isBuffered(tx: Transaction): tx is BufferedTransaction {
+  return !(tx.content instanceof StreamedContent);
+}
+
 /** How the server takes content: DATA with dot-stuffing, or BDAT chunks (RFC 3030). */
 export type ContentMode = 'data' | 'bdat';
 
 /**
- * Checks and encodes a message for this server.
+ * Checks and encodes a message for this server (a stream: its declared size and 8-bit flag; its
+ * bytes are checked as they are sent, see {@link StreamedContent}).
  * @throws {ProtocolError} bad addresses, no recipient, lines over 998 octets, SMTPUTF8 or 8BITMIME
- *   needed but not offered (all permanent); {@link MessageTooLargeError} over the SIZE limit.
+ *   needed but not offered, not a message (all permanent); {@link MessageTooLargeError} over the SIZE limit.
  */
 export function prepareTransaction(
   envelope: Envelope,
@@ -43,11 +54,25 @@ export function prepareTransaction(
   capabilities: Capabilities,
   mode: ContentMode,
   settle: Pick<Transaction, 'resolve' | 'reject'>,
+): BufferedTransaction;
+export function prepareTransaction(
+  envelope: Envelope,
+  message: string | Uint8Array | MessageStream,
+  capabilities: Capabilities,
+  mode: ContentMode,
+  settle: Pick<Transaction, 'resolve' | 'reject'>,
+): Transaction;
+export function prepareTransaction(
+  envelope: Envelope,
+  message: string | Uint8Array | MessageStream,
+  capabilities: Capabilities,
+  mode: ContentMode,
+  settle: Pick<Transaction, 'resolve' | 'reject'>,
 ): Transaction {
   if ((envelope as unknown) === null || typeof envelope !== 'object')
     throw new ProtocolError('The envelope must be an object { from, to }', { phase: 'mail', transient: false });
-  if (typeof message !== 'string' && !(message instanceof Uint8Array))
-    throw new ProtocolError('The message must be a string or a Uint8Array', { phase: 'data', transient: false });
+  if (typeof message !== 'string' && !(message instanceof Uint8Array) && !isMessageStream(message))
+    throw new ProtocolError('The message must be a string, a Uint8Array or a MessageStream { size, chunks }', { phase: 'data', transient: false });
   const from = checkAddress(envelope.from, 'mail', true);
   if (!Array.isArray(envelope.to) || envelope.to.length === 0)
     throw new ProtocolError('The envelope has no recipient', { phase: 'rcpt', transient: false });
@@ -57,7 +82,10 @@ export function prepareTransaction(
   if (utf8 && !capabilities.smtpUtf8) {
     throw new ProtocolError('The envelope has a non-ASCII address and the server does not offer SMTPUTF8', { phase: 'mail', transient: false });
   }
-  const content = prepareContent(message, { dotStuff: mode === 'data' });
+  const content =
+    typeof message === 'string' || message instanceof Uint8Array
+      ? prepareContent(message, { dotStuff: mode === 'data' })
+      : new StreamedContent(message, { dotStuff: mode === 'data', eightBit: message.eightBit ?? capabilities.eightBitMime });
   if (content.eightBit && !capabilities.eightBitMime) {
     throw new ProtocolError('The message holds 8-bit data and the server does not offer 8BITMIME (encode it as quoted-printable or base64)', {
       phase: 'data',
@@ -84,6 +112,28 @@ export function prepareTransaction(
     accepted: [],
     rejected: [],
     ...settle,
+    ...(content instanceof StreamedContent ? streamClosedWhenSettled(content, settle) : {}),
+  };
+}
+
+/** A `MessageStream` as the contract has it: a whole number of octets and a `chunks` function. */
+function isMessageStream(message: unknown): message is MessageStream {
+  if (message === null || typeof message !== 'object') return false;
+  const { size, chunks, eightBit } = message as Partial<MessageStream>;
+  return Number.isSafeInteger(size) && (size ?? -1) >= 0 && typeof chunks === 'function' && (eightBit === undefined || typeof eightBit === 'boolean');
+}
+
+/** However a streamed message's send ends, its stream is ended too (a failure can come before or while it is read). */
+function streamClosedWhenSettled(content: StreamedContent, settle: Pick<Transaction, 'resolve' | 'reject'>): Pick<Transaction, 'resolve' | 'reject'> {
+  return {
+    resolve: (result) => {
+      content.close();
+      settle.resolve(result);
+    },
+    reject: (error) => {
+      content.close();
+      settle.reject(error);
+    },
   };
 }
 

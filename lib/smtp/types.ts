@@ -26,6 +26,34 @@ export interface RefusedRecipient {
   transient: boolean;
 }
 
+/**
+ * A message given as a stream of bytes, for content too large to hold in memory (`send` with a
+ * `MessageStream` never holds more than a bounded part of it).
+ *
+ * `size` is the exact number of octets `chunks()` yields, the content as given (before line ends
+ * are made CRLF and before dot-stuffing): it is sent as `SIZE=` and checked against the server's
+ * SIZE before MAIL. `chunks()` is called once per send. A stream that yields more or fewer octets
+ * than `size`, or that throws, fails its send and never gets the message accepted (see
+ * {@link SmtpClient.send}). A chunk must not change after it was yielded.
+ *
+ * @example
+ * const { size } = await stat(path);
+ * await client.send(envelope, { size, chunks: () => createReadStream(path) });
+ */
+export interface MessageStream {
+  /** Octets `chunks()` yields, in all. */
+  size: number;
+  /** The content, in order; called once. A Node `Readable` of Buffers is such an iterable. */
+  chunks: () => AsyncIterable<Uint8Array>;
+  /**
+   * Whether the content holds octets over 127. `true`: sent with `BODY=8BITMIME` (refused before
+   * MAIL if the server lacks 8BITMIME); `false`: sent without, and an 8-bit octet fails the send;
+   * unset (unknown, a stream cannot be scanned before it is sent): `BODY=8BITMIME` when the server
+   * offers it (always safe to declare), else as `false`.
+   */
+  eightBit?: boolean;
+}
+
 /** The outcome of a successful {@link SmtpClient.send}: at least one recipient took the message. */
 export interface SendResult {
   accepted: string[];
