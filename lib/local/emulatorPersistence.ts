@@ -22,6 +22,8 @@ export interface EmulatorStores {
 interface PersistenceManager {
   load(sqsStore: object, snsStore: object, s3Store: object): void;
   close(): void;
+  updateMessageReady(messageId: string): void;
+  db: { prepare(sql: string): { run(...values: unknown[]): unknown } };
 }
 interface WithPersistence {
   persistence?: PersistenceManager;
@@ -67,6 +69,13 @@ export async function keepStoresIn(stores: EmulatorStores, dataDir: string): Pro
   const { sqsStore, snsStore, s3Store } = stores as { sqsStore: SqsStoreShape; snsStore: WithPersistence; s3Store: WithPersistence };
   const manager = new PersistenceManager(dataDir);
   try {
+    // fauxqs 2.4.1 marks a message given back (ChangeMessageVisibility 0) ready by writing NULL into
+    // its NOT NULL receive count: SQLite throws, and the message, already out of the in-flight list,
+    // never reaches the ready one (lost). Clear only the receipt handle and the deadline instead.
+    const ready = manager.db.prepare('UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?');
+    manager.updateMessageReady = (messageId) => {
+      ready.run(messageId);
+    };
     // As startFauxqs does: load first, then write through (loading with persistence on would rewrite what it reads).
     manager.load(sqsStore, snsStore, s3Store);
     sqsStore.persistence = manager;
