@@ -5,15 +5,13 @@
  * props are in `outboundMailProps.ts`.
  * @module
  */
-import path from 'node:path';
 import { Names, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -30,7 +28,7 @@ import type { QueueParameters } from './outboundMailDeployment.js';
 import { acknowledgeOutboundMailNagFindings } from './outboundMailNag.js';
 import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
 import { RELAY_CA_FILE_NAME } from './relayCa.js';
-import { DEPS_LOCK_FILE, PROJECT_ROOT, SEND_MAIL_BUNDLE, SEND_MAIL_ENTRY, SEND_MAIL_HANDLER } from './sendMailBundle.js';
+import { createSendMailFunction } from './sendMailFunction.js';
 import { resolveEnvironmentName, sendMailMetricDimensions } from './sendMailMetrics.js';
 
 export { SEND_MAIL_METRICS_SERVICE } from './outboundMailAlarms.js';
@@ -67,7 +65,7 @@ export class OutboundMail extends Construct {
   /** Where jobs go when they fail for good or run out of retries. Keeps them 14 days. */
   readonly deadLetterQueue: Queue;
   /** The send-mail Lambda. */
-  readonly sendMailFunction: NodejsFunction;
+  readonly sendMailFunction: LambdaFunction;
   /** The function's log group, with its retention. */
   readonly logGroup: LogGroup;
   /** The alarms on the pipeline. */
@@ -138,50 +136,38 @@ export class OutboundMail extends Construct {
     const network = functionNetwork(this, props, role);
     const relayCa = props.relayCa?.source;
 
-    this.sendMailFunction = new NodejsFunction(this, 'SendMail', {
-      ...network,
-      description: 'Delivers mail jobs from the queue over one SMTP connection per batch',
-      entry: SEND_MAIL_ENTRY,
-      handler: SEND_MAIL_HANDLER,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: DEPS_LOCK_FILE,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: settings.memorySize,
-      timeout: settings.timeout,
-      role,
-      logGroup: this.logGroup,
-      loggingFormat: LoggingFormat.JSON,
-      tracing: Tracing.ACTIVE,
-      environment: {
-        SMTP_SECRET_ID: props.smtpSecret.secretFullArn ?? props.smtpSecret.secretArn,
-        MAIL_PER_CONNECTION: String(settings.mailPerConnection),
-        ...(settings.maxRecipientsPerMessage === undefined ? {} : { MAIL_MAX_RECIPIENTS: String(settings.maxRecipientsPerMessage) }),
-        QUEUE_URL: this.queue.queueUrl,
-        DLQ_URL: this.deadLetterQueue.queueUrl,
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
-        MAIL_ENVIRONMENT: this.environmentName,
-        // On a job's last receive the function dead-letters it itself, with the reason, rather than leave it to SQS.
-        MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
-        MAIL_LEDGER_TABLE: this.ledger.table.tableName,
-        MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
-        ...(props.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: allowedRecipientsVariable(props.allowedRecipients) }),
-        ...props.relayCa?.environment(),
+    this.sendMailFunction = createSendMailFunction(
+      this,
+      'SendMail',
+      {
+        ...network,
+        description: 'Delivers mail jobs from the queue over one SMTP connection per batch',
+        architecture: Architecture.ARM_64,
+        memorySize: settings.memorySize,
+        timeout: settings.timeout,
+        role,
+        logGroup: this.logGroup,
+        loggingFormat: LoggingFormat.JSON,
+        tracing: Tracing.ACTIVE,
+        environment: {
+          SMTP_SECRET_ID: props.smtpSecret.secretFullArn ?? props.smtpSecret.secretArn,
+          MAIL_PER_CONNECTION: String(settings.mailPerConnection),
+          ...(settings.maxRecipientsPerMessage === undefined ? {} : { MAIL_MAX_RECIPIENTS: String(settings.maxRecipientsPerMessage) }),
+          QUEUE_URL: this.queue.queueUrl,
+          DLQ_URL: this.deadLetterQueue.queueUrl,
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+          MAIL_ENVIRONMENT: this.environmentName,
+          // On a job's last receive the function dead-letters it itself, with the reason, rather than leave it to SQS.
+          MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
+          MAIL_LEDGER_TABLE: this.ledger.table.tableName,
+          MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
+          ...(props.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: allowedRecipientsVariable(props.allowedRecipients) }),
+          ...props.relayCa?.environment(),
+        },
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: SEND_MAIL_BUNDLE.target,
-        minify: SEND_MAIL_BUNDLE.minify,
-        keepNames: SEND_MAIL_BUNDLE.keepNames,
-        sourceMap: SEND_MAIL_BUNDLE.sourceMap,
-        sourcesContent: SEND_MAIL_BUNDLE.sourcesContent,
-        mainFields: [...SEND_MAIL_BUNDLE.mainFields],
-        banner: SEND_MAIL_BUNDLE.banner,
-        externalModules: [...SEND_MAIL_BUNDLE.externalModules],
-        ...(relayCa?.kind === 'file' ? { commandHooks: copyIntoBundle(relayCa.file, RELAY_CA_FILE_NAME) } : {}),
-      },
-    });
+      relayCa?.kind === 'file' ? { file: relayCa.file, name: RELAY_CA_FILE_NAME } : undefined,
+    );
 
     this.sendMailFunction.addEventSource(
       new SqsEventSource(this.queue, {
@@ -247,14 +233,4 @@ export class OutboundMail extends Construct {
 function defaultQueueName(construct: Construct, fifo: boolean): string {
   const base = Names.uniqueResourceName(construct, { maxLength: 71, separator: '-' });
   return fifo ? `${base}.fifo` : base;
-}
-
-/** esbuild command hooks that copy `file` into the bundle's folder as `name` (quoted for the shell NodejsFunction runs them in). */
-function copyIntoBundle(file: string, name: string): ICommandHooks {
-  const quote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (_inputDir, outputDir) => [`cp ${quote(file)} ${quote(path.join(outputDir, name))}`],
-  };
 }
