@@ -12,9 +12,10 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { METRIC } from '../lib/delivery/report.js';
 
-/** The metric the send-mail function emits for each batch it delivered without the ledger. */
-export const LEDGER_UNAVAILABLE_METRIC = 'LedgerUnavailable';
+/** The metric the send-mail function emits for the jobs it sent without the ledger (`METRIC.ledgerUnavailable`). */
+export const LEDGER_UNAVAILABLE_METRIC = METRIC.ledgerUnavailable;
 
 /** The alarms {@link addDeliveryLedgerAlarms} creates. */
 export interface DeliveryLedgerAlarms {
