@@ -14,11 +14,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundMail } from '../../infra/OutboundMail.js';
 import { RelayCa } from '../../infra/relayCa.js';
+import { prebuiltSendMailCode } from '../../infra/sendMailCode.js';
+import { createSendMailFunction } from '../../infra/sendMailFunction.js';
 import { testApp } from '../support/cdkApp.js';
 import { testCertificates } from '../support/certificates.js';
 
@@ -145,4 +148,25 @@ describe('the construct from the installed package, in another CDK app', () => {
     expect((await readdir(assetDir)).sort()).toEqual(['index.mjs', 'index.mjs.map', 'smtp-relay-ca.pem']);
     expect(await readFile(path.join(assetDir, 'smtp-relay-ca.pem'), 'utf8')).toBe(caPem);
   }, 300_000);
+
+  it('in-process: a prebuilt bundle next to the module becomes the code as it is, or copied with the CA (output hash), handler index.handler', async () => {
+    const prebuilt = path.join(work, 'prebuilt');
+    await mkdir(prebuilt, { recursive: true });
+    await writeFile(path.join(prebuilt, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });\n');
+    const app = testApp({}, { bundle: true });
+    const stack = new Stack(app, 'Prebuilt', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const plain = createSendMailFunction(stack, 'Plain', {}, undefined, prebuilt);
+    const withCa = createSendMailFunction(stack, 'WithCa', {}, { file: path.join(project, 'relay-ca.pem'), name: 'smtp-relay-ca.pem' }, prebuilt);
+    expect(plain).not.toBeInstanceOf(NodejsFunction);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Runtime: 'nodejs24.x' });
+    const keys = [plain, withCa].map((fn) => {
+      const id = stack.getLogicalId(fn.node.defaultChild as CfnFunction);
+      return (template.toJSON() as TemplateJson).Resources[id]!.Properties['Code'] as { S3Key: string };
+    });
+    const dirs = keys.map((code) => path.join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`));
+    expect(await readdir(dirs[0]!)).toEqual(['index.mjs']);
+    expect((await readdir(dirs[1]!)).sort()).toEqual(['index.mjs', 'smtp-relay-ca.pem']);
+    expect(prebuiltSendMailCode(undefined, path.join(work, 'nothing-here'))).toBeUndefined();
+  }, 120_000);
 });
