@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, expect, it } from 'vitest';
 import { SmtpClient, type MessageStream } from '../../lib/smtp/index.js';
@@ -31,15 +32,17 @@ function chunk(seed: number): Buffer {
 function source(): { stream: MessageStream; hash: Hash } {
   const chunks = Array.from({ length: 16 }, (_, n) => chunk(n));
   const hash = createHash('sha256');
+  function* repeated(): Generator<Buffer> {
+    for (let n = 0; n < MESSAGE_BYTES / CHUNK_BYTES; n += 1) {
+      const next = chunks[n % chunks.length]!;
+      hash.update(next);
+      yield next;
+    }
+  }
+  // A Node Readable, as an S3 body or a file stream is.
   const stream: MessageStream = {
     size: MESSAGE_BYTES,
-    chunks: async function* () {
-      for (let n = 0; n < MESSAGE_BYTES / CHUNK_BYTES; n += 1) {
-        const next = chunks[n % chunks.length]!;
-        hash.update(next);
-        yield next;
-      }
-    },
+    chunks: () => Readable.from(repeated()),
   };
   return { stream, hash };
 }
