@@ -35,6 +35,8 @@ export const INEXPRESSIBLE_RULES = {
   headerLineLength: 'header line length: name, ": " and value together are at most 998 octets of UTF-8',
   headerNamesCaseInsensitive: 'header names are case-insensitive: the same name twice in different case is refused',
   contentIdsUnique: 'attachments: a contentId is used at most once',
+  unsubscribeHeaders:
+    'listUnsubscribe writes List-Unsubscribe and List-Unsubscribe-Post: a job with listUnsubscribe cannot also give either of them in headers (in any case)',
   rawMessage:
     'raw.message: a header section (up to the first empty line) of "Name: value" fields, not starting with a continuation line; a From field; Date, From, Sender, Reply-To, To, Cc, Message-ID, In-Reply-To, References and Subject at most once each; no Bcc or Resent-Bcc field; CR only before LF; lines of at most 998 octets',
   loneSurrogates: 'text is valid Unicode: no lone surrogate (an unpaired \\uD800-\\uDFFF escape) in any string',
@@ -123,6 +125,7 @@ function customForms(): Map<unknown, JsonSchema> {
   const line = (maxLength: number, extra: Partial<JsonSchema> = {}): JsonSchema => ({ type: 'string', maxLength, pattern: `^${LINE}*$`, ...extra });
   const forms = new Map<unknown, JsonSchema>([
     [c.from.wrapped, { $ref: '#/$defs/address' }],
+    [c.envelopeFrom.wrapped, { $ref: '#/$defs/bareAddress' }],
     [c.to, addressList(1)],
     [c.cc.wrapped, addressList(0)],
     [c.bcc.wrapped, addressList(0)],
@@ -221,7 +224,7 @@ export function mailJobJsonSchema(): JsonSchema {
         description: 'A job the product composes. It needs content: text, html or attachments (an empty list counts).',
         anyOf: [{ required: ['text'] }, { required: ['html'] }, { required: ['attachments'] }],
       },
-      rawJob: { ...raw, description: 'A complete RFC 5322 message with an explicit envelope; only v, id and raw.' },
+      rawJob: { ...raw, description: 'A complete RFC 5322 message with an explicit envelope; only v, id, tags, delaySeconds and raw.' },
       address: ADDRESS,
       bareAddress: BARE_ADDRESS,
       attachment,

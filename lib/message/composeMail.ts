@@ -5,7 +5,7 @@ import { deriveEnvelope } from './envelope.js';
 import { InvalidJobError } from './InvalidJobError.js';
 import { messageIdFor } from './messageId.js';
 import { isParsedMailJob, parseMailJob } from './parseMailJob.js';
-import type { ComposeDefaults, ComposedMail, ComposedMailJob, MailAddress, MailJob, MailJobInput } from './types.js';
+import type { ComposeDefaults, ComposedMail, ComposedMailJob, ListUnsubscribeInput, MailAddress, MailJob, MailJobInput } from './types.js';
 
 /**
  * Builds the message and envelope of a job. MIME is built by nodemailer's MailComposer:
@@ -30,7 +30,12 @@ export async function composeMail(job: MailJob | MailJobInput, defaults: Compose
     return { envelope: { from: parsed.envelope.from, to: [...parsed.envelope.to] }, message: new TextEncoder().encode(parsed.message) };
   }
   const from = parsed.from ?? defaultSender(defaults);
-  const envelope: Envelope = deriveEnvelope(from, [parsed.to, parsed.cc, parsed.bcc]);
+  // MAIL FROM: the job's bounce address when it has one; the From header stays `from`.
+  const envelope: Envelope = deriveEnvelope(parsed.envelopeFrom === undefined ? from : { address: parsed.envelopeFrom }, [
+    parsed.to,
+    parsed.cc,
+    parsed.bcc,
+  ]);
   const messageId = messageIdFor(parsed.id, from.address.slice(from.address.lastIndexOf('@') + 1));
   const message = await new MailComposer(composerOptions(parsed, from, messageId, defaults.date ?? new Date())).compile().build();
   return { envelope, message: new Uint8Array(message.buffer, message.byteOffset, message.byteLength), messageId };
@@ -45,6 +50,27 @@ function defaultSender(defaults: ComposeDefaults): MailAddress {
   return result.address;
 }
 
+/**
+ * `List-Unsubscribe` (RFC 2369) with the URL first, then the mailto, each in angle brackets, and for
+ * a URL `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058). The values are ASCII without
+ * spaces (checked by the schema), so they are written as they are (`prepared`), never encoded or folded.
+ * @example
+ * unsubscribeHeaders({ url: 'https://example.com/u/1', mailto: 'u@example.com' });
+ * // [{ key: 'List-Unsubscribe', value: '<https://example.com/u/1>, <mailto:u@example.com>', prepared: true },
+ * //  { key: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click', prepared: true }]
+ */
+export function unsubscribeHeaders(list: ListUnsubscribeInput | undefined): { key: string; value: string; prepared: true }[] {
+  if (list === undefined) return [];
+  const uris = [
+    ...(list.url === undefined ? [] : [list.url]),
+    ...(list.mailto === undefined ? [] : [/^mailto:/.test(list.mailto) ? list.mailto : `mailto:${list.mailto}`]),
+  ];
+  return [
+    { key: 'List-Unsubscribe', value: uris.map((uri) => `<${uri}>`).join(', '), prepared: true },
+    ...(list.url === undefined ? [] : [{ key: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click', prepared: true as const }]),
+  ];
+}
+
 /** The MailComposer options of a job: no file or URL access, CRLF, no Bcc header. */
 function composerOptions(job: ComposedMailJob, from: MailAddress, messageId: string, date: Date): MailComposer.Options {
   return {
@@ -57,7 +83,7 @@ function composerOptions(job: ComposedMailJob, from: MailAddress, messageId: str
     date,
     ...(job.text === undefined ? {} : { text: job.text }),
     ...(job.html === undefined ? {} : { html: job.html }),
-    headers: job.headers.map(({ name, value }) => ({ key: name, value })),
+    headers: [...job.headers.map(({ name, value }) => ({ key: name, value })), ...unsubscribeHeaders(job.listUnsubscribe)],
     attachments: job.attachments.map((attachment) => ({
       filename: attachment.filename,
       contentType: attachment.contentType,

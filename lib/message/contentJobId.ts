@@ -14,11 +14,17 @@ export const CONTENT_JOB_ID_PREFIX = 'content.';
  * Two jobs that are meant to be two mails with the same content (the same text to the same people)
  * must carry ids of their own.
  *
+ * `tags` and `delaySeconds` are left out: they say how the producer traces and schedules the job,
+ * not what the mail is, so a producer retrying the same mail with other tags or another delay
+ * publishes the same mail (one id, one Message-ID, caught by the ledger). `envelopeFrom` and
+ * `listUnsubscribe` are part of the mail and count.
+ *
  * @example
  * contentJobId(parseMailJob({ v: 1, to: 'a@example.com', subject: 'Hi', text: 'Hello' })); // 'content.3f1c…' (32 hex digits)
  */
 export function contentJobId(job: MailJob): string {
-  const digest = createHash('sha256').update(canonicalJson(job)).digest('hex').slice(0, 32);
+  const { tags: _tags, delaySeconds: _delay, ...mail } = job;
+  const digest = createHash('sha256').update(canonicalJson(mail)).digest('hex').slice(0, 32);
   return `${CONTENT_JOB_ID_PREFIX}${digest}`;
 }
 

@@ -11,13 +11,14 @@ export { deriveEnvelope } from './envelope.js';
 export { messageIdFor } from './messageId.js';
 export { contentJobId, CONTENT_JOB_ID_PREFIX } from './contentJobId.js';
 export { PRODUCT_HEADERS, RESENT_FIELDS } from './headerRules.js';
-export { MAX_RECIPIENTS } from './jobSchema.js';
+export { MAX_RECIPIENTS, MAX_TAGS, MAX_DELAY_SECONDS } from './jobSchema.js';
 export type {
   AddressInput,
   AddressListInput,
   AttachmentInput,
   ComposedMailJobInput,
   RawMailJobInput,
+  ListUnsubscribeInput,
   MailJobInput,
   MailAddress,
   MailHeader,

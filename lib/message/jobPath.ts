@@ -31,6 +31,12 @@ const FIELD_NAMES: ReadonlySet<string> = new Set([
   'contentId',
   'name',
   'address',
+  'tags',
+  'delaySeconds',
+  'envelopeFrom',
+  'listUnsubscribe',
+  'url',
+  'mailto',
 ]);
 
 /** `key` when it is a field name of the format, `'*'` otherwise. */
@@ -43,7 +49,7 @@ export function pathKeyOf(key: string): string {
  * key that is not a field name of the format shown as `*`.
  * @example
  * formatPath(['attachments', 0, 'content']); // 'attachments[0].content'
- * formatPath(['tags', 'bob@example.com']); // '*.*'
+ * formatPath(['labels', 'bob@example.com']); // '*.*' (neither is a field name)
  */
 export function formatPath(keys: readonly PathKey[]): string {
   let out = '';

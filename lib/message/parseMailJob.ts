@@ -56,11 +56,30 @@ function normalise(out: v.InferOutput<typeof rawJobSchema> | v.InferOutput<typeo
       kind: 'raw',
       v: 1,
       ...(out.id === undefined ? {} : { id: out.id }),
+      ...(out.tags === undefined ? {} : { tags: out.tags }),
+      ...(out.delaySeconds === undefined ? {} : { delaySeconds: out.delaySeconds }),
       envelope: { from: out.raw.envelope.from, to: out.raw.envelope.to.map((a) => a.address) },
       message: out.raw.message,
     };
   }
-  const { v: version, id, from, to, cc, bcc, replyTo, subject, text, html, headers, attachments } = out;
+  const {
+    v: version,
+    id,
+    from,
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject,
+    text,
+    html,
+    headers,
+    attachments,
+    tags,
+    delaySeconds,
+    envelopeFrom,
+    listUnsubscribe,
+  } = out;
   return {
     kind: 'composed',
     v: version,
@@ -75,6 +94,11 @@ function normalise(out: v.InferOutput<typeof rawJobSchema> | v.InferOutput<typeo
     ...(from === undefined ? {} : { from }),
     ...(text === undefined ? {} : { text }),
     ...(html === undefined ? {} : { html }),
+    // Absent unless given: the content-derived id of a job without them must stay what it was.
+    ...(tags === undefined ? {} : { tags }),
+    ...(delaySeconds === undefined ? {} : { delaySeconds }),
+    ...(envelopeFrom === undefined ? {} : { envelopeFrom }),
+    ...(listUnsubscribe === undefined ? {} : { listUnsubscribe: { ...listUnsubscribe } }),
   };
 }
 
@@ -90,8 +114,28 @@ function crossFieldIssues(job: Record<string, unknown>): JobIssue[] {
   }, 0);
   if (count > MAX_RECIPIENTS)
     issues.push({ path: '', message: `has ${count} recipients in to, cc and bcc; at most ${MAX_RECIPIENTS} are allowed per job` });
+  issues.push(...unsubscribeConflicts(job));
   return issues;
 }
+
+/** `listUnsubscribe` writes List-Unsubscribe and List-Unsubscribe-Post: `headers` cannot give them too. */
+function unsubscribeConflicts(job: Record<string, unknown>): JobIssue[] {
+  const { listUnsubscribe, headers } = job;
+  if (listUnsubscribe === undefined || typeof headers !== 'object' || headers === null || Array.isArray(headers)) return [];
+  return Object.keys(headers).flatMap((name, index) =>
+    UNSUBSCRIBE_HEADERS.has(name.toLowerCase())
+      ? [
+          {
+            path: `headers[${index}]`,
+            message: `${quoteValue(name)} is written from listUnsubscribe; give it in one place only (remove it from headers)`,
+          },
+        ]
+      : [],
+  );
+}
+
+/** The header fields `listUnsubscribe` writes (lower case). */
+const UNSUBSCRIBE_HEADERS: ReadonlySet<string> = new Set(['list-unsubscribe', 'list-unsubscribe-post']);
 
 /** A valibot issue in this package's terms: a path without keys the producer chose, in plain words. */
 function jobIssueOf(issue: v.BaseIssue<unknown>): JobIssue {

@@ -66,13 +66,36 @@ export interface ComposedMailJobInput {
   /** Extra header fields, such as `List-Unsubscribe` or `X-Campaign`; headers the product owns cannot be set here. */
   headers?: Record<string, string>;
   attachments?: AttachmentInput[];
+  /** Up to 10 key/value strings for the producer's own tracing: logged with the outcome, put on a dead letter, never in the message. */
+  tags?: Record<string, string>;
+  /** Seconds (0-900) SQS holds the message before it can be received (standard queues only; FIFO queues refuse it at publish). */
+  delaySeconds?: number;
+  /** The bounce address (SMTP MAIL FROM), when it differs from `from`: a bare address. The `From` header stays `from`. */
+  envelopeFrom?: string;
+  /**
+   * Where readers unsubscribe (RFC 2369, RFC 8058): becomes `List-Unsubscribe: <url>, <mailto:…>`, and
+   * with a `url` also `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. At least one of the two.
+   */
+  listUnsubscribe?: ListUnsubscribeInput;
   raw?: undefined;
+}
+
+/** `listUnsubscribe` of a job: an https URL (one-click, RFC 8058) and/or a mailto URI or bare address. */
+export interface ListUnsubscribeInput {
+  /** `https://…` only; no spaces, `<` or `>`; at most 700 characters. The URL must accept a POST of `List-Unsubscribe=One-Click`. */
+  url?: string;
+  /** `mailto:unsubscribe@example.com?subject=stop` or `unsubscribe@example.com` (ASCII); at most 250 characters. */
+  mailto?: string;
 }
 
 /** A job that carries a complete RFC 5322 message and its SMTP envelope, sent as it is. */
 export interface RawMailJobInput {
   v: 1;
   id?: string;
+  /** As in a composed job: for the producer's tracing, never in the message. */
+  tags?: Record<string, string>;
+  /** As in a composed job: seconds SQS holds the message (standard queues only). */
+  delaySeconds?: number;
   raw: {
     /** MAIL FROM (`""` for the null sender) and RCPT TO, as bare addresses. */
     envelope: { from: string; to: string[] };
@@ -119,6 +142,11 @@ export interface ComposedMailJob {
   html?: string;
   headers: MailHeader[];
   attachments: MailAttachment[];
+  tags?: Readonly<Record<string, string>>;
+  delaySeconds?: number;
+  /** The bounce address (MAIL FROM), a bare address. */
+  envelopeFrom?: string;
+  listUnsubscribe?: ListUnsubscribeInput;
 }
 
 /** A checked raw job: the message is normalised to CRLF line ends; envelope domains are A-labels. */
@@ -126,6 +154,8 @@ export interface RawMailJob {
   kind: 'raw';
   v: 1;
   id?: string;
+  tags?: Readonly<Record<string, string>>;
+  delaySeconds?: number;
   envelope: Envelope;
   message: string;
 }

@@ -36,6 +36,39 @@ export const ACCEPTED_JOBS: [name: string, input: unknown][] = [
     'a forwarded message attached',
     { ...base, attachments: [{ filename: 'fwd.eml', contentType: 'message/rfc822', content: b64('From: a@example.com\r\n\r\nx') }] },
   ],
+  // additions to v1 (issue 10): tags, delaySeconds, envelopeFrom, listUnsubscribe
+  [
+    'ten tags, values with spaces, an empty value',
+    { ...base, tags: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k.${i}:x-_`, `value ${i} ~!`]).concat([['empty', '']])) },
+  ],
+  ['a tag key of 64 characters and a value of 256', { ...base, tags: { ['k'.repeat(64)]: 'v'.repeat(256) } }],
+  ['delaySeconds 0', { ...base, delaySeconds: 0 }],
+  ['delaySeconds 900', { ...base, delaySeconds: 900 }],
+  ['envelopeFrom a bare address', { ...base, from: 'Shop <shop@example.com>', envelopeFrom: 'bounces+ann=example.com@bounce.example.com' }],
+  ['listUnsubscribe url only', { ...base, listUnsubscribe: { url: 'https://example.com/unsubscribe?u=1&l=2#x' } }],
+  ['listUnsubscribe mailto as an address', { ...base, listUnsubscribe: { mailto: 'unsubscribe@example.com' } }],
+  [
+    'listUnsubscribe url and mailto with a subject',
+    { ...base, listUnsubscribe: { url: 'https://example.com:8443/u/Zm9v', mailto: 'mailto:u+1@lists.example.com?subject=unsubscribe' } },
+  ],
+  [
+    'listUnsubscribe with other List- headers',
+    { ...base, listUnsubscribe: { url: 'https://example.com/u' }, headers: { 'List-Id': '<news.example.com>' } },
+  ],
+  ['List-Unsubscribe in headers without listUnsubscribe (as before)', { ...base, headers: { 'List-Unsubscribe': '<https://example.com/u>' } }],
+];
+
+/** Raw jobs with the fields of issue 10 that a raw job takes (tags, delaySeconds). */
+export const ACCEPTED_RAW_JOBS: [name: string, input: unknown][] = [
+  [
+    'raw job with tags and delaySeconds',
+    {
+      v: 1,
+      tags: { tenant: 'acme' },
+      delaySeconds: 60,
+      raw: { envelope: { from: '', to: ['b@example.com'] }, message: 'From: a@example.com\r\n\r\nx' },
+    },
+  ],
 ];
 
 const long = (n: number) => 'x'.repeat(n);
@@ -241,4 +274,95 @@ export const REFUSED_JOBS: [name: string, input: unknown, path: string, message:
   ['raw message with lone surrogate', raw('From: a@example.com\r\n\r\n\ud800'), 'raw.message', /lone surrogate/],
   ['raw message starting with continuation', raw(' folded\r\nFrom: a@example.com\r\n\r\nx'), 'raw.message', /continuation line/],
   ['raw message as number', raw(42), 'raw.message', /not a number/],
+  // tags
+  ['11 tags', { ...base, tags: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'])) }, 'tags', /has 11 tags; at most 10/],
+  // valibot's record takes a list for an object of indices: refused by its items.
+  ['tags as a list', { ...base, tags: [['k', 'v']] }, 'tags.*', /must be a string, not a list/],
+  ['tags as a string', { ...base, tags: 'k=v' }, 'tags', /must be an object, not a string/],
+  ['tag key with a space', { ...base, tags: { 'a b': 'v' } }, 'tags.*', /tag key must be 1 to 64 letters/],
+  ['tag key empty', { ...base, tags: { '': 'v' } }, 'tags.*', /tag key must be 1 to 64 letters/],
+  ['tag key of 65 characters', { ...base, tags: { ['k'.repeat(65)]: 'v' } }, 'tags.*', /tag key must be 1 to 64 letters/],
+  ['tag key with an @', { ...base, tags: { 'ann@example.com': 'v' } }, 'tags.*', /tag key must be 1 to 64 letters/],
+  ['tag value with CRLF', { ...base, tags: { k: 'a\r\nX-Injected: 1' } }, 'tags.*', /printable ASCII/],
+  ['tag value non-ASCII', { ...base, tags: { k: 'Grüße' } }, 'tags.*', /printable ASCII/],
+  ['tag value of 257 characters', { ...base, tags: { k: 'v'.repeat(257) } }, 'tags.*', /at most 256/],
+  ['tag value a number', { ...base, tags: { k: 1 } }, 'tags.*', /must be a string, not a number/],
+  // delaySeconds
+  ['delaySeconds 901', { ...base, delaySeconds: 901 }, 'delaySeconds', /at most 900 seconds/],
+  ['delaySeconds negative', { ...base, delaySeconds: -1 }, 'delaySeconds', /cannot be negative/],
+  ['delaySeconds 1.5', { ...base, delaySeconds: 1.5 }, 'delaySeconds', /whole number/],
+  ['delaySeconds as a string', { ...base, delaySeconds: '60' }, 'delaySeconds', /must be a number/],
+  // envelopeFrom
+  ['envelopeFrom with a display name', { ...base, envelopeFrom: 'Bounces <b@example.com>' }, 'envelopeFrom', /./],
+  ['envelopeFrom with CRLF', { ...base, envelopeFrom: 'b@example.com>\r\nRCPT TO:<x@evil.example' }, 'envelopeFrom', /./],
+  ['envelopeFrom empty', { ...base, envelopeFrom: '' }, 'envelopeFrom', /./],
+  ['envelopeFrom as an object', { ...base, envelopeFrom: { address: 'b@example.com' } }, 'envelopeFrom', /./],
+  // listUnsubscribe
+  ['listUnsubscribe empty', { ...base, listUnsubscribe: {} }, 'listUnsubscribe', /is empty: give url, mailto or both/],
+  ['listUnsubscribe as a string', { ...base, listUnsubscribe: 'https://example.com/u' }, 'listUnsubscribe', /must be an object, not a string/],
+  [
+    'listUnsubscribe unknown field',
+    { ...base, listUnsubscribe: { url: 'https://example.com/u', post: true } },
+    'listUnsubscribe',
+    /"post" is not a field of listUnsubscribe/,
+  ],
+  ['listUnsubscribe http url', { ...base, listUnsubscribe: { url: 'http://example.com/u' } }, 'listUnsubscribe.url', /https:\/\/ URL/],
+  ['listUnsubscribe url with a space', { ...base, listUnsubscribe: { url: 'https://example.com/u x' } }, 'listUnsubscribe.url', /https:\/\/ URL/],
+  [
+    'listUnsubscribe url with CRLF',
+    { ...base, listUnsubscribe: { url: 'https://example.com/u\r\nBcc: x@evil.example' } },
+    'listUnsubscribe.url',
+    /https:\/\/ URL/,
+  ],
+  [
+    'listUnsubscribe url with >',
+    { ...base, listUnsubscribe: { url: 'https://example.com/u>, <https://evil.example/' } },
+    'listUnsubscribe.url',
+    /https:\/\/ URL/,
+  ],
+  ['listUnsubscribe url without a host', { ...base, listUnsubscribe: { url: 'https:///u' } }, 'listUnsubscribe.url', /https:\/\/ URL/],
+  [
+    'listUnsubscribe url of 701 characters',
+    { ...base, listUnsubscribe: { url: `https://example.com/${long(681)}` } },
+    'listUnsubscribe.url',
+    /longer than 700/,
+  ],
+  ['listUnsubscribe mailto with <', { ...base, listUnsubscribe: { mailto: 'mailto:<u@example.com>' } }, 'listUnsubscribe.mailto', /mailto: URI/],
+  [
+    'listUnsubscribe mailto with CRLF',
+    { ...base, listUnsubscribe: { mailto: 'u@example.com\r\nBcc: x@evil.example' } },
+    'listUnsubscribe.mailto',
+    /mailto: URI/,
+  ],
+  ['listUnsubscribe mailto https', { ...base, listUnsubscribe: { mailto: 'https://example.com/u' } }, 'listUnsubscribe.mailto', /mailto: URI/],
+  [
+    'listUnsubscribe and List-Unsubscribe in headers',
+    { ...base, headers: { 'list-unsubscribe': '<https://example.com/u>' }, listUnsubscribe: { url: 'https://example.com/u' } },
+    'headers[0]',
+    /written from listUnsubscribe; give it in one place only/,
+  ],
+  [
+    'listUnsubscribe and List-Unsubscribe-Post in headers',
+    { ...base, headers: { 'X-A': 'a', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }, listUnsubscribe: { mailto: 'u@example.com' } },
+    'headers[1]',
+    /written from listUnsubscribe/,
+  ],
+  [
+    'raw job with envelopeFrom',
+    { ...raw('From: a@example.com\r\n\r\nx'), envelopeFrom: 'b@example.com' },
+    '',
+    /"envelopeFrom" is not allowed in a raw job.*MAIL FROM/,
+  ],
+  [
+    'raw job with listUnsubscribe',
+    { ...raw('From: a@example.com\r\n\r\nx'), listUnsubscribe: { url: 'https://example.com/u' } },
+    '',
+    /"listUnsubscribe" is not allowed in a raw job/,
+  ],
+  [
+    'raw job with 11 tags',
+    { ...raw('From: a@example.com\r\n\r\nx'), tags: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'])) },
+    'tags',
+    /at most 10/,
+  ],
 ];

@@ -69,7 +69,7 @@ describe('paths hold field names and indices only', () => {
     ],
     [
       'a reserved key below an unknown key',
-      JSON.parse('{"v":1,"to":"a@example.com","subject":"s","text":"t","tags":{"bob@example.com":{"__proto__":1}}}') as unknown,
+      JSON.parse('{"v":1,"to":"a@example.com","subject":"s","text":"t","labels":{"bob@example.com":{"__proto__":1}}}') as unknown,
       { path: '*.*', message: '"__proto__" is a reserved name and not allowed anywhere in a mail job' },
     ],
     [

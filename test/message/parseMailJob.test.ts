@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError, parseMailJob, type JobIssue } from '../../lib/message/index.js';
-import { ACCEPTED_JOBS, b64, base, REFUSED_JOBS } from './jobCorpus.js';
+import { ACCEPTED_JOBS, ACCEPTED_RAW_JOBS, b64, base, REFUSED_JOBS } from './jobCorpus.js';
 
 /** The issues parseMailJob throws for `input` (fails the test when it does not throw). */
 function issuesOf(input: unknown): readonly JobIssue[] {
@@ -72,6 +72,28 @@ describe('parseMailJob: good jobs', () => {
 
   it.each(ACCEPTED_JOBS)('accepts %s', (_name, input) => {
     expect(parseMailJob(input).kind).toBe('composed');
+  });
+
+  it.each(ACCEPTED_RAW_JOBS)('accepts %s', (_name, input) => {
+    expect(parseMailJob(input)).toMatchObject({ kind: 'raw', tags: { tenant: 'acme' }, delaySeconds: 60 });
+  });
+
+  it('keeps the fields of issue 10 on the parsed job, absent when not given', () => {
+    const job = parseMailJob({
+      ...base,
+      tags: { tenant: 'acme' },
+      delaySeconds: 300,
+      envelopeFrom: 'bounces@Example.COM',
+      listUnsubscribe: { mailto: 'u@example.com' },
+    });
+    expect(job).toMatchObject({
+      tags: { tenant: 'acme' },
+      delaySeconds: 300,
+      envelopeFrom: 'bounces@example.com',
+      listUnsubscribe: { mailto: 'u@example.com' },
+    });
+    expect(Object.keys(parseMailJob(base))).not.toContain('tags');
+    expect(Object.keys(parseMailJob(base))).not.toContain('listUnsubscribe');
   });
 
   it('takes a raw job and normalises LF to CRLF', () => {
