@@ -56,6 +56,8 @@ export async function startAwsCallRecorder(target: string): Promise<AwsCallRecor
     reset: () => void recorder.calls.splice(0),
     stop: () => Promise.resolve(),
   };
+  let stopped = false;
+  const inFlight = new Set<Promise<void>>();
   const server = http.createServer((request, response) => {
     const start = Date.now();
     const chunks: Buffer[] = [];
@@ -73,6 +75,14 @@ export async function startAwsCallRecorder(target: string): Promise<AwsCallRecor
         return;
       }
       const forward = (): void => {
+        if (stopped) {
+          response.destroy();
+          return;
+        }
+        let done: () => void = () => undefined;
+        const finished = new Promise<void>((resolve) => (done = resolve));
+        inFlight.add(finished);
+        void finished.then(() => inFlight.delete(finished));
         const outgoing = http.request(
           {
             host: upstream.hostname,
@@ -85,10 +95,14 @@ export async function startAwsCallRecorder(target: string): Promise<AwsCallRecor
           (reply) => {
             response.writeHead(reply.statusCode ?? 502, reply.headers);
             reply.pipe(response);
-            reply.on('end', () => recorder.calls.push({ action, start, end: Date.now(), status: reply.statusCode ?? 502, body: text }));
+            reply.on('end', () => {
+              recorder.calls.push({ action, start, end: Date.now(), status: reply.statusCode ?? 502, body: text });
+              done();
+            });
           },
         );
         outgoing.on('error', () => {
+          done();
           if (!response.headersSent) response.writeHead(502);
           response.end();
         });
@@ -104,11 +118,14 @@ export async function startAwsCallRecorder(target: string): Promise<AwsCallRecor
   });
   return Object.assign(recorder, {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        agent.destroy();
-        server.close(() => resolve());
-      }),
+    // Takes no more calls, and lets those already forwarded finish (up to a second), so the emulator
+    // behind it can be stopped next without a late call reaching it closed.
+    stop: async () => {
+      stopped = true;
+      await Promise.race([Promise.all(inFlight), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      server.closeAllConnections();
+      agent.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   });
 }
