@@ -2,8 +2,11 @@
  * The client against Postfix from Debian (STARTTLS required, AUTH through Dovecot, CHUNKING), and
  * against Dovecot's LMTP: what lands in the mailbox is read back from the Maildirs.
  */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthenticationError, RecipientsRefusedError, SmtpClient, type TranscriptEntry } from '../../lib/smtp/index.js';
+import { BDAT_CHUNK_BYTES } from '../../lib/smtp/StreamWriter.js';
 import { rejection } from './rejection.js';
 import { DEFERRED_RECIPIENT, LMTP_OVER_QUOTA_RECIPIENT, REFUSED_RECIPIENT, startPostfix, type PostfixServer } from '../support/postfix.js';
 
@@ -80,6 +83,60 @@ describe.each([
       'three@example.test': lf(message(3)),
       'four@example.test': lf(message(4, 'x'.repeat(900))),
     });
+  });
+
+  it('delivers a 3.5 MB streamed message intact (sha256): dot lines, CR and LF split across chunks, bare LFs, 8-bit', async () => {
+    await postfix.clearMailbox();
+    const header =
+      'From: sender@example.test\r\nTo: stream@example.test\r\nSubject: streamed\r\nMessage-ID: <stream@client.test>\r\nDate: Wed, 25 Nov 2026 12:00:00 +0000\r\n\r\n';
+    const lines = Array.from(
+      { length: 75_000 },
+      (_, n) => `${n % 3 === 0 ? '.' : ''}line ${n} Grüße ${'z'.repeat(n % 50)}${n % 2 === 0 ? '\r\n' : '\n'}`,
+    );
+    const source = Buffer.from(header + lines.join(''), 'utf8');
+    // Cut after every CR of a CRLF that falls near a 4093-octet step, so that LF starts the next chunk; elsewhere at that step.
+    const chunks: Buffer[] = [];
+    for (let start = 0; start < source.length;) {
+      let end = Math.min(start + 4093, source.length);
+      const cr = source.indexOf(13, end);
+      if (cr !== -1 && cr - end < 100 && chunks.length % 2 === 0) end = cr + 1;
+      chunks.push(source.subarray(start, end));
+      start = end;
+    }
+    expect(chunks.filter((chunk, i) => chunk.at(-1) === 13 && chunks[i + 1]?.[0] === 10).length).toBeGreaterThan(100);
+    const transcript: TranscriptEntry[] = [];
+    const client = await SmtpClient.connect({
+      host: postfix.host,
+      port: postfix.port,
+      tls: { ca: postfix.ca },
+      auth: { user: postfix.user, pass: postfix.pass },
+      transcript: (e) => transcript.push(e),
+    });
+    const result = await client.send(
+      { from: 'sender@example.test', to: ['stream@example.test'] },
+      { size: source.length, chunks: () => Readable.from(chunks) },
+    );
+    await client.quit();
+
+    expect(result.accepted).toEqual(['stream@example.test']);
+    const sent = transcript.filter((e) => e.dir === 'C' && /^(BDAT|DATA|MAIL)/.test(e.line)).map((e) => e.line);
+    expect(sent[0]).toBe(`MAIL FROM:<sender@example.test> SIZE=${source.length} BODY=8BITMIME`);
+    const crlfSize = Buffer.byteLength(source.toString('utf8').replace(/\r\n|\r|\n/g, '\r\n'));
+    if (chunking) {
+      // 1 MiB and the rest of the 4 KiB chunk that passed it, then the rest with LAST.
+      const sizes = sent.slice(1).map((line) => Number(/^BDAT (\d+)/.exec(line)?.[1]));
+      expect(sent.slice(1).map((line) => line.replace(/\d+/, 'n'))).toEqual(['BDAT n', 'BDAT n', 'BDAT n', 'BDAT n LAST']);
+      for (const size of sizes.slice(0, -1)) expect(size - BDAT_CHUNK_BYTES).toBeGreaterThanOrEqual(0);
+      for (const size of sizes.slice(0, -1)) expect(size - BDAT_CHUNK_BYTES).toBeLessThan(8192);
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(crlfSize);
+    } else {
+      expect(sent.slice(1)).toEqual(['DATA']);
+    }
+    const [delivered] = await postfix.waitForMessages(1, 30_000);
+    // The Maildir keeps LF line ends: the source with every line end made LF.
+    const expected = source.toString('utf8').replace(/\r\n|\r|\n/g, '\n');
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(sha256(sentPart(delivered!.raw))).toBe(sha256(expected));
   });
 
   it('refuses a wrong password with AuthenticationError 535', async () => {
