@@ -35,6 +35,9 @@
  *   (`npm run chaos`) settles in minutes; refused in a deployed function (default 1).
  * - `MAIL_LEDGER_TABLE` (optional): the delivery ledger's DynamoDB table (unset: no ledger), with
  *   `MAIL_LEDGER_TTL_SECONDS` (optional, default 28 days); read in `lib/config/ledger.ts`.
+ * - `MAIL_ALLOWED_RECIPIENTS` (optional): comma-separated addresses, domains and `.domains` (their
+ *   subdomains); recipients outside it are not sent (outcome `suppressed`, metric `RecipientsSuppressed`).
+ *   Unset: every recipient allowed. Read in `lib/config/allowedRecipients.ts`.
  *
  * The relay's settings (`SMTP_SECRET_ID`, `SMTP_URL`) are read and checked in `lib/config/smtpRelay.ts`;
  * this module is the one entry point and re-exports what others use. Errors name the setting and
@@ -45,6 +48,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/ConfigError.js';
 import { nonEmpty } from './config/environment.js';
 import type { Environment } from './config/environment.js';
+import { readAllowedRecipients } from './config/allowedRecipients.js';
+import type { RecipientAllowList } from './config/allowedRecipients.js';
 import { readLedgerSettings } from './config/ledger.js';
 import type { LedgerSettings } from './config/ledger.js';
 import { readRelayCaLocation } from './config/relayCa.js';
@@ -58,6 +63,7 @@ export { parseSmtpSecret, parseSmtpUrl } from './config/smtpRelay.js';
 export type { SmtpSettings, SmtpSource } from './config/smtpRelay.js';
 export type { LedgerSettings } from './config/ledger.js';
 export type { RelayCaLocation } from './config/relayCa.js';
+export type { RecipientAllowList } from './config/allowedRecipients.js';
 
 /** The checked configuration of the send-mail function. */
 export interface Config {
@@ -80,6 +86,8 @@ export interface Config {
   environment?: string;
   /** `MAIL_LEDGER_TABLE`, `MAIL_LEDGER_TTL_SECONDS`: the delivery ledger (lib/config/ledger.ts); absent: none. */
   ledger?: LedgerSettings;
+  /** `MAIL_ALLOWED_RECIPIENTS`: the only recipients this environment may mail; absent: everyone. */
+  allowedRecipients?: RecipientAllowList;
 }
 
 const MAX_MAIL_PER_CONNECTION = 1000;
@@ -114,6 +122,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   if (environment !== undefined) config.environment = environment;
   const ledger = readLedgerSettings(env);
   if (ledger !== undefined) config.ledger = ledger;
+  const allowed = readAllowedRecipients(env);
+  if (allowed !== undefined) config.allowedRecipients = allowed;
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');
   if (backoffScale !== undefined) config.backoffScale = parseBackoffScale(backoffScale, env['AWS_EXECUTION_ENV']);
   const caLocation = readRelayCaLocation(env);

@@ -26,8 +26,17 @@ const ATTRIBUTE_PRIORITY = [
   'SourceMessageId',
   'SourceReceiveCount',
   'JobId',
+  'Tags',
   'FailureMessage',
 ];
+/** SQS takes at most this many message attributes per message. */
+export const MAX_MESSAGE_ATTRIBUTES = 10;
+/**
+ * Which attributes go first when a dead letter has more than {@link MAX_MESSAGE_ATTRIBUTES}: the
+ * ones said elsewhere too (the receive count by `Attempts` or the record, the error class and
+ * enhanced code by the failure's text).
+ */
+const DROPPED_FIRST = ['SourceReceiveCount', 'FailureError', 'FailureEnhancedCode', 'DeliveredRecipients', 'Attempts'];
 /** Longest server text kept in a dead-letter attribute. */
 const MAX_REASON_TEXT = 1024;
 /** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
@@ -97,8 +106,9 @@ export class QueueActions {
    * Sends the job to the dead-letter queue with the reason as message attributes
    * (`FailurePhase`, `FailureKind` (see {@link FailureKind}), `FailureCode`, `FailureEnhancedCode`,
    * `FailureError` (the error class), `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`,
-   * `Attempts` when given, and `JobId` when known; with `part`, also `JobForm`, `PendingRecipients`
-   * and `DeliveredRecipients`, see {@link DeadLetterPart}).
+   * `Attempts` when given, `JobId` when known, and `Tags` (the job's tags as one JSON object) when it
+   * has any; with `part`, also `JobForm`, `PendingRecipients` and `DeliveredRecipients`, see
+   * {@link DeadLetterPart}). At most {@link MAX_MESSAGE_ATTRIBUTES} (SQS's limit), see {@link fitAttributes}.
    *
    * @param body the job to keep; the record's own body unless only part of it failed
    * @param kind default: `invalid` for a reason of phase `job`, else `permanent`
@@ -109,7 +119,15 @@ export class QueueActions {
   async deadLetter(
     record: MailRecord,
     reason: FailureReason,
-    options: { body?: string; jobId?: string; part?: DeadLetterPart; kind?: FailureKind; attempts?: number; signal?: AbortSignal } = {},
+    options: {
+      body?: string;
+      jobId?: string;
+      part?: DeadLetterPart;
+      kind?: FailureKind;
+      attempts?: number;
+      tags?: Readonly<Record<string, string>>;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<void> {
     const attributes: Record<string, MessageAttributeValue> = {
       FailurePhase: text(reason.phase),
@@ -123,6 +141,7 @@ export class QueueActions {
     if (reason.error !== undefined) attributes['FailureError'] = text(reason.error);
     if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
     if (options.attempts !== undefined) attributes['Attempts'] = { DataType: 'Number', StringValue: String(options.attempts) };
+    if (options.tags !== undefined && Object.keys(options.tags).length > 0) attributes['Tags'] = text(JSON.stringify(options.tags));
     const { part } = options;
     if (part !== undefined) {
       attributes['JobForm'] = text(part.form);
@@ -240,15 +259,19 @@ function fifoFields(url: string, record: MailRecord, purpose: string, body: stri
  * Keeps the attributes within `budget` bytes (SQS counts each one's name, data type and value
  * in the 1 MiB message limit): a job near the limit keeps its place in the DLQ and loses the
  * least useful attributes (the server text is cut first, then dropped), never the other way round.
+ * And at most {@link MAX_MESSAGE_ATTRIBUTES} of them (SQS refuses the send otherwise): past that,
+ * those said elsewhere too go first (`SourceReceiveCount`, `FailureError`, `FailureEnhancedCode`, ...).
  */
 export function fitAttributes(attributes: Record<string, MessageAttributeValue>, budget: number): Record<string, MessageAttributeValue> {
+  const over = Object.keys(attributes).length - MAX_MESSAGE_ATTRIBUTES;
+  const dropped = new Set(over > 0 ? DROPPED_FIRST.filter((name) => name in attributes).slice(0, over) : []);
   const size = (name: string, value: MessageAttributeValue): number =>
     Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
   const kept: Record<string, MessageAttributeValue> = {};
   let left = budget;
   for (const name of ATTRIBUTE_PRIORITY) {
     const value = attributes[name];
-    if (value === undefined) continue;
+    if (value === undefined || dropped.has(name) || Object.keys(kept).length >= MAX_MESSAGE_ATTRIBUTES) continue;
     const needed = size(name, value);
     if (needed <= left) {
       kept[name] = value;

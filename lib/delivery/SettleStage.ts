@@ -254,6 +254,7 @@ export function visibilitySeconds(result: RecordResult, fifo: boolean, policy: B
       return fifo ? Math.round(HAND_BACK_SECONDS * (policy.scale ?? 1)) : undefined;
     case 'delivered':
     case 'duplicateSuppressed':
+    case 'suppressed':
     case 'partlyRefused':
     case 'permanent':
       return undefined; // back only because a DLQ send or re-enqueue failed: the queue's timeout

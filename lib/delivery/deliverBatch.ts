@@ -11,6 +11,7 @@ import { MAX_BATCHING_WINDOW_SECONDS, visibilityCapSeconds } from './backoff.js'
 import { buildBatchResponse } from './batchResponse.js';
 import { BatchLedger } from './ledger/BatchLedger.js';
 import { prepareRecord, readRecord } from './mailRecord.js';
+import { splitRecipients, withRecipientsOnly } from './suppressedRecipients.js';
 import { hasJob, ownOutcome, runSession } from './runSession.js';
 import type { SessionReport } from './runSession.js';
 import { Deadline } from './Deadline.js';
@@ -57,6 +58,21 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   // A job without an id gets the one derived from its content: its Message-ID, its key in the
   // ledger and the id of any copy re-enqueued for some of its recipients.
   for (const slot of slots) if ('job' in slot.prepared) slot.prepared.job.id ??= contentJobId(slot.prepared.job);
+  // Recipients outside MAIL_ALLOWED_RECIPIENTS are never sent to; a job with none left is done unsent.
+  const allow = options.allowedRecipients;
+  const ledgerJobs = slots.map((slot) => {
+    if (!('job' in slot.prepared)) return undefined;
+    const { job } = slot.prepared;
+    if (allow === undefined) return { key: job.id ?? '', job };
+    const { allowed, suppressed } = splitRecipients(job, allow);
+    if (suppressed.length === 0) return { key: job.id ?? '', job };
+    slot.suppressed = suppressed;
+    if (allowed.length === 0) {
+      slot.allSuppressed = true;
+      return undefined;
+    }
+    return { key: job.id ?? '', job: withRecipientsOnly(job, allowed) };
+  });
   const budgetMs = remainingTimeMs();
   const leftMs = (): number => budgetMs - (performance.now() - started);
   const answerMarginMs = options.answerMarginMs ?? 500;
@@ -75,11 +91,7 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   // Claims last until the invocation ends: shorter than the queue's visibility timeout.
   const ledger =
     delivery.ledger !== undefined && slots.some(hasJob) && budgetMs > startMarginMs
-      ? new BatchLedger(
-          delivery.ledger,
-          slots.map((slot) => ('job' in slot.prepared ? { key: slot.prepared.job.id ?? '', job: slot.prepared.job } : undefined)),
-          { owner: randomUUID(), claimUntilMs: Date.now() + budgetMs, signal: sessionEnd.signal },
-        )
+      ? new BatchLedger(delivery.ledger, ledgerJobs, { owner: randomUUID(), claimUntilMs: Date.now() + budgetMs, signal: sessionEnd.signal })
       : undefined;
   const stage = new SettleStage(
     slots,
@@ -95,8 +107,10 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
 
   if (!options.fifo) {
     // An invalid job goes to the DLQ at once, whatever becomes of the session (FIFO: in its turn).
+    // So is a job every recipient of which is suppressed (done).
     slots.forEach((slot, index) => {
-      if ('invalid' in slot.prepared) void stage.settle(index, { kind: 'permanent', reason: slot.prepared.invalid });
+      if ('invalid' in slot.prepared || slot.allSuppressed === true)
+        void stage.settle(index, ownOutcome(slot, { kind: 'notAttempted', cause: 'connectionLost' }));
     });
   }
 

@@ -53,6 +53,8 @@ export type Outcome =
   | { kind: 'notAttempted'; cause: NotAttemptedCause }
   /** Not sent: the delivery ledger records every recipient as having taken this job already (a re-delivery or a double publish). */
   | { kind: 'duplicateSuppressed'; recipients: number }
+  /** Not sent: every recipient is outside the environment's `MAIL_ALLOWED_RECIPIENTS` (a non-production stack never mails a customer). */
+  | { kind: 'suppressed'; recipients: number }
   /** The connection could not be set up (connect, TLS, AUTH, settings): not the job's fault. */
   | { kind: 'systemic'; reason: FailureReason };
 

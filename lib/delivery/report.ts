@@ -32,6 +32,11 @@ export const METRIC = {
   duplicatesSuppressed: 'DuplicatesSuppressed',
   /** Jobs sent or settled without the delivery ledger, which could not be reached (at-least-once). */
   ledgerUnavailable: 'LedgerUnavailable',
+  /**
+   * Recipients not sent to because they are outside the environment's `MAIL_ALLOWED_RECIPIENTS`,
+   * counted when their record leaves the queue (done or dead-lettered; a retried record counts on the receive that settles it).
+   */
+  recipientsSuppressed: 'RecipientsSuppressed',
   systemicFailures: 'SystemicFailures',
   batchDuration: 'BatchDuration',
   roundTrips: 'RoundTrips',
@@ -89,6 +94,7 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
   let refused = 0;
   let requeued = 0;
   let duplicates = 0;
+  let outsideAllowList = 0;
   for (const result of report.results) {
     logRecord(result, log);
     const { outcome } = result;
@@ -100,6 +106,7 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
     if (result.placement === 'retry') retried += 1;
     if (result.placement === 'deadLettered') deadLettered += 1;
     requeued += result.requeued ?? 0;
+    if (result.placement !== 'retry') outsideAllowList += result.suppressed?.length ?? 0;
   }
   metrics.addMetric(METRIC.delivered, 'Count', delivered);
   metrics.addMetric(METRIC.retried, 'Count', retried);
@@ -107,6 +114,7 @@ export function reportBatch(report: BatchReport, log: DeliveryLog, metrics: Deli
   metrics.addMetric(METRIC.recipientsRefused, 'Count', refused);
   metrics.addMetric(METRIC.recipientsRequeued, 'Count', requeued);
   metrics.addMetric(METRIC.possibleDuplicates, 'Count', duplicates);
+  metrics.addMetric(METRIC.recipientsSuppressed, 'Count', outsideAllowList);
   if (report.ledger !== undefined) {
     metrics.addMetric(METRIC.duplicatesSuppressed, 'Count', suppressed);
     metrics.addMetric(METRIC.ledgerUnavailable, 'Count', report.ledger.unavailable);
@@ -137,6 +145,7 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
       line['cause'] = outcome.cause;
       break;
     case 'duplicateSuppressed':
+    case 'suppressed':
       line['recipients'] = outcome.recipients;
       break;
     case 'ambiguous':
@@ -153,13 +162,24 @@ export function recordLogAttributes(result: RecordResult): Record<string, unknow
   if (result.backoffSeconds !== undefined) line['backoffSeconds'] = result.backoffSeconds;
   if (result.lastReceive === true) line['lastReceive'] = true;
   if (result.problem !== undefined) line['problem'] = redactAddresses(result.problem);
+  if (result.suppressed !== undefined && result.suppressed.length > 0) {
+    // Outside MAIL_ALLOWED_RECIPIENTS: how many, and their domains (never the addresses).
+    line['suppressedRecipients'] = result.suppressed.length;
+    line['suppressedDomains'] = [...new Set(result.suppressed.map(domainOf))];
+  }
+  if (result.tags !== undefined) line['tags'] = result.tags;
   return line;
 }
 
 function logRecord(result: RecordResult, log: DeliveryLog): void {
   const line = recordLogAttributes(result);
   if (result.problem !== undefined) log.error('mail job', line);
-  else if (result.outcome.kind === 'delivered' || result.outcome.kind === 'partlyRefused' || result.outcome.kind === 'duplicateSuppressed')
+  else if (
+    result.outcome.kind === 'delivered' ||
+    result.outcome.kind === 'partlyRefused' ||
+    result.outcome.kind === 'duplicateSuppressed' ||
+    result.outcome.kind === 'suppressed'
+  )
     log.info('mail job', line);
   else log.warn('mail job', line);
 }

@@ -113,6 +113,8 @@ function rawJob(job: MailJob, mail: { envelope: Envelope; message: Uint8Array },
   return queueJson({
     v: 1,
     ...(job.id === undefined ? {} : { id: job.id }),
+    // The producer's tags go along (tracing); its delaySeconds does not (a copy waits its own backoff).
+    ...(job.tags === undefined ? {} : { tags: job.tags }),
     raw: { envelope: { from: mail.envelope.from, to: [...recipients] }, message },
   });
 }

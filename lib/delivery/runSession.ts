@@ -114,7 +114,8 @@ export async function runSession(
           outcome.kind === 'delivered' ||
           outcome.kind === 'permanent' ||
           outcome.kind === 'partlyRefused' ||
-          outcome.kind === 'duplicateSuppressed'
+          outcome.kind === 'duplicateSuppressed' ||
+          outcome.kind === 'suppressed'
         )
           void stage.settle(index, outcome);
         return true;
@@ -153,14 +154,16 @@ export function streamWindow(slots: readonly BatchSlot[], limit: number, budgetB
   return Math.max(1, count);
 }
 
-/** The record holds a valid job. */
+/** The record holds a valid job with a recipient to send to. */
 export function hasJob(slot: BatchSlot): boolean {
-  return 'job' in slot.prepared;
+  return 'job' in slot.prepared && slot.allSuppressed !== true;
 }
 
-/** An invalid job's own outcome (permanent), else `otherwise`. */
+/** An invalid job's own outcome (permanent), a job with every recipient suppressed its own (`suppressed`), else `otherwise`. */
 export function ownOutcome(slot: BatchSlot, otherwise: Outcome): Outcome {
-  return 'invalid' in slot.prepared ? { kind: 'permanent', reason: slot.prepared.invalid } : otherwise;
+  if ('invalid' in slot.prepared) return { kind: 'permanent', reason: slot.prepared.invalid };
+  if (slot.allSuppressed === true) return { kind: 'suppressed', recipients: slot.suppressed?.length ?? 0 };
+  return otherwise;
 }
 
 /**
@@ -169,13 +172,16 @@ export function ownOutcome(slot: BatchSlot, otherwise: Outcome): Outcome {
  */
 function sessionJob(slot: BatchSlot, settings: SmtpSettings, index: number, ledger: BatchLedger | undefined): SessionJob {
   const prepared = slot.prepared;
-  if ('invalid' in prepared) return { outcome: { kind: 'permanent', reason: prepared.invalid } };
+  if ('invalid' in prepared || slot.allSuppressed === true) return { outcome: ownOutcome(slot, { kind: 'notAttempted', cause: 'connectionLost' }) };
   const job = prepared.job;
+  // Recipients outside MAIL_ALLOWED_RECIPIENTS never reach RCPT TO.
+  const suppressed = new Set(slot.suppressed ?? []);
   return {
     compose() {
       slot.composing ??= composeMail(job, settings.from === undefined ? {} : { from: settings.from }).then(async (composed) => {
         const messageId = composed.messageId ?? (job.kind === 'raw' ? headerMessageId(job.message) : undefined);
-        const to = ledger === undefined ? composed.envelope.to : await ledger.recipientsToSend(index, composed.envelope.to, messageId);
+        const allowed = suppressed.size === 0 ? composed.envelope.to : composed.envelope.to.filter((recipient) => !suppressed.has(recipient));
+        const to = ledger === undefined ? allowed : await ledger.recipientsToSend(index, allowed, messageId);
         slot.mail = { envelope: { from: composed.envelope.from, to }, message: composed.message };
         return slot.mail;
       });

@@ -48,7 +48,7 @@ export interface SendMailHandlerDeps {
   /** How long a fetched secret is used. @default 300_000 */
   secretMaxAgeMs?: number;
   /** Time margins, pipelining window, backoff and re-enqueue limit (see {@link DeliveryOptions}). */
-  tuning?: Omit<DeliveryOptions, 'mailPerConnection' | 'maxRecipientsPerMessage' | 'maxReceives' | 'fifo' | 'tlsCa'>;
+  tuning?: Omit<DeliveryOptions, 'mailPerConnection' | 'maxRecipientsPerMessage' | 'maxReceives' | 'fifo' | 'tlsCa' | 'allowedRecipients'>;
 }
 
 /** The handler: an SQS event and the invocation's context in, the partial batch response out. */
@@ -106,6 +106,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     if (config.tlsCa !== undefined) options.tlsCa = config.tlsCa;
     if (config.maxRecipientsPerMessage !== undefined) options.maxRecipientsPerMessage = config.maxRecipientsPerMessage;
     if (config.maxReceives !== undefined) options.maxReceives = config.maxReceives;
+    if (config.allowedRecipients !== undefined) options.allowedRecipients = config.allowedRecipients;
     // A context without a clock (a local run) gets the longest Lambda timeout.
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : () => 900_000;
     let report;

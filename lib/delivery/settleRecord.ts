@@ -31,13 +31,16 @@ export async function settleRecord(
   const { record, jobId } = slot.prepared;
   const result: RecordResult = { messageId: record.messageId, receiveCount: record.receiveCount, outcome, placement: 'retry' };
   if (jobId !== undefined) result.jobId = jobId;
+  if (slot.suppressed !== undefined && slot.suppressed.length > 0) result.suppressed = slot.suppressed;
+  if ('job' in slot.prepared && slot.prepared.job.tags !== undefined) result.tags = slot.prepared.job.tags;
   switch (outcome.kind) {
     case 'delivered':
     case 'duplicateSuppressed':
+    case 'suppressed':
       result.placement = 'done';
       break;
     case 'permanent':
-      await deadLetter(result, record, outcome.reason, delivery, { jobId, signal });
+      await deadLetter(result, record, outcome.reason, delivery, { jobId, signal, tags: result.tags });
       break;
     case 'partlyRefused':
       await settleRefused(result, slot, outcome, delivery, signal);
@@ -53,6 +56,7 @@ export async function settleRecord(
           signal,
           kind: 'last-receive',
           attempts: record.receiveCount,
+          tags: result.tags,
         });
       }
       break; // else retried
@@ -89,9 +93,16 @@ async function deadLetter(
   record: MailRecord,
   reason: FailureReason,
   delivery: Pick<Delivery, 'actions'>,
-  options: { jobId?: string | undefined; body?: string | undefined; signal?: AbortSignal | undefined; kind?: FailureKind; attempts?: number },
+  options: {
+    jobId?: string | undefined;
+    body?: string | undefined;
+    signal?: AbortSignal | undefined;
+    kind?: FailureKind;
+    attempts?: number;
+    tags?: Readonly<Record<string, string>> | undefined;
+  },
 ): Promise<boolean> {
-  const { jobId, body, signal, kind, attempts } = options;
+  const { jobId, body, signal, kind, attempts, tags } = options;
   try {
     await delivery.actions.deadLetter(record, reason, {
       ...(jobId === undefined ? {} : { jobId }),
@@ -99,6 +110,7 @@ async function deadLetter(
       ...(signal === undefined ? {} : { signal }),
       ...(kind === undefined ? {} : { kind }),
       ...(attempts === undefined ? {} : { attempts }),
+      ...(tags === undefined ? {} : { tags }),
     });
     result.placement = 'deadLettered';
     return true;

@@ -82,6 +82,7 @@ export async function settleRefused(
         ...(jobId === undefined ? {} : { jobId }),
         body: copy.body,
         part: { form: toDeadLetter.form, pending: copy.recipients, delivered: outcome.accepted, copy: number },
+        ...('job' in slot.prepared && slot.prepared.job.tags !== undefined ? { tags: slot.prepared.job.tags } : {}),
         ...withSignal,
       },
     ),

@@ -4,6 +4,7 @@
  * @module
  */
 import type { SQSBatchResponse } from 'aws-lambda';
+import type { RecipientAllowList } from '../config.js';
 import type { SmtpConnectOptions } from '../smtp/types.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { LedgerTable } from './ledger/LedgerTable.js';
@@ -48,6 +49,10 @@ export interface RecordResult {
   problem?: string;
   /** The record was on its last receive (`MAIL_MAX_RECEIVES`) and, since it would have come back, was sent to the DLQ (or tried to be). */
   lastReceive?: true;
+  /** Envelope recipients outside `MAIL_ALLOWED_RECIPIENTS`, never sent to (logged by domain only). */
+  suppressed?: readonly string[];
+  /** The job's `tags`, logged with the outcome. */
+  tags?: Readonly<Record<string, string>>;
 }
 
 /** Everything about one batch, for the answer, the logs and the metrics. */
@@ -112,6 +117,8 @@ export interface DeliveryOptions {
    * Absent: such records come back, and SQS's redrive moves them without a reason.
    */
   maxReceives?: number;
+  /** `MAIL_ALLOWED_RECIPIENTS`: recipients outside it are never sent to (outcome `suppressed` when none is left). Absent: everyone. */
+  allowedRecipients?: RecipientAllowList;
 }
 
 /** What the delivery works with. */
@@ -133,4 +140,8 @@ export interface BatchSlot {
   composing?: Promise<ComposedMessage>;
   /** The message as sent, kept only until its outcome is known (needed to re-enqueue part of it). */
   mail?: ComposedMessage;
+  /** Envelope recipients outside `MAIL_ALLOWED_RECIPIENTS`: never sent to. */
+  suppressed?: readonly string[];
+  /** Every recipient is outside `MAIL_ALLOWED_RECIPIENTS`: the job is done unsent (outcome `suppressed`). */
+  allSuppressed?: boolean;
 }

@@ -225,6 +225,7 @@ function entriesOf(outcome: Outcome, job: LedgerJob): LedgerEntry[] {
     case 'notAttempted':
     case 'systemic':
     case 'duplicateSuppressed':
+    case 'suppressed':
       return []; // nobody took it (or nothing was sent): only the claim is released
   }
 }
