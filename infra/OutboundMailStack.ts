@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import { AlarmTopic } from './AlarmTopic.js';
 import type { EnvironmentConfig } from './config.js';
 import { ENVIRONMENTS_CONTEXT_KEY } from './config.js';
+import { deploymentPropsOf } from './deploymentConfig.js';
 import { InvalidEnvironmentConfigError, InvalidOutboundMailPropsError } from './errors.js';
 import { OutboundMail } from './OutboundMail.js';
 import type { OutboundMailProps } from './OutboundMail.js';
@@ -37,6 +38,7 @@ const CONFIG_KEY_OF_PROP: Readonly<Partial<Record<keyof OutboundMailProps, keyof
   oldestMessageAgeAlarm: 'oldestMessageAgeAlarmSeconds',
   logRetention: 'logRetentionDays',
   allowedRecipients: 'allowedRecipients',
+  relayCa: 'relayCaFile',
 };
 
 /**
@@ -78,7 +80,7 @@ export class OutboundMailStack extends Stack {
       this.alarmTopic = undefined;
     }
 
-    this.mail = buildOutboundMail(this, environment, {
+    this.mail = buildOutboundMail(this, environment, () => ({
       smtpSecret,
       environmentName: environment.name,
       mailPerConnection: environment.mailPerConnection,
@@ -94,8 +96,9 @@ export class OutboundMailStack extends Stack {
       ...optional('logRetention', environment.logRetentionDays),
       ...optional('alarmTopic', this.alarmTopic),
       ...optional('allowedRecipients', environment.allowedRecipients),
+      ...deploymentPropsOf(this, environment),
       ledgerRemovalPolicy: environment.ledgerRemovalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
+    }));
 
     new CfnOutput(this, 'QueueUrl', {
       value: this.mail.queue.queueUrl,
@@ -120,9 +123,9 @@ export class OutboundMailStack extends Stack {
   }
 }
 
-function buildOutboundMail(stack: Stack, environment: EnvironmentConfig, props: OutboundMailProps): OutboundMail {
+function buildOutboundMail(stack: Stack, environment: EnvironmentConfig, props: () => OutboundMailProps): OutboundMail {
   try {
-    return new OutboundMail(stack, 'Mail', props);
+    return new OutboundMail(stack, 'Mail', props());
   } catch (error) {
     if (!(error instanceof InvalidOutboundMailPropsError)) throw error;
     const key = CONFIG_KEY_OF_PROP[error.prop as keyof OutboundMailProps];

@@ -10,10 +10,12 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { allowedRecipientsProblem } from './allowedRecipients.js';
+import { DEPLOYMENT_KEYS, checkDeploymentConfig } from './deploymentConfig.js';
+import type { DeploymentConfig } from './deploymentConfig.js';
 import { InvalidEnvironmentConfigError, UnknownEnvironmentError } from './errors.js';
 
 /** One deployment of the product: an account, a region and the settings of its mail pipeline. */
-export interface EnvironmentConfig {
+export interface EnvironmentConfig extends DeploymentConfig {
   /** The environment's name, the key under `environments` (e.g. `prod`); part of the stack name. */
   readonly name: string;
   /** AWS account id, 12 digits. */
@@ -79,7 +81,8 @@ export const SELECTED_ENVIRONMENT_CONTEXT_KEY = 'env';
 
 type ValueKind = 'string' | 'integer' | 'boolean' | 'strings';
 
-interface KeySpec {
+/** How one key of an environment is read: its kind, whether it is required, and its own check. */
+export interface KeySpec {
   readonly kind: ValueKind;
   readonly required: boolean;
   /** Extra check on a value of the right kind; returns the problem, or undefined when fine. */
@@ -152,6 +155,7 @@ const KEYS: Readonly<Record<Exclude<keyof EnvironmentConfig, 'name'>, KeySpec>> 
   },
   production: { kind: 'boolean', required: false },
   allowedRecipients: { kind: 'strings', required: false, check: (value: readonly unknown[]) => allowedRecipientsProblem(value) },
+  ...DEPLOYMENT_KEYS,
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -218,6 +222,7 @@ function parseEnvironment(name: string, raw: unknown): EnvironmentConfig {
         '(e.g. ["example.com", "qa@example.net"]), so that it can never mail a real customer',
     );
   }
+  checkDeploymentConfig(path, config);
   return config as unknown as EnvironmentConfig;
 }
 

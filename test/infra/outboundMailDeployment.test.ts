@@ -16,7 +16,8 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { InvalidOutboundMailPropsError } from '../../infra/errors.js';
+import { parseEnvironments } from '../../infra/config.js';
+import { InvalidEnvironmentConfigError, InvalidOutboundMailPropsError } from '../../infra/errors.js';
 import { OutboundMail } from '../../infra/OutboundMail.js';
 import type { OutboundMailProps } from '../../infra/OutboundMail.js';
 import { addOutboundMailStacks, nagPacks } from '../../infra/outboundMailApp.js';
@@ -394,5 +395,96 @@ describe("the stacks of cdk.json's environments", () => {
     template.hasOutput('DeadLetterQueueUrl', { Export: Match.absent() });
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/outbound-mail/prod/queue-url' });
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/outbound-mail/prod/queue-arn' });
+  });
+});
+
+describe('the deployment settings of a cdk.json environment', () => {
+  const QA = {
+    account: ACCOUNT,
+    region: 'eu-west-1',
+    secretCompleteArn: SECRET_ARN,
+    mailPerConnection: 10,
+    maxConnections: 2,
+    memorySize: 256,
+    timeoutSeconds: 60,
+    allowedRecipients: ['example.com'],
+  };
+
+  function qaError(extra: Record<string, unknown>): InvalidEnvironmentConfigError {
+    try {
+      parseEnvironments({ qa: { ...QA, ...extra } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidEnvironmentConfigError);
+      return error as InvalidEnvironmentConfigError;
+    }
+    throw new Error('accepted');
+  }
+
+  it('become the props: producers, KMS key, CA parameter, VPC with the relay port and range; nag-clean', () => {
+    const app = testApp({
+      environments: {
+        qa: {
+          ...QA,
+          producerAccounts: ['444455556666'],
+          smtpSecretKmsKeyArn: KEY_ARN,
+          relayCaParameterName: '/pki/relay-ca',
+          vpcId: 'vpc-0a1b2c3d',
+          subnetIds: ['subnet-0a000000000000001', 'subnet-0a000000000000002'],
+          availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+          relayPorts: [465],
+          relayCidr: '10.20.5.0/24',
+        },
+      },
+    });
+    const [stack] = addOutboundMailStacks(app);
+    const template = Template.fromStack(stack!);
+    expect(functionVariables(template)).toMatchObject({ SMTP_CA_PARAMETER: '/pki/relay-ca' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: Match.objectLike({ SubnetIds: ['subnet-0a000000000000001', 'subnet-0a000000000000002'] }),
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [
+        { CidrIp: '10.20.5.0/24', IpProtocol: 'tcp', FromPort: 465, ToPort: 465, Description: 'SMTP relay (465)' },
+        { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() },
+      ],
+    });
+    expect(actionsOn(template, KEY_ARN)).toEqual(['kms:Decrypt']);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'Producers', Principal: { AWS: 'arn:aws:iam::444455556666:root' } })]) },
+    });
+    nagClean(stack!);
+  });
+
+  it('a CA file from cdk.json is read at synth; one that is missing is reported under its cdk.json key', () => {
+    const withFile = addOutboundMailStacks(testApp({ environments: { qa: { ...QA, relayCaFile: caFile } } }))[0]!;
+    expect(functionVariables(Template.fromStack(withFile))).toMatchObject({ SMTP_CA_FILE: '/var/task/smtp-relay-ca.pem' });
+    expect(() => addOutboundMailStacks(testApp({ environments: { qa: { ...QA, relayCaFile: path.join(dir, 'nope.pem') } } }))).toThrow(
+      /cdk.json context "environments\.qa\.relayCaFile" cannot read .*nope\.pem \(ENOENT\) \(OutboundMail relayCa\)/,
+    );
+  });
+
+  it.each<[Record<string, unknown>, string, string]>([
+    [{ producerAccounts: ['4444'] }, 'producerAccounts', 'must hold 12-digit account ids only, got "4444"'],
+    [{ producerAccounts: [] }, 'producerAccounts', 'must list at least one 12-digit account id'],
+    [{ smtpSecretKmsKeyArn: 'alias/relay' }, 'smtpSecretKmsKeyArn', 'must be a KMS key ARN'],
+    [{ relayCaSecretArn: 'pki/relay-ca' }, 'relayCaSecretArn', 'must be the complete ARN of a Secrets Manager secret'],
+    [{ relayCaParameterName: '/pki/relay-ca', relayCaFile: 'ca.pem' }, 'relayCaParameterName', 'cannot be set together with relayCaFile'],
+    [{ vpcId: 'vpc-0a1b2c3d' }, 'subnetIds', 'is missing: a VPC needs vpcId, subnetIds and availabilityZones'],
+    [
+      { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a000000000000001'], availabilityZones: ['eu-west-1a', 'eu-west-1b'] },
+      'availabilityZones',
+      'must name the zone of each subnet',
+    ],
+    [{ relayPorts: [587] }, 'relayPorts', 'is only for a function in a VPC'],
+    [
+      { vpcId: 'vpc-0a1b2c3d', subnetIds: ['subnet-0a000000000000001'], availabilityZones: ['eu-west-1a'], relayPorts: [0] },
+      'relayPorts',
+      'must hold TCP ports only, got 0',
+    ],
+    [{ relayCidr: '10.20.5.0' }, 'relayCidr', 'must be an IPv4 CIDR like 10.20.5.0/24'],
+  ])('refuses %j', (extra, key, problem) => {
+    const error = qaError(extra);
+    expect(error.key).toBe(`environments.qa.${key}`);
+    expect(error.message).toContain(problem);
   });
 });
