@@ -35,8 +35,6 @@ export const INEXPRESSIBLE_RULES = {
   headerLineLength: 'header line length: name, ": " and value together are at most 998 octets of UTF-8',
   headerNamesCaseInsensitive: 'header names are case-insensitive: the same name twice in different case is refused',
   contentIdsUnique: 'attachments: a contentId is used at most once',
-  unsubscribeHeaders:
-    'listUnsubscribe writes List-Unsubscribe and List-Unsubscribe-Post: a job with listUnsubscribe cannot also give either of them in headers (in any case)',
   rawMessage:
     'raw.message: a header section (up to the first empty line) of "Name: value" fields, not starting with a continuation line; a From field; Date, From, Sender, Reply-To, To, Cc, Message-ID, In-Reply-To, References and Subject at most once each; no Bcc or Resent-Bcc field; CR only before LF; lines of at most 998 octets',
   loneSurrogates: 'text is valid Unicode: no lone surrogate (an unpaired \\uD800-\\uDFFF escape) in any string',
@@ -65,20 +63,26 @@ function anyCase(text: string): string {
   return text.replace(/[a-z]/gi, (char) => `[${char.toUpperCase()}${char.toLowerCase()}]`);
 }
 
+/*
+ * Choices are written as if/then/else, not anyOf, and sizes come before items: the same verdicts,
+ * but Python's jsonschema evaluates every branch of an anyOf in full (a hostile list of 200,000
+ * items took minutes there), while if/then/else and a failed maxItems stop at the first error.
+ */
+
 /** An address: a string with one `@`, or `{ name?, address }`. */
 const ADDRESS: JsonSchema = {
-  anyOf: [
-    { type: 'string', pattern: `^${LINE}*@${LINE}*$` },
-    {
-      type: 'object',
-      properties: {
-        name: { type: 'string', maxLength: MAX_NAME_LENGTH, pattern: `^${LINE}*$` },
-        address: { $ref: '#/$defs/bareAddress' },
-      },
-      required: ['address'],
-      additionalProperties: false,
+  if: { type: 'string' },
+  then: { type: 'string', pattern: `^${LINE}*@${LINE}*$` },
+  else: {
+    type: 'object',
+    maxProperties: 2,
+    properties: {
+      name: { type: 'string', maxLength: MAX_NAME_LENGTH, pattern: `^${LINE}*$` },
+      address: { $ref: '#/$defs/bareAddress' },
     },
-  ],
+    required: ['address'],
+    additionalProperties: false,
+  },
 };
 
 /** An address as the SMTP envelope has it: no name, no angle brackets. */
@@ -91,11 +95,33 @@ const BARE_ADDRESS: JsonSchema = {
 /** One address or a list of them. */
 function addressList(minItems: 0 | 1): JsonSchema {
   return {
-    anyOf: [
-      { $ref: '#/$defs/address' },
-      { type: 'array', items: { $ref: '#/$defs/address' }, ...(minItems === 0 ? {} : { minItems }), maxItems: MAX_RECIPIENTS },
-    ],
+    if: { type: 'array' },
+    then: { type: 'array', maxItems: MAX_RECIPIENTS, ...(minItems === 0 ? {} : { minItems }), items: { $ref: '#/$defs/address' } },
+    else: { $ref: '#/$defs/address' },
   };
+}
+
+/** Keywords a validator should meet first: the type and the sizes, before any item or field is looked at. */
+const SIZES_FIRST = ['type', 'maxItems', 'maxProperties', 'maxLength', 'minItems', 'minProperties', 'minLength'];
+
+/**
+ * The schema as every validator reads it alike: a pattern's final `$` becomes `(?![\s\S])`, the
+ * end of the text in every dialect (in Python's `re`, which Python's jsonschema uses, `$` also
+ * matches before a final newline, so `^[^\n]*$` would take "Hello\n" there); and each object
+ * lists its type and sizes first (validators that stop at the first error then refuse a hostile
+ * list or object by its size, as parseMailJob does, not after reading 100,000 items).
+ */
+function forEveryValidator(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(forEveryValidator);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const rank = (key: string): number => (SIZES_FIRST.includes(key) ? SIZES_FIRST.indexOf(key) : SIZES_FIRST.length);
+  const entries = Object.entries(schema).sort(([a], [b]) => rank(a) - rank(b));
+  return Object.fromEntries(
+    entries.map(([key, value]) => [
+      key,
+      key === 'pattern' && typeof value === 'string' && /(?<!\\)\$$/.test(value) ? `${value.slice(0, -1)}(?![\\s\\S])` : forEveryValidator(value),
+    ]),
+  );
 }
 
 /** Header names: RFC 5322 field names the product does not write itself, and not a reserved key. */
@@ -162,7 +188,7 @@ function customForms(): Map<unknown, JsonSchema> {
     // Base64 (RFC 4648): groups of four, the last one padded, no line breaks.
     [attachment.content, { type: 'string', pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$' }],
     [raw.envelope.entries.from, { anyOf: [{ const: '' }, { $ref: '#/$defs/bareAddress' }] }],
-    [raw.envelope.entries.to, { type: 'array', items: { $ref: '#/$defs/bareAddress' }, minItems: 1, maxItems: MAX_RECIPIENTS }],
+    [raw.envelope.entries.to, { type: 'array', maxItems: MAX_RECIPIENTS, minItems: 1, items: { $ref: '#/$defs/bareAddress' } }],
     [raw.message, { type: 'string', minLength: 1, maxLength: raw.message.pipe[1].requirement, pattern: BODY_PATTERN }],
   ]);
   return forms;
@@ -208,7 +234,7 @@ export function mailJobJsonSchema(): JsonSchema {
   unconstrained(composed, 'composed job');
   unconstrained(raw, 'raw job');
   unconstrained(attachment, 'attachment');
-  return {
+  return forEveryValidator({
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: MAIL_JOB_SCHEMA_ID,
     title: 'Mail job, version 1',
@@ -217,19 +243,31 @@ export function mailJobJsonSchema(): JsonSchema {
       'Generated from the valibot schema parseMailJob runs (npm run schema). A job valid here may still be refused by parseMailJob for these rules, which JSON Schema cannot express:',
       ...Object.values(INEXPRESSIBLE_RULES).map((rule) => `- ${rule}.`),
     ].join('\n'),
-    anyOf: [{ $ref: '#/$defs/composedJob' }, { $ref: '#/$defs/rawJob' }],
+    // As parseMailJob decides: a job with raw is a raw job.
+    if: { type: 'object', required: ['raw'] },
+    then: { $ref: '#/$defs/rawJob' },
+    else: { $ref: '#/$defs/composedJob' },
     $defs: {
       composedJob: {
         ...composed,
         description: 'A job the product composes. It needs content: text, html or attachments (an empty list counts).',
         anyOf: [{ required: ['text'] }, { required: ['html'] }, { required: ['attachments'] }],
+        // listUnsubscribe writes List-Unsubscribe and List-Unsubscribe-Post: headers cannot give them too.
+        dependentSchemas: {
+          listUnsubscribe: {
+            type: 'object',
+            properties: {
+              headers: { type: 'object', propertyNames: { not: { pattern: `^${anyCase('list-unsubscribe')}(?:${anyCase('-post')})?$` } } },
+            },
+          },
+        },
       },
       rawJob: { ...raw, description: 'A complete RFC 5322 message with an explicit envelope; only v, id, tags, delaySeconds and raw.' },
       address: ADDRESS,
       bareAddress: BARE_ADDRESS,
       attachment,
     },
-  };
+  }) as JsonSchema;
 }
 
 /** Throws when a field of `schema` (at any depth) converted to `{}`, anything goes: a field without a JSON form. */
