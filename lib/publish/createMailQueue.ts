@@ -92,6 +92,7 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     return {
       Id: String(slot),
       MessageBody: message.body,
+      ...(message.delaySeconds === undefined ? {} : { DelaySeconds: message.delaySeconds }),
       ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
       ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
     };

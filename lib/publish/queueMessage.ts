@@ -19,6 +19,8 @@ export interface QueueMessage {
   bytes: number;
   groupId?: string;
   deduplicationId?: string;
+  /** The job's `delaySeconds`: the message's SQS `DelaySeconds` (standard queues only). */
+  delaySeconds?: number;
 }
 
 /** How the FIFO ids of a message are chosen; absent for standard queues. */
@@ -50,8 +52,10 @@ export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolic
     ]);
   }
   const message: QueueMessage = { index, body, bytes, ...(job.id === undefined ? {} : { jobId: job.id }) };
-  if (fifo === undefined) return message;
-  return { ...message, groupId: fifo.groupId(job), deduplicationId: deduplicationId(job.id, body) };
+  const delaySeconds = delayOf(job, fifo !== undefined, prefix);
+  const delayed = delaySeconds === undefined ? message : { ...message, delaySeconds };
+  if (fifo === undefined) return delayed;
+  return { ...delayed, groupId: fifo.groupId(job), deduplicationId: deduplicationId(job.id, body) };
 }
 
 function deduplicationId(jobId: string | undefined, body: string): string {
@@ -59,6 +63,27 @@ function deduplicationId(jobId: string | undefined, body: string): string {
   return createHash('sha256')
     .update(jobId ?? body)
     .digest('hex');
+}
+
+/**
+ * The job's `delaySeconds` for SQS, checked against the queue: a FIFO queue takes no per-message
+ * delay (SQS refuses `DelaySeconds` on its messages), so a delay there is refused here, before
+ * anything is sent; 0 (no delay) is left out there.
+ * @throws {InvalidJobError} at `<prefix>.delaySeconds` for a delay on a FIFO queue
+ */
+function delayOf(job: MailJobInput, fifo: boolean, prefix: string): number | undefined {
+  const { delaySeconds } = job;
+  if (delaySeconds === undefined || (fifo && delaySeconds === 0)) return undefined;
+  if (fifo) {
+    throw new InvalidJobError([
+      {
+        path: prefix === '' ? 'delaySeconds' : `${prefix}.delaySeconds`,
+        message:
+          "cannot be used on a FIFO queue: SQS takes no per-message delay there (it would break the group's order); give the queue a DelaySeconds of its own, or publish to a standard queue",
+      },
+    ]);
+  }
+  return delaySeconds;
 }
 
 function prefixed(issue: JobIssue, prefix: string): JobIssue {
