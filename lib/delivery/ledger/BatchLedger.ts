@@ -58,6 +58,8 @@ export class BatchLedger {
   readonly #claims = new Map<string, Promise<Standing>>();
   /** Records of each key whose outcome is not recorded yet. */
   readonly #pending = new Map<string, number>();
+  /** Each key's writes so far (outcomes and transactions recorded): its release waits for them. */
+  readonly #writes = new Map<string, Promise<unknown>[]>();
   readonly #failed = new Set<number>();
   readonly #signal: AbortSignal | undefined;
   #problem: string | undefined;
@@ -158,14 +160,19 @@ export class BatchLedger {
       state: 'delivered',
       ...(job.messageId === undefined ? {} : { messageId: job.messageId }),
     }));
-    void this.#table.record(job.key, entries, undefined, this.#signal).catch((error: unknown) => {
-      this.#fail(index, error);
-    });
+    this.#write(
+      job.key,
+      this.#table.record(job.key, entries, undefined, this.#signal).catch((error: unknown) => {
+        this.#fail(index, error);
+      }),
+    );
   }
 
   /**
    * Records a job's outcome: the recipients that took it (`delivered`) or may have (`ambiguous`),
-   * and, for the last record of its key, the end of the claim. Never throws; a failure is counted.
+   * and, for the last record of its key, the end of the claim, once every earlier write of the key
+   * has been answered (a lock released before a delivery is recorded would let another invocation
+   * claim the recipient, find nobody delivered and send again). Never throws; a failure is counted.
    * @param signal the invocation's deadline for the calls after the session
    */
   async record(index: number, outcome: Outcome, signal?: AbortSignal): Promise<void> {
@@ -177,11 +184,22 @@ export class BatchLedger {
     const entries = entriesOf(outcome, job);
     const release = left === 0 && standing.kind === 'held' ? { token: this.#token, recipients: [...(this.#locked.get(job.key) ?? [])] } : undefined;
     if (entries.length === 0 && release === undefined) return;
-    try {
-      await this.#table.record(job.key, entries, release, signal);
-    } catch (error) {
-      this.#fail(index, error);
-    }
+    const earlier = release === undefined ? [] : [...(this.#writes.get(job.key) ?? [])];
+    const writing = Promise.allSettled(earlier).then(async () => {
+      try {
+        await this.#table.record(job.key, entries, release, signal);
+      } catch (error) {
+        this.#fail(index, error);
+      }
+    });
+    this.#write(job.key, writing);
+    await writing;
+  }
+
+  #write(key: string, writing: Promise<unknown>): void {
+    const writes = this.#writes.get(key) ?? [];
+    writes.push(writing);
+    this.#writes.set(key, writes);
   }
 
   async #standing(index: number, job: LedgerJob): Promise<Standing> {

@@ -115,7 +115,7 @@ export class LedgerTable {
    * Records recipients (and refreshes the item's expiry). With `release`, also ends the locks
    * `release.token` holds on `release.recipients`, if it still holds them all: the recipients are
    * recorded either way. A long list goes in several requests ({@link ENTRIES_PER_REQUEST}), the
-   * release with the last.
+   * release with the last, once the others are answered. A recipient listed twice is recorded once.
    * @throws whatever the SDK throws
    */
   async record(
@@ -124,10 +124,25 @@ export class LedgerTable {
     release: { token: ClaimToken; recipients: readonly string[] } | undefined,
     signal?: AbortSignal,
   ): Promise<void> {
+    // One entry per attribute: a raw job's envelope may name a recipient twice, and DynamoDB refuses
+    // an update that sets one attribute twice ("Two document paths overlap"). A delivery wins.
+    const byRecipient = new Map<string, LedgerEntry>();
+    for (const entry of entries) {
+      const key = recipientKey(entry.recipient);
+      if (byRecipient.get(key)?.state !== 'delivered') byRecipient.set(key, entry);
+    }
+    const distinct = [...byRecipient.values()];
     const chunks: (readonly LedgerEntry[])[] = [];
-    for (let start = 0; start < entries.length; start += ENTRIES_PER_REQUEST) chunks.push(entries.slice(start, start + ENTRIES_PER_REQUEST));
+    for (let start = 0; start < distinct.length; start += ENTRIES_PER_REQUEST) chunks.push(distinct.slice(start, start + ENTRIES_PER_REQUEST));
     const last = chunks.pop() ?? [];
-    await Promise.all([...chunks.map((chunk) => this.#record(jobId, chunk, undefined, signal)), this.#record(jobId, last, release, signal)]);
+    if (release === undefined || chunks.length === 0) {
+      await Promise.all([...chunks, last].map((chunk) => this.#record(jobId, chunk, release, signal)));
+      return;
+    }
+    // The locks go only once the other requests' recipients are recorded (one more round trip, for
+    // over 40 recipients): a lock released first would let a claim find them free and unrecorded.
+    await Promise.all(chunks.map((chunk) => this.#record(jobId, chunk, undefined, signal)));
+    await this.#record(jobId, last, release, signal);
   }
 
   async #record(
