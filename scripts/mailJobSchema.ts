@@ -186,7 +186,7 @@ function customForms(): Map<unknown, JsonSchema> {
       { type: 'string', pattern: action(attachment.contentType, 'regex').requirement.source, not: { pattern: `^${anyCase('multipart/')}` } },
     ],
     // Base64 (RFC 4648): groups of four, the last one padded, no line breaks.
-    [attachment.content, { type: 'string', pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$' }],
+    [attachment.content.wrapped, { type: 'string', pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$' }],
     [raw.envelope.entries.from, { anyOf: [{ const: '' }, { $ref: '#/$defs/bareAddress' }] }],
     [raw.envelope.entries.to, { type: 'array', maxItems: MAX_RECIPIENTS, minItems: 1, items: { $ref: '#/$defs/bareAddress' } }],
     [raw.message, { type: 'string', minLength: 1, maxLength: raw.message.pipe[1].requirement, pattern: BODY_PATTERN }],
@@ -265,7 +265,8 @@ export function mailJobJsonSchema(): JsonSchema {
       rawJob: { ...raw, description: 'A complete RFC 5322 message with an explicit envelope; only v, id, tags, delaySeconds and raw.' },
       address: ADDRESS,
       bareAddress: BARE_ADDRESS,
-      attachment,
+      // Inline (content) or a reference to an S3 object (s3): exactly one (checked in jobSchema.ts's raw transform).
+      attachment: { ...attachment, oneOf: [{ required: ['content'] }, { required: ['s3'] }] },
     },
   }) as JsonSchema;
 }

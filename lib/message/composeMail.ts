@@ -29,6 +29,12 @@ export async function composeMail(job: MailJob | MailJobInput, defaults: Compose
   if (parsed.kind === 'raw') {
     return { envelope: { from: parsed.envelope.from, to: [...parsed.envelope.to] }, message: new TextEncoder().encode(parsed.message) };
   }
+  if (parsed.attachments.some((attachment) => attachment.s3 !== undefined || attachment.source !== undefined)) {
+    const index = parsed.attachments.findIndex((attachment) => attachment.s3 !== undefined || attachment.source !== undefined);
+    throw new InvalidJobError([
+      { path: `attachments[${index}].s3`, message: 'is read from S3 as the message is sent: compose it with composeMailStream' },
+    ]);
+  }
   const from = parsed.from ?? defaultSender(defaults);
   // MAIL FROM: the job's bounce address when it has one; the From header stays `from`.
   const envelope: Envelope = deriveEnvelope(parsed.envelopeFrom === undefined ? from : { address: parsed.envelopeFrom }, [
@@ -41,7 +47,8 @@ export async function composeMail(job: MailJob | MailJobInput, defaults: Compose
   return { envelope, message: new Uint8Array(message.buffer, message.byteOffset, message.byteLength), messageId };
 }
 
-function defaultSender(defaults: ComposeDefaults): MailAddress {
+/** The configured default sender, checked. @throws {InvalidJobError} when it is not set or invalid */
+export function defaultSender(defaults: ComposeDefaults): MailAddress {
   if (defaults.from === undefined) {
     throw new InvalidJobError([{ path: 'from', message: 'is missing and no default sender is configured' }]);
   }
@@ -71,8 +78,8 @@ export function unsubscribeHeaders(list: ListUnsubscribeInput | undefined): { ke
   ];
 }
 
-/** The MailComposer options of a job: no file or URL access, CRLF, no Bcc header. */
-function composerOptions(job: ComposedMailJob, from: MailAddress, messageId: string, date: Date): MailComposer.Options {
+/** The MailComposer options of a job: no file or URL access, CRLF, no Bcc header (also used by composeMailStream). */
+export function composerOptions(job: ComposedMailJob, from: MailAddress, messageId: string, date: Date): MailComposer.Options {
   return {
     from,
     to: job.to,

@@ -149,6 +149,28 @@ const filename = v.pipe(
   v.check((name) => !/[/\\]/.test(name) && name !== '.' && name !== '..', 'must be a file name without a folder (no / or \\)'),
 );
 
+/** S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit. */
+export const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Longest S3 object key, in characters (S3's own limit is 1,024 octets of UTF-8: a longer non-ASCII key fails when read). */
+export const MAX_S3_KEY_LENGTH = 1024;
+
+/**
+ * An attachment's content named by reference, `{ bucket, key }`, for a file already in S3: the
+ * function reads it as a stream when it sends the message (its role needs read access there).
+ */
+const s3Reference = v.objectWithRest(
+  {
+    bucket: v.pipe(v.string(), v.regex(S3_BUCKET_NAME, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, "." and "-")')),
+    key: v.pipe(
+      v.string(),
+      v.minLength(1, 'cannot be empty'),
+      v.maxLength(MAX_S3_KEY_LENGTH, `is longer than ${MAX_S3_KEY_LENGTH} characters`),
+      v.regex(/^[^\u0000-\u001f\u007f]*$/, 'cannot hold control characters'),
+    ),
+  },
+  v.never('is not a field of s3 (bucket, key)'),
+);
+
 const attachment = v.pipe(
   v.objectWithRest(
     {
@@ -158,7 +180,8 @@ const attachment = v.pipe(
         v.regex(CONTENT_TYPE, (issue) => `${quoteValue(issue.input)} is not a MIME type like application/pdf or text/plain; charset=utf-8`),
         v.check((type) => !/^multipart\//i.test(type), 'cannot be a multipart type (the product builds the multipart structure)'),
       ),
-      content: v.pipe(v.string(), v.check(isBase64, 'must be base64 (A-Z, a-z, 0-9, +, / and = padding, no line breaks)')),
+      content: v.optional(v.pipe(v.string(), v.check(isBase64, 'must be base64 (A-Z, a-z, 0-9, +, / and = padding, no line breaks)'))),
+      s3: v.optional(s3Reference),
       contentId: v.optional(
         v.pipe(
           v.string(),
@@ -166,14 +189,30 @@ const attachment = v.pipe(
         ),
       ),
     },
-    v.never('is not a field of an attachment (filename, contentType, content, contentId)'),
+    v.never('is not a field of an attachment (filename, contentType, content, s3, contentId)'),
   ),
-  v.transform((input): MailAttachment => ({
-    filename: input.filename,
-    contentType: input.contentType,
-    content: new Uint8Array(Buffer.from(input.content, 'base64')),
-    ...(input.contentId === undefined ? {} : { contentId: input.contentId }),
-  })),
+  // Exactly one of content and s3 (a raw transform: the JSON Schema states it as oneOf, see scripts/mailJobSchema.ts).
+  v.rawTransform(({ dataset, addIssue, NEVER }): MailAttachment => {
+    const input = dataset.value;
+    if (input.content === undefined && input.s3 === undefined) {
+      addIssue({ message: 'is required: the bytes in base64 (or s3, a reference to an S3 object)', path: [pathItem(input, 'content')] });
+      return NEVER;
+    }
+    if (input.content !== undefined && input.s3 !== undefined) {
+      addIssue({
+        message: 'cannot be given with content: an attachment is either inline (content) or a reference (s3)',
+        path: [pathItem(input, 's3')],
+      });
+      return NEVER;
+    }
+    return {
+      filename: input.filename,
+      contentType: input.contentType,
+      content: input.content === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(input.content, 'base64')),
+      ...(input.s3 === undefined ? {} : { s3: input.s3 }),
+      ...(input.contentId === undefined ? {} : { contentId: input.contentId }),
+    };
+  }),
 );
 
 /** At most {@link MAX_ATTACHMENTS}, counted before any attachment is checked. */

@@ -26,6 +26,7 @@
  * - Text that is not valid Unicode (lone surrogates, which cannot be encoded as UTF-8) is refused.
  * @module
  */
+import type { Readable } from 'node:stream';
 import type { Envelope } from '../smtp/types.js';
 
 /**
@@ -42,8 +43,10 @@ export interface AttachmentInput {
   filename: string;
   /** A MIME type such as `application/pdf` or `text/plain; charset=utf-8`. */
   contentType: string;
-  /** The bytes, base64-encoded (no line breaks). */
-  content: string;
+  /** The bytes, base64-encoded (no line breaks). Exactly one of `content` and `s3`. */
+  content?: string;
+  /** The bytes are this S3 object (a file already in S3): read by the function as it sends the message. */
+  s3?: { bucket: string; key: string };
   /** Content-ID without angle brackets, e.g. `logo@example.com`; the HTML refers to it as `cid:logo@example.com`. */
   contentId?: string;
 }
@@ -123,8 +126,20 @@ export interface MailHeader {
 export interface MailAttachment {
   filename: string;
   contentType: string;
+  /** The bytes (empty when they come from `s3` or `source`). */
   content: Uint8Array;
+  /** The bytes are this S3 object, named by reference in the job. */
+  s3?: { bucket: string; key: string };
+  /** The bytes come from elsewhere, read as a stream when the message is sent (set by the delivery, never by parseMailJob). */
+  source?: AttachmentSource;
   contentId?: string;
+}
+
+/** Bytes read as a stream when a message is sent: their exact size, and a stream of them (each call a new one). */
+export interface AttachmentSource {
+  /** Octets `open()` yields. */
+  size: number;
+  open(): Readable;
 }
 
 /** A checked job the product composes. Lists are always arrays (possibly empty). */

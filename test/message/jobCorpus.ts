@@ -18,6 +18,13 @@ export const ACCEPTED_JOBS: [name: string, input: unknown][] = [
     { v: 1, to: 'a@example.com', subject: 's', attachments: [{ filename: 'x.bin', contentType: 'application/octet-stream', content: '' }] },
   ],
   ['empty subject', { ...base, subject: '' }],
+  [
+    'attachment by S3 reference',
+    {
+      ...base,
+      attachments: [{ filename: 'r.pdf', contentType: 'application/pdf', s3: { bucket: 'producer-files.eu', key: 'reports/2026/r é.pdf' } }],
+    },
+  ],
   ['subject with non-ASCII', { ...base, subject: 'Grüße 👋' }],
   [
     '100 recipients',
@@ -178,6 +185,26 @@ export const REFUSED_JOBS: [name: string, input: unknown, path: string, message:
   ['attachments as object', { ...base, attachments: { filename: 'a' } }, 'attachments', /not an object/],
   ['attachment as string', { ...base, attachments: ['a.txt'] }, 'attachments[0]', /must be an object, not a string/],
   ['attachment without content', att({ content: undefined }), 'attachments[0].content', /is required/],
+  ['attachment with content and s3', att({ s3: { bucket: 'files', key: 'k' } }), 'attachments[0].s3', /either inline \(content\) or a reference/],
+  [
+    'attachment s3 bucket not a bucket name',
+    att({ content: undefined, s3: { bucket: 'Files_1', key: 'k' } }),
+    'attachments[0].s3.bucket',
+    /S3 bucket name/,
+  ],
+  ['attachment s3 key empty', att({ content: undefined, s3: { bucket: 'files', key: '' } }), 'attachments[0].s3.key', /cannot be empty/],
+  [
+    'attachment s3 key with a line break',
+    att({ content: undefined, s3: { bucket: 'files', key: 'a\nb' } }),
+    'attachments[0].s3.key',
+    /control characters/,
+  ],
+  [
+    'attachment s3 with another field',
+    att({ content: undefined, s3: { bucket: 'files', key: 'k', region: 'eu' } }),
+    'attachments[0].s3',
+    /not a field of s3/,
+  ],
   ['attachment content with line breaks', att({ content: 'aGVs\r\nbG8=' }), 'attachments[0].content', /base64/],
   ['attachment content not base64', att({ content: 'hello world' }), 'attachments[0].content', /base64/],
   ['attachment content base64url', att({ content: 'a-_b' }), 'attachments[0].content', /base64/],

@@ -60,7 +60,7 @@ describe('paths hold field names and indices only', () => {
     [
       'an unknown field of an attachment',
       { ...base, attachments: [{ filename: 'a', contentType: 'a/b', content: '', 'bob@example.com': 1 }] },
-      { path: 'attachments[0]', message: '"bob@example.com" is not a field of an attachment (filename, contentType, content, contentId)' },
+      { path: 'attachments[0]', message: '"bob@example.com" is not a field of an attachment (filename, contentType, content, s3, contentId)' },
     ],
     [
       'an unknown field of a raw envelope',
