@@ -2,8 +2,9 @@
  * The JSON Schema of mail job v1 as a Python producer uses it: Python's `jsonschema`
  * (Draft202012Validator) gives every job of the corpus the verdict ajv gives it. Python's regular
  * expressions are not ECMA-262's (`$` also matches before a final newline there), so this is where
- * a pattern that only holds in JavaScript shows. Needs `python3` with the `jsonschema` package
- * (`pip install jsonschema`), as the README's Python example does.
+ * a pattern that only holds in JavaScript shows. Needs a `python3` with the `jsonschema` package
+ * (`pip install jsonschema`, as the README's Python example does, or Debian's python3-jsonschema,
+ * which `npm test` installs through scripts/jsonschema.sh when no python3 has it).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -66,6 +67,19 @@ function jsonJobs(): [string, unknown][] {
   });
 }
 
+/** The first Python 3 that imports jsonschema: the one on PATH, else Debian's. */
+async function pythonWithJsonSchema(): Promise<string> {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      await run(python, ['-c', 'import jsonschema']);
+      return python;
+    } catch {
+      // not this one
+    }
+  }
+  throw new Error('no python3 imports jsonschema: run `bash scripts/jsonschema.sh install`');
+}
+
 describe('the JSON Schema of mail job v1 in Python (jsonschema, Draft 2020-12)', () => {
   let work = '';
   afterAll(async () => {
@@ -76,7 +90,8 @@ describe('the JSON Schema of mail job v1 in Python (jsonschema, Draft 2020-12)',
     work = await mkdtemp(path.join(tmpdir(), 'schema-python-'));
     const jobs = jsonJobs();
     await writeFile(path.join(work, 'jobs.json'), JSON.stringify(jobs));
-    const { stdout } = await run('python3', ['-c', PYTHON, MAIL_JOB_SCHEMA_FILE, path.join(work, 'jobs.json')], { maxBuffer: 16 * 1024 * 1024 });
+    const python = await pythonWithJsonSchema();
+    const { stdout } = await run(python, ['-c', PYTHON, MAIL_JOB_SCHEMA_FILE, path.join(work, 'jobs.json')], { maxBuffer: 16 * 1024 * 1024 });
     const validInPython = JSON.parse(stdout) as string[];
     const validInAjv = jobs.filter(([, job]) => validate(job)).map(([name]) => name);
     expect(validInPython.sort()).toEqual(validInAjv.sort());
