@@ -31,6 +31,10 @@ export class StreamedContent {
   #read = 0;
   #wire = 0;
   #done = false;
+  /** Set once the connection is lost: no more waiting for the stream. */
+  #lost: SmtpError | undefined;
+  /** Stops the current wait for the stream (settles it with the connection's error). */
+  #stopWaiting: ((error: SmtpError) => void) | undefined;
 
   constructor(stream: MessageStream, options: { dotStuff: boolean; eightBit: boolean }) {
     this.#stream = stream;
@@ -53,13 +57,18 @@ export class StreamedContent {
    */
   async open(lost: Promise<SmtpError>): Promise<void> {
     if (this.#iterator || this.#done) return;
+    // One reaction per message (not per chunk, as racing each wait against `lost` would leave).
+    void lost.then((error) => {
+      this.#lost ??= error;
+      this.#stopWaiting?.(error);
+    });
     try {
       this.#iterator = this.#stream.chunks()[Symbol.asyncIterator]();
     } catch (error) {
       this.#done = true;
       throw streamFailed(error);
     }
-    this.#first = await this.#next(this.#iterator, lost);
+    this.#first = await this.#next(this.#iterator);
   }
 
   /**
@@ -78,7 +87,7 @@ export class StreamedContent {
     let bytes = 0;
     try {
       for (;;) {
-        const result = this.#first ?? (await this.#next(iterator, lost));
+        const result = this.#first ?? (await this.#next(iterator));
         this.#first = undefined;
         if (result.done) break;
         const encoded = this.#encode(result.value);
@@ -107,23 +116,31 @@ export class StreamedContent {
 
   /** Ends the stream if it is still open (its iterator's `return()`); errors from it are ignored. */
   close(): void {
+    const iterator = this.#iterator;
+    this.#iterator = undefined;
+    this.#first = undefined;
     if (this.#done) return;
     this.#done = true;
-    this.#first = undefined;
     try {
-      void Promise.resolve(this.#iterator?.return?.()).catch(() => undefined);
+      void Promise.resolve(iterator?.return?.()).catch(() => undefined);
     } catch {
       // The stream's own cleanup failed: nothing more to do with it.
     }
   }
 
-  async #next(iterator: AsyncIterator<Uint8Array>, lost: Promise<SmtpError>): Promise<IteratorResult<Uint8Array>> {
+  async #next(iterator: AsyncIterator<Uint8Array>): Promise<IteratorResult<Uint8Array>> {
+    if (this.#lost) throw this.#lost;
     let result: IteratorResult<Uint8Array> | { lost: SmtpError };
     try {
-      result = await Promise.race([iterator.next(), lost.then((error) => ({ lost: error }))]);
+      result = await new Promise<IteratorResult<Uint8Array> | { lost: SmtpError }>((resolve, reject) => {
+        this.#stopWaiting = (error) => resolve({ lost: error });
+        iterator.next().then(resolve, reject);
+      });
     } catch (error) {
       this.#done = true;
       throw streamFailed(error);
+    } finally {
+      this.#stopWaiting = undefined;
     }
     if ('lost' in result) throw result.lost;
     return result;
