@@ -36,7 +36,7 @@ export const MAX_MESSAGE_ATTRIBUTES = 10;
  * ones said elsewhere too (the receive count by `Attempts` or the record, the error class and
  * enhanced code by the failure's text).
  */
-const DROPPED_FIRST = ['SourceReceiveCount', 'FailureError', 'FailureEnhancedCode', 'DeliveredRecipients', 'Attempts'];
+const DROPPED_FIRST = ['FailureError', 'SourceReceiveCount', 'FailureEnhancedCode', 'DeliveredRecipients', 'Attempts'];
 /** Longest server text kept in a dead-letter attribute. */
 const MAX_REASON_TEXT = 1024;
 /** Characters SQS refuses in attribute values (outside XML 1.0's character range). */

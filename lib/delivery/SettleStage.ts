@@ -55,7 +55,7 @@ export class SettleStage {
 
   readonly #onSqsCall: (ms: number) => void;
   readonly #visibilityCap: () => number;
-  readonly #ledger: Pick<BatchLedger, 'record'> | undefined;
+  readonly #ledger: Pick<BatchLedger, 'record' | 'recheck'> | undefined;
   /** The ledger writes under way or done. */
   readonly #recordings: Promise<void>[] = [];
 
@@ -64,7 +64,8 @@ export class SettleStage {
    * @param onSqsCall told how long each SQS call took (DLQ send, re-enqueue, visibility changes), cut or not
    * @param visibilityCap the longest visibility SQS takes now, in seconds (see `visibilityCapSeconds`);
    *   a longer backoff is cut to it. Default: SQS's 43,200 s
-   * @param ledger the batch's delivery ledger, if any: told every outcome (see {@link BatchLedger.record})
+   * @param ledger the batch's delivery ledger, if any: told every outcome (see {@link BatchLedger.record}),
+   *   and asked again about a job it passed by, before that job is dead-lettered on its last receive (see {@link BatchLedger.recheck})
    */
   constructor(
     slots: readonly BatchSlot[],
@@ -72,7 +73,7 @@ export class SettleStage {
     signal: AbortSignal,
     onSqsCall: (ms: number) => void = () => undefined,
     visibilityCap: () => number = () => MAX_IN_FLIGHT_SECONDS,
-    ledger?: Pick<BatchLedger, 'record'>,
+    ledger?: Pick<BatchLedger, 'record' | 'recheck'>,
   ) {
     this.#ledger = ledger;
     this.#slots = slots;
@@ -173,9 +174,16 @@ export class SettleStage {
     });
   }
 
-  async #act(index: number, outcome: Outcome): Promise<RecordResult> {
+  async #act(index: number, given: Outcome): Promise<RecordResult> {
     const slot = this.#slot(index);
     let result: RecordResult;
+    // On its last receive, a job passed by because an earlier record of this batch carried it is
+    // settled by what that record did: a duplicate when it reached every recipient, not a failure.
+    const recheck =
+      given.kind === 'transient' && given.reason.phase === 'ledger' && dealtWithOnLastReceive(slot.prepared.record, given, this.#delivery.options)
+        ? this.#ledger?.recheck(index)
+        : undefined;
+    const outcome = (await recheck) ?? given;
     const lastReceive = dealtWithOnLastReceive(slot.prepared.record, outcome, this.#delivery.options);
     if (lastReceive) this.#lastReceive.add(index);
     const calls = lastReceive || outcome.kind === 'permanent' || (outcome.kind === 'partlyRefused' && outcome.refusedForNow.length > 0);

@@ -26,6 +26,7 @@ export const DEAD_LETTER_ATTRIBUTES = [
   'JobForm',
   'PendingRecipients',
   'DeliveredRecipients',
+  'Tags',
 ] as const;
 
 /**
@@ -64,6 +65,8 @@ export function readDeadLetter(message: Message): DeadLetter {
   };
   const jobId = attributes['JobId'] ?? job.id;
   if (jobId !== undefined) letter.jobId = jobId;
+  const tags = tagsOf(attributes['Tags']) ?? job.tags;
+  if (tags !== undefined) letter.tags = tags;
   if (attributes['FailureKind'] !== undefined) letter.kind = attributes['FailureKind'];
   if (phase !== undefined) letter.reason = reasonOf(phase, attributes);
   const receives = numberOf(attributes['Attempts']) ?? numberOf(attributes['SourceReceiveCount']);
@@ -98,7 +101,7 @@ function numberOf(value: string | undefined): number | undefined {
 }
 
 /** The job's id, recipient domains, and whether `parseMailJob` takes it. */
-function readJob(body: string): { id?: string; domains: string[]; valid: boolean } {
+function readJob(body: string): { id?: string; domains: string[]; valid: boolean; tags?: Record<string, string> } {
   let input: unknown;
   try {
     input = readJobBody(body);
@@ -110,9 +113,22 @@ function readJob(body: string): { id?: string; domains: string[]; valid: boolean
   try {
     const job = parseMailJob(input);
     const addresses = job.kind === 'raw' ? job.envelope.to : [...job.to, ...job.cc, ...job.bcc].map((a) => a.address);
-    return { ...named, domains: domainsOf(addresses), valid: true };
+    return { ...named, domains: domainsOf(addresses), valid: true, ...(job.tags === undefined ? {} : { tags: { ...job.tags } }) };
   } catch {
     return { ...named, domains: [], valid: false };
+  }
+}
+
+/** The `Tags` attribute (a JSON object of strings), or `undefined` when absent or not that. */
+function tagsOf(value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const entries = Object.entries(parsed as Record<string, unknown>);
+    return entries.every(([, tag]) => typeof tag === 'string') ? (Object.fromEntries(entries) as Record<string, string>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -135,6 +151,11 @@ export function reasonText(letter: DeadLetter): string {
  */
 export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter = {}): boolean {
   if (filter.job !== undefined && letter.jobId !== filter.job) return false;
+  if (
+    filter.tags !== undefined &&
+    !Object.entries(filter.tags).every(([key, value]) => letter.tags !== undefined && Object.hasOwn(letter.tags, key) && letter.tags[key] === value)
+  )
+    return false;
   if (filter.since !== undefined && letter.sentAt.getTime() < filter.since.getTime()) return false;
   if (filter.reason !== undefined && !reasonText(letter).toLowerCase().includes(filter.reason.toLowerCase())) return false;
   if (filter.code !== undefined && !matchesCode(letter, filter.code.trim().toLowerCase())) return false;

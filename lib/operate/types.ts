@@ -52,6 +52,8 @@ export interface DeadLetter {
   part?: { form: string; pending?: number; delivered?: number };
   /** FIFO DLQ: the message group. */
   messageGroupId?: string;
+  /** The job's `tags`: the `Tags` attribute the handler writes, else the body's own (a job SQS moved). */
+  tags?: Record<string, string>;
   /** The body's size in octets. */
   bodyBytes: number;
   /** Every message attribute, as strings. */
@@ -66,6 +68,8 @@ export interface DeadLetterFilter {
   code?: string;
   /** The job id, exactly. */
   job?: string;
+  /** The job's tags: every pair given must be among them, exactly (keys and values case-sensitive). */
+  tags?: Readonly<Record<string, string>>;
   /** Only messages that reached the DLQ at or after this time. */
   since?: Date;
 }

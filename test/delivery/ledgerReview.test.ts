@@ -6,11 +6,12 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LedgerTable } from '../../lib/delivery/index.js';
+import { createSendMailHandler, LedgerTable } from '../../lib/delivery/index.js';
 import { useDynamoEmulator } from '../support/dynamoEmulator.js';
 import { ledgerRig as startLedgerRig } from '../support/ledgerRig.js';
 import type { LedgerRig, LedgerRigOptions } from '../support/ledgerRig.js';
 import { mailJob } from '../support/sendMailHarness.js';
+import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
@@ -129,5 +130,58 @@ describe('delivery ledger, edges found in review', () => {
     const item = await dynamo().ledgerItem(tableName, 'job-100');
     expect(item?.locks).toEqual({});
     expect(Object.keys(item?.recipients ?? {})).toHaveLength(100);
+  });
+
+  it('a job published twice, both copies in one batch on their last receive (MAIL_MAX_RECEIVES): the copy is found delivered by the first, not dead-lettered as a failure', async () => {
+    // Prepare
+    const { rig, log, confirmed, tableName } = await ledgerRig();
+    const handler = createSendMailHandler(
+      { ...rig.config, ledger: { tableName, ttlSeconds: 3600 }, maxReceives: 3 },
+      { log, metrics: rig.metrics, sqs: emulator().sqs, dynamo: dynamo().client, tuning: { backoff: { random: () => 0 } } },
+    );
+    const body = JSON.stringify(mailJob(32));
+    await rig.queues.publish([body, body]);
+    const records = (await rig.queues.receiveRecords(10)).map((record) => ({
+      ...record,
+      attributes: { ...record.attributes, ApproximateReceiveCount: '3' },
+    }));
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext());
+    // Assess: sent once; the copy is done as a duplicate; nothing in the DLQ.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(confirmed).toHaveLength(1);
+    expect(records.map((record) => log.records().get(record.messageId)?.attributes['outcome'])).toEqual(['delivered', 'duplicateSuppressed']);
+    expect(await rig.queues.receiveAll(rig.queues.dlqUrl)).toEqual([]);
+  });
+
+  it('the same, when the first copy fails for now too: both are dead-lettered on their last receive, the copy with the ledger reason', async () => {
+    // Prepare
+    const { rig, log, confirmed, tableName } = await ledgerRig({ onMessage: () => ['451 4.3.0 Try later'] });
+    const handler = createSendMailHandler(
+      { ...rig.config, ledger: { tableName, ttlSeconds: 3600 }, maxReceives: 3 },
+      { log, metrics: rig.metrics, sqs: emulator().sqs, dynamo: dynamo().client, tuning: { backoff: { random: () => 0 } } },
+    );
+    const body = JSON.stringify(mailJob(33));
+    await rig.queues.publish([body, body]);
+    const records = (await rig.queues.receiveRecords(10)).map((record) => ({
+      ...record,
+      attributes: { ...record.attributes, ApproximateReceiveCount: '3' },
+    }));
+    // Act
+    const response = await handler(sqsEvent(records), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(confirmed).toHaveLength(0);
+    const dead = await rig.queues.receiveAll(rig.queues.dlqUrl);
+    const phases = new Map(
+      dead.map((m) => [m.MessageAttributes?.['SourceMessageId']?.StringValue, m.MessageAttributes?.['FailurePhase']?.StringValue]),
+    );
+    expect(phases).toEqual(
+      new Map([
+        [records[0]!.messageId, 'data'],
+        [records[1]!.messageId, 'ledger'],
+      ]),
+    );
+    expect(dead.map((m) => m.MessageAttributes?.['FailureKind']?.StringValue)).toEqual(['last-receive', 'last-receive']);
   });
 });

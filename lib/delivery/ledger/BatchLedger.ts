@@ -60,6 +60,8 @@ export class BatchLedger {
   readonly #pending = new Map<string, number>();
   /** Each key's writes so far (outcomes and transactions recorded): its release waits for them. */
   readonly #writes = new Map<string, Promise<unknown>[]>();
+  /** Each key's recipients (ledger names) this batch delivered, recorded or not. */
+  readonly #deliveredHere = new Map<string, Set<string>>();
   readonly #failed = new Set<number>();
   readonly #signal: AbortSignal | undefined;
   #problem: string | undefined;
@@ -180,20 +182,50 @@ export class BatchLedger {
     if (job === undefined) return;
     const left = (this.#pending.get(job.key) ?? 1) - 1;
     this.#pending.set(job.key, left);
+    const earlier = [...(this.#writes.get(job.key) ?? [])];
+    const recording = this.#record(index, job, outcome, left === 0 ? earlier : undefined, signal);
+    this.#write(job.key, recording);
+    await recording;
+  }
+
+  /**
+   * Asked again as a job is settled on its last receive, when it was passed by because an earlier
+   * record of this batch carries it to the same recipients: `duplicateSuppressed` once the records
+   * of its key settled before it (in this batch) and the ledger's claim show every recipient
+   * delivered (even with the ledger out of reach), so that it is not dead-lettered as a failure;
+   * `undefined` otherwise (and for a job held by another invocation: see the README).
+   */
+  async recheck(index: number): Promise<Outcome | undefined> {
+    const job = this.#jobs[index];
+    if (job?.overlapsEarlier !== true) return undefined;
+    await Promise.allSettled(this.#writes.get(job.key) ?? []);
+    const standing = await this.#standing(index, job);
+    const delivered = new Set([...(standing.kind === 'unavailable' ? [] : standing.delivered), ...(this.#deliveredHere.get(job.key) ?? [])]);
+    if (job.recipients.length === 0 || !job.recipients.every((recipient) => delivered.has(recipient))) return undefined;
+    return { kind: 'duplicateSuppressed', recipients: job.recipients.length };
+  }
+
+  async #record(
+    index: number,
+    job: LedgerJob,
+    outcome: Outcome,
+    releaseAfter: readonly Promise<unknown>[] | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const standing = await this.#standing(index, job);
     const entries = entriesOf(outcome, job);
-    const release = left === 0 && standing.kind === 'held' ? { token: this.#token, recipients: [...(this.#locked.get(job.key) ?? [])] } : undefined;
+    const here = this.#deliveredHere.get(job.key) ?? new Set<string>();
+    for (const entry of entries) if (entry.state === 'delivered') here.add(recipientKey(entry.recipient));
+    this.#deliveredHere.set(job.key, here);
+    const release =
+      releaseAfter !== undefined && standing.kind === 'held' ? { token: this.#token, recipients: [...(this.#locked.get(job.key) ?? [])] } : undefined;
     if (entries.length === 0 && release === undefined) return;
-    const earlier = release === undefined ? [] : [...(this.#writes.get(job.key) ?? [])];
-    const writing = Promise.allSettled(earlier).then(async () => {
-      try {
-        await this.#table.record(job.key, entries, release, signal);
-      } catch (error) {
-        this.#fail(index, error);
-      }
-    });
-    this.#write(job.key, writing);
-    await writing;
+    if (release !== undefined) await Promise.allSettled(releaseAfter ?? []);
+    try {
+      await this.#table.record(job.key, entries, release, signal);
+    } catch (error) {
+      this.#fail(index, error);
+    }
   }
 
   #write(key: string, writing: Promise<unknown>): void {
