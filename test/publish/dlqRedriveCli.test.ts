@@ -117,7 +117,7 @@ describe('mail-queue dlq redrive', () => {
     expect(run).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'mail-queue: say what to redrive: job or message ids, a filter (--reason, --code, --job, --since), or --all\n',
+      stderr: 'mail-queue: say what to redrive: job or message ids, a filter (--reason, --code, --job, --tag, --since), or --all\n',
     });
     expect(await held(queues)).toEqual({ queue: [], dlq: ['bad-1', 'order-1', 'order-2', 'order-3'] });
   });
