@@ -21,6 +21,7 @@ interface FilterFlags {
   reason?: string;
   code?: string;
   job?: string;
+  tag?: string[];
   since?: string;
 }
 
@@ -30,6 +31,7 @@ Filters (all given must hold):
                     kind (permanent, last-receive, invalid); "moved by SQS" for jobs SQS moved
   --code <code>     reply code (550), enhanced code (5.1.1) or class (4xx, 5xx)
   --job <id>        the producer's job id
+  --tag <key=value> one of the job's tags, exactly; repeat for more (all must hold)
   --since <when>    dead-lettered since: 30m, 2h, 7d, or an ISO date (2026-12-01T09:00Z)`;
 
 /** Adds `dlq` and its subcommands to the program; `done` receives each command's exit status. */
@@ -96,6 +98,10 @@ function withFilters(command: Command): Command {
     .option('--reason <text>', 'a piece of the reason (phase, server text, error name, kind)')
     .option('--code <code>', 'reply code, enhanced code or class (550, 5.1.1, 4xx)')
     .option('--job <id>', 'the job id')
+    .option('--tag <key=value>', "one of the job's tags (tenant=acme); repeat for more", (value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ])
     .option('--since <when>', 'dead-lettered since (30m, 2h, 7d or an ISO date)');
 }
 
@@ -104,8 +110,20 @@ function filterOf(flags: FilterFlags): DeadLetterFilter | undefined {
   if (flags.reason !== undefined) filter.reason = flags.reason;
   if (flags.code !== undefined) filter.code = flags.code;
   if (flags.job !== undefined) filter.job = flags.job;
+  if (flags.tag !== undefined) filter.tags = parseTags(flags.tag);
   if (flags.since !== undefined) filter.since = parseSince(flags.since, new Date());
   return Object.keys(filter).length === 0 ? undefined : filter;
+}
+
+/** `--tag key=value` flags as one object; a flag without `=` or with an empty key is a usage error. */
+function parseTags(flags: readonly string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const flag of flags) {
+    const equals = flag.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--tag ${JSON.stringify(flag)} must look like key=value`);
+    tags[flag.slice(0, equals)] = flag.slice(equals + 1);
+  }
+  return tags;
 }
 
 /** Runs a command: usage errors exit 2, SQS and other errors exit 1, both with one line on stderr. */
@@ -171,7 +189,7 @@ async function redrive(
 ): Promise<number> {
   const filter = filterOf(flags);
   if (ids.length === 0 && filter === undefined && flags.all !== true) {
-    throw new UsageError('say what to redrive: job or message ids, a filter (--reason, --code, --job, --since), or --all');
+    throw new UsageError('say what to redrive: job or message ids, a filter (--reason, --code, --job, --tag, --since), or --all');
   }
   return withTarget(flags, io, async (target) => {
     const queueUrl = requireQueueUrl(target);
