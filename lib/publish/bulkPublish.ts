@@ -1,6 +1,5 @@
 import { InvalidJobError, formatIssue } from '../message/InvalidJobError.js';
 import type { MailJobInput } from '../message/types.js';
-import { toQueueMessage } from './queueMessage.js';
 import type { MailQueue } from './types.js';
 
 /** One line of an NDJSON input that was not published, and why. */
@@ -45,7 +44,7 @@ export async function publishNdjson(
     if ('reason' in job) summary.refused.push({ line, reason: job.reason });
     else {
       try {
-        toQueueMessage(job.job, 0, undefined);
+        queue.check(job.job);
         ready.push({ line, job: job.job });
       } catch (error) {
         if (!(error instanceof InvalidJobError)) throw error;

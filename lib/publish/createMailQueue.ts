@@ -2,8 +2,22 @@ import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry }
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidJobError, type JobIssue } from '../message/InvalidJobError.js';
 import type { MailJobInput } from '../message/types.js';
+import { queueMessageBytes } from '../message/queueBody.js';
 import { PublishError } from './PublishError.js';
-import { packBatches, toQueueMessage, type FifoPolicy, type QueueMessage } from './queueMessage.js';
+import { JobWithFiles } from './JobWithFiles.js';
+import { offloadPayload, payloadOfText, type JobPayload, type PayloadTarget } from './payloadOffload.js';
+import {
+  checkSize,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_OFFLOAD_THRESHOLD_BYTES,
+  deduplicationId,
+  packBatches,
+  SQS_MAX_BYTES,
+  toQueueMessage,
+  type FifoPolicy,
+  type QueueMessage,
+  type SizeLimits,
+} from './queueMessage.js';
 import type { MailQueue, MailQueueOptions, PublishedJob, PublishResult } from './types.js';
 
 const DEFAULT_GROUP = 'mail';
@@ -32,6 +46,9 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
   const attempts = Math.max(1, options.retry?.attempts ?? 4);
   const baseDelayMs = options.retry?.baseDelayMs ?? 100;
   const maxDelayMs = options.retry?.maxDelayMs ?? 2000;
+  const limits = sizeLimits(options);
+  const target: PayloadTarget | undefined =
+    options.payloadBucket === undefined ? undefined : { bucket: options.payloadBucket, ...(options.s3Client ? { s3Client: options.s3Client } : {}) };
 
   /** Sends one batch, retrying the entries SQS failed on its side; fills `results`. */
   async function sendWithRetry(batch: QueueMessage[], results: PublishResult[]): Promise<void> {
@@ -92,6 +109,7 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     return {
       Id: String(slot),
       MessageBody: message.body,
+      ...(message.attributes === undefined ? {} : { MessageAttributes: message.attributes }),
       ...(message.delaySeconds === undefined ? {} : { DelaySeconds: message.delaySeconds }),
       ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
       ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
@@ -103,7 +121,7 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     const issues: JobIssue[] = [];
     jobs.forEach((job, index) => {
       try {
-        messages.push(toQueueMessage(job, index, fifoPolicy, `[${index}]`));
+        messages.push(toQueueMessage(job, index, fifoPolicy, `[${index}]`, limits));
       } catch (error) {
         if (error instanceof InvalidJobError) issues.push(...error.issues);
         else throw error;
@@ -111,12 +129,44 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     });
     if (issues.length > 0) throw new InvalidJobError(issues);
     const results = new Array<PublishResult>(jobs.length);
-    for (const batch of packBatches(messages)) await sendWithRetry(batch, results);
+    const ready: QueueMessage[] = [];
+    for (const message of messages) {
+      try {
+        ready.push(await offloaded(message, message.body));
+      } catch (error) {
+        if (!(error instanceof PublishError)) throw error;
+        results[message.index] = failed(message, error, 1);
+      }
+    }
+    for (const batch of packBatches(ready)) await sendWithRetry(batch, results);
     return results;
   }
 
-  async function send(job: MailJobInput): Promise<PublishedJob> {
-    const message = toQueueMessage(job, 0, fifoPolicy);
+  /** The message as it goes on the queue: a pointer when its body must go through S3 (uploaded now). */
+  async function offloaded(message: QueueMessage, json: string | JobPayload): Promise<QueueMessage> {
+    if (message.offload !== true || target === undefined) return message;
+    const { body, attributes, sha256 } = await offloadPayload(target, typeof json === 'string' ? payloadOfText(json) : json);
+    const { offload: _done, ...rest } = message;
+    return {
+      ...rest,
+      body,
+      attributes,
+      bytes: queueMessageBytes(body, attributes),
+      ...(rest.deduplicationId === undefined ? {} : { deduplicationId: deduplicationId(rest.jobId, '', sha256) }),
+    };
+  }
+
+  async function send(job: MailJobInput | JobWithFiles): Promise<PublishedJob> {
+    let message: QueueMessage;
+    if (job instanceof JobWithFiles) {
+      message = toQueueMessage(job.checkJob, 0, fifoPolicy, '', { ...limits, offload: false, maxMessageBytes: Number.MAX_SAFE_INTEGER });
+      checkSize(job.bytes, limits, '');
+      if (limits.offload && job.bytes > limits.offloadThresholdBytes) message = await offloaded({ ...message, offload: true }, job.payload());
+      else message = toQueueMessage(await job.job(), 0, fifoPolicy, '', limits);
+    } else {
+      const inline = toQueueMessage(job, 0, fifoPolicy, '', limits);
+      message = await offloaded(inline, inline.body);
+    }
     const results: PublishResult[] = [];
     await sendWithRetry([message], results);
     const result = results[0];
@@ -125,7 +175,22 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     return result;
   }
 
-  return { queueUrl, fifo, send, sendBatch };
+  function check(job: MailJobInput): void {
+    toQueueMessage(job, 0, undefined, '', limits);
+  }
+
+  return { queueUrl, fifo, send, sendBatch, check };
+}
+
+/** The size limits of a queue with these options. */
+function sizeLimits(options: MailQueueOptions): SizeLimits {
+  const offloadThresholdBytes = options.offloadThresholdBytes ?? DEFAULT_OFFLOAD_THRESHOLD_BYTES;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!Number.isInteger(offloadThresholdBytes) || offloadThresholdBytes < 0 || offloadThresholdBytes > SQS_MAX_BYTES - 1024)
+    throw new TypeError(`offloadThresholdBytes must be an integer from 0 to ${SQS_MAX_BYTES - 1024}, not ${offloadThresholdBytes}`);
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1)
+    throw new TypeError(`maxMessageBytes must be a positive integer, not ${maxMessageBytes}`);
+  return { offloadThresholdBytes, maxMessageBytes, offload: options.payloadBucket !== undefined };
 }
 
 /**

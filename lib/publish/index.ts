@@ -5,7 +5,8 @@
  */
 export { createMailQueue } from './createMailQueue.js';
 export { PublishError } from './PublishError.js';
-export { SQS_MAX_BYTES, SQS_MAX_BATCH_ENTRIES } from './queueMessage.js';
-export type { MailQueue, MailQueueOptions, PublishResult, PublishedJob, FailedJob } from './types.js';
+export { SQS_MAX_BYTES, SQS_MAX_BATCH_ENTRIES, DEFAULT_OFFLOAD_THRESHOLD_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './queueMessage.js';
+export { JobWithFiles, type FileAttachment } from './JobWithFiles.js';
+export type { MailQueue, MailQueueOptions, PublishResult, PublishedJob, FailedJob, S3ClientLike } from './types.js';
 export { InvalidJobError, type JobIssue } from '../message/InvalidJobError.js';
 export type { MailJobInput, ComposedMailJobInput, RawMailJobInput, AddressInput, AddressListInput, AttachmentInput } from '../message/types.js';

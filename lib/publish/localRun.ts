@@ -28,6 +28,10 @@ export interface LocalRunState {
   mailDir: string;
   /** Credentials the emulator accepts (it checks none); never real ones. */
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The local claim-check bucket, for jobs over the offload threshold (`mail-queue send --attach` of any size). */
+  payloadBucket?: string;
+  /** The S3 emulator serving it; absent: the SQS endpoint (fauxqs serves both). */
+  s3Endpoint?: string;
 }
 
 /**

@@ -21,7 +21,29 @@ export interface QueueMessage {
   deduplicationId?: string;
   /** The job's `delaySeconds`: the message's SQS `DelaySeconds` (standard queues only). */
   delaySeconds?: number;
+  /** Message attributes (the claim check's `ExtendedPayloadSize`). */
+  attributes?: Record<string, { DataType: 'Number'; StringValue: string }>;
+  /** True while `body` is the job's JSON that must go to S3 before the message is sent. */
+  offload?: true;
 }
+
+/** How large a job a queue takes, and from what size it goes through S3. */
+export interface SizeLimits {
+  /** A job's JSON over this goes through S3 (when `offload`). */
+  offloadThresholdBytes: number;
+  /** A job's JSON over this is refused. */
+  maxMessageBytes: number;
+  /** A payload bucket is configured. */
+  offload: boolean;
+}
+
+/** Default {@link SizeLimits.offloadThresholdBytes}: 256 KiB, as the AWS SQS Extended Client libraries. */
+export const DEFAULT_OFFLOAD_THRESHOLD_BYTES = 262_144;
+/** Default {@link SizeLimits.maxMessageBytes}: 40 MiB, about the message size SES takes. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
+
+/** The limits of a queue without a payload bucket: SQS's 1 MiB per job. */
+export const INLINE_LIMITS: SizeLimits = { offloadThresholdBytes: SQS_MAX_MESSAGE_BYTES, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, offload: false };
 
 /** How the FIFO ids of a message are chosen; absent for standard queues. */
 export interface FifoPolicy {
@@ -34,7 +56,13 @@ export interface FifoPolicy {
  * deduplication id is the job `id` (hashed when longer than 128 characters), else a hash of the body.
  * @throws {InvalidJobError} with paths under `prefix`.
  */
-export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolicy | undefined, prefix = ''): QueueMessage {
+export function toQueueMessage(
+  job: MailJobInput,
+  index: number,
+  fifo: FifoPolicy | undefined,
+  prefix = '',
+  limits: SizeLimits = INLINE_LIMITS,
+): QueueMessage {
   try {
     parseMailJob(job);
   } catch (error) {
@@ -43,22 +71,39 @@ export function toQueueMessage(job: MailJobInput, index: number, fifo: FifoPolic
   }
   const body = queueJson(job); // U+FFFE and U+FFFF escaped: SQS refuses them
   const bytes = Buffer.byteLength(body);
-  if (bytes > SQS_MAX_BYTES) {
-    throw new InvalidJobError([
-      {
-        path: prefix,
-        message: `is ${bytes} octets as JSON; SQS takes at most ${SQS_MAX_BYTES} octets per message (send large files as links, not attachments)`,
-      },
-    ]);
-  }
-  const message: QueueMessage = { index, body, bytes, ...(job.id === undefined ? {} : { jobId: job.id }) };
+  checkSize(bytes, limits, prefix);
+  const message: QueueMessage = {
+    index,
+    body,
+    bytes,
+    ...(job.id === undefined ? {} : { jobId: job.id }),
+    ...(limits.offload && bytes > limits.offloadThresholdBytes ? { offload: true as const } : {}),
+  };
   const delaySeconds = delayOf(job, fifo !== undefined, prefix);
   const delayed = delaySeconds === undefined ? message : { ...message, delaySeconds };
   if (fifo === undefined) return delayed;
   return { ...delayed, groupId: fifo.groupId(job), deduplicationId: deduplicationId(job.id, body) };
 }
 
-function deduplicationId(jobId: string | undefined, body: string): string {
+/**
+ * Refuses a job's JSON of `bytes` octets that the queue cannot take: over `maxMessageBytes`, or
+ * over SQS's 1 MiB without a payload bucket (the message names the option that lifts it).
+ * @throws {InvalidJobError} with the figures, at `path`.
+ */
+export function checkSize(bytes: number, limits: SizeLimits, path: string): void {
+  let message: string | undefined;
+  if (limits.offload && bytes > limits.maxMessageBytes)
+    message = `is ${bytes} octets as JSON; this queue takes at most ${limits.maxMessageBytes} octets per job (maxMessageBytes)`;
+  else if (!limits.offload && bytes > SQS_MAX_BYTES)
+    message =
+      `is ${bytes} octets as JSON; SQS takes at most ${SQS_MAX_BYTES} octets per message: give the queue a payloadBucket ` +
+      `(mail-queue: --payload-bucket) to send larger jobs through S3, up to ${limits.maxMessageBytes} octets`;
+  if (message !== undefined) throw new InvalidJobError([{ path, message }]);
+}
+
+/** The FIFO deduplication id of a job: its `id` (hashed when longer than 128 characters), else the sha256 of its JSON. */
+export function deduplicationId(jobId: string | undefined, body: string, bodySha256?: string): string {
+  if (jobId === undefined && bodySha256 !== undefined) return bodySha256;
   if (jobId !== undefined && jobId.length <= MAX_DEDUPLICATION_ID) return jobId;
   return createHash('sha256')
     .update(jobId ?? body)

@@ -1,6 +1,15 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { MailJobInput } from '../message/types.js';
+import type { JobWithFiles } from './JobWithFiles.js';
 import type { PublishError } from './PublishError.js';
+
+/**
+ * What the producer needs of an S3 client to offload a job: `send` of a `PutObjectCommand`. An
+ * `S3Client` of `@aws-sdk/client-s3` is one (typed loosely so that this package does not need it).
+ */
+export interface S3ClientLike {
+  send(command: never): Promise<unknown>;
+}
 
 /** Options of {@link createMailQueue}. */
 export interface MailQueueOptions {
@@ -14,6 +23,19 @@ export interface MailQueueOptions {
    * @default 'mail' (one group: strict order)
    */
   readonly messageGroupId?: string | ((job: MailJobInput) => string);
+  /**
+   * The claim-check bucket (the stack's payload bucket): a job whose JSON is over
+   * `offloadThresholdBytes` is put there under `payloads/` and the queue carries a pointer in the
+   * AWS SQS Extended Client's format. Without it, a job over 1 MiB (SQS's limit) is refused.
+   * Needs `@aws-sdk/client-s3` installed, unless `s3Client` is given.
+   */
+  readonly payloadBucket?: string;
+  /** @default a new `S3Client` from the environment (`AWS_ENDPOINT_URL_S3` as its endpoint, path-style), made on the first offload */
+  readonly s3Client?: S3ClientLike;
+  /** A job whose JSON (with its message attributes) is over this many octets goes through S3. @default 262144 (256 KiB) */
+  readonly offloadThresholdBytes?: number;
+  /** The largest job's JSON taken at all, in octets; a larger one is refused before anything is sent. @default 41943040 (40 MiB) */
+  readonly maxMessageBytes?: number;
   /** Retries of entries SQS failed on its side (`SenderFault: false`). */
   readonly retry?: {
     /** Tries per entry, the first included. @default 4 */
@@ -57,11 +79,12 @@ export interface MailQueue {
   readonly queueUrl: string;
   readonly fifo: boolean;
   /**
-   * Checks and publishes one job.
-   * @throws {InvalidJobError} when the job is invalid or larger than SQS takes (nothing is sent).
-   * @throws {PublishError} when SQS did not take it.
+   * Checks and publishes one job: a job over the offload threshold goes through S3 first (a
+   * {@link JobWithFiles} is streamed from its files, never whole in memory).
+   * @throws {InvalidJobError} when the job is invalid or larger than this queue takes (nothing is sent).
+   * @throws {PublishError} when SQS did not take it, or S3 its body (code `PayloadUploadFailed`).
    */
-  send(job: MailJobInput): Promise<PublishedJob>;
+  send(job: MailJobInput | JobWithFiles): Promise<PublishedJob>;
   /**
    * Checks every job, then publishes them in SendMessageBatch calls of at most 10 entries and
    * 1 MiB, retrying entries SQS failed on its side. Resolves with one result per job, in order.
@@ -69,4 +92,9 @@ export interface MailQueue {
    * position (`[3].to`), and nothing is sent.
    */
   sendBatch(jobs: readonly MailJobInput[]): Promise<PublishResult[]>;
+  /**
+   * Checks a job as `send` would (valid, within the size this queue takes), sending nothing.
+   * @throws {InvalidJobError} as `send` does.
+   */
+  check(job: MailJobInput): void;
 }

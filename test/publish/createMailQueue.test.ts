@@ -138,7 +138,12 @@ describe('createMailQueue: size limits', () => {
     const error = await queue.send(jobOfSize(SQS_MAX_BYTES + 1)).catch((e: unknown) => e);
     expect(error).toEqual(
       new InvalidJobError([
-        { path: '', message: 'is 1048577 octets as JSON; SQS takes at most 1048576 octets per message (send large files as links, not attachments)' },
+        {
+          path: '',
+          message:
+            'is 1048577 octets as JSON; SQS takes at most 1048576 octets per message: give the queue a payloadBucket ' +
+            '(mail-queue: --payload-bucket) to send larger jobs through S3, up to 41943040 octets',
+        },
       ]),
     );
     const messages = await sqs.drain(queueUrl);

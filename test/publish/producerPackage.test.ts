@@ -33,11 +33,12 @@ const PACKED_FILES = [
     'jobSchema',
     'jobShape',
     'parseMailJob',
+    'payloadPointer',
     'queueBody',
     'rawMessage',
     'types',
   ].flatMap((name) => [`dist/message/${name}.d.ts`, `dist/message/${name}.js`]),
-  ...['PublishError', 'createMailQueue', 'index', 'queueMessage', 'types'].flatMap((name) => [
+  ...['JobWithFiles', 'PublishError', 'createMailQueue', 'index', 'payloadOffload', 'queueMessage', 'types'].flatMap((name) => [
     `dist/publish/${name}.d.ts`,
     `dist/publish/${name}.js`,
   ]),
@@ -144,6 +145,9 @@ describe('the producer package, packed and installed into another project', () =
     >;
     const root = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(manifest.dependencies).toEqual({ '@aws-sdk/client-sqs': root.dependencies['@aws-sdk/client-sqs'], valibot: root.dependencies.valibot });
+    // S3 (the claim check of jobs over 256 KiB) only when the producer installs it: loaded on the first offload.
+    expect(manifest.peerDependencies).toEqual({ '@aws-sdk/client-s3': '^3.1175.0' });
+    expect(manifest.peerDependenciesMeta).toEqual({ '@aws-sdk/client-s3': { optional: true } });
     expect(manifest.engines).toEqual({ node: '>=20' });
     expect(manifest.private).toBeUndefined();
   });
