@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
@@ -12,15 +13,18 @@ import type { MailJobInput } from '../../message/types.js';
 import { publishNdjson, type BulkSummary, type Refusal } from '../bulkPublish.js';
 import { createMailQueue } from '../createMailQueue.js';
 import { jobFromFlags, UsageError, type JobFlags } from '../jobFromFlags.js';
+import { JobWithFiles } from '../JobWithFiles.js';
 import { LOCAL_RUN_DIR, readLocalRunState } from '../localRun.js';
 import { PublishError } from '../PublishError.js';
-import { toQueueMessage } from '../queueMessage.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, toQueueMessage } from '../queueMessage.js';
 import { EXIT_FAILED, EXIT_OK, usage, type CliIo } from './cliIo.js';
 
 interface QueueFlags {
   queueUrl?: string;
   endpoint?: string;
   region?: string;
+  payloadBucket?: string;
+  maxMessageBytes?: string;
 }
 
 /** Adds `send` and `bulk` to the program; `done` receives each command's exit status. */
@@ -29,12 +33,18 @@ export function addPublishCommands(program: Command, io: CliIo, done: (status: n
     command
       .option('--queue-url <url>', 'SQS queue URL (default: $MAIL_QUEUE_URL, then $QUEUE_URL)')
       .option('--endpoint <url>', 'SQS endpoint URL (default: $AWS_ENDPOINT_URL_SQS, else AWS)')
-      .option('--region <region>', 'AWS region (default: from the queue URL, else the AWS settings)');
+      .option('--region <region>', 'AWS region (default: from the queue URL, else the AWS settings)')
+      .option(
+        '--payload-bucket <name>',
+        "S3 bucket for jobs over 256 KiB (claim check, key payloads/<uuid>; default: $MAIL_PAYLOAD_BUCKET, else the local run's; S3 endpoint: $AWS_ENDPOINT_URL_S3)",
+      )
+      .option('--max-message-bytes <octets>', `largest job taken, as JSON (default: ${DEFAULT_MAX_MESSAGE_BYTES})`);
 
   withQueue(program.command('send'))
     .description('publish one job, described by flags or read from a JSON file')
     .option('--file <path>', 'read the job from a JSON file ("-" for stdin) instead of flags')
     .option('--id <id>', 'your job id: keeps the Message-ID across retries, FIFO deduplication id')
+    .option('--delay <time>', 'hold the job this long before it can be sent: 90, 90s, 5m (at most 15m; standard queues only)')
     .option('--delay <time>', 'hold the job this long before it can be sent: 90, 90s, 5m (at most 15m; standard queues only)')
     .option('--from <address>', 'sender (default: the sender configured for the queue)')
     .option('--to <address>', 'recipient; repeat for more', collect)
@@ -89,20 +99,25 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 async function send(flags: QueueFlags & Partial<JobFlags> & { file?: string; dryRun?: boolean }, io: CliIo): Promise<number> {
-  let job: MailJobInput;
+  let job: MailJobInput | JobWithFiles;
   try {
     job = flags.file === undefined ? await jobFromFlags(flagsWithDefaults(flags)) : await readJobFile(flags.file, io);
   } catch (error) {
     return usage(io, error);
   }
   try {
-    toQueueMessage(job, 0, undefined);
+    // Valid at all (its size is checked by the queue, which knows whether it can go through S3).
+    toQueueMessage(job instanceof JobWithFiles ? job.checkJob : job, 0, undefined, '', {
+      offload: true,
+      offloadThresholdBytes: 0,
+      maxMessageBytes: Infinity,
+    });
   } catch (error) {
     if (error instanceof InvalidJobError) return refused(io, error);
     throw error;
   }
   if (flags.dryRun === true) {
-    io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(job instanceof JobWithFiles ? await job.job() : job, null, 2)}\n`);
     return EXIT_OK;
   }
   const queue = await openQueue(flags, io);
@@ -112,6 +127,7 @@ async function send(flags: QueueFlags & Partial<JobFlags> & { file?: string; dry
     io.stdout.write(`sent${sent.jobId === undefined ? '' : ` job ${sent.jobId}`} as SQS message ${sent.messageId}\n`);
     return EXIT_OK;
   } catch (error) {
+    if (error instanceof InvalidJobError) return refused(io, error);
     if (error instanceof PublishError) {
       io.stderr.write(`mail-queue: SQS did not take the job: ${error.code}: ${error.message}\n`);
       return EXIT_FAILED;
@@ -201,7 +217,19 @@ async function openQueue(flags: QueueFlags, io: CliIo): Promise<ReturnType<typeo
       region: flags.region ?? local.region,
       credentials: local.credentials,
     });
-    return createMailQueue({ queueUrl: local.queueUrl, client });
+    const payloadBucket = flags.payloadBucket ?? local.payloadBucket;
+    const s3Client = new S3Client({
+      endpoint: local.s3Endpoint ?? local.sqsEndpoint,
+      region: flags.region ?? local.region,
+      credentials: local.credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    try {
+      return createMailQueue({ queueUrl: local.queueUrl, client, ...sizeOptions(flags, payloadBucket), s3Client });
+    } catch (error) {
+      return usage(io, error);
+    }
   }
   const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
   // Given explicitly, the endpoint wins over the queue URL's host (which for a local emulator
@@ -209,10 +237,18 @@ async function openQueue(flags: QueueFlags, io: CliIo): Promise<ReturnType<typeo
   const endpoint = flags.endpoint ?? (io.env.AWS_ENDPOINT_URL_SQS || io.env.AWS_ENDPOINT_URL || undefined);
   try {
     const client = new SQSClient({ ...(endpoint === undefined ? {} : { endpoint }), ...(region === undefined ? {} : { region }) });
-    return createMailQueue({ queueUrl, client });
+    return createMailQueue({ queueUrl, client, ...sizeOptions(flags, flags.payloadBucket ?? (io.env.MAIL_PAYLOAD_BUCKET || undefined)) });
   } catch (error) {
     return usage(io, error);
   }
+}
+
+/** The claim-check options from the flags. @throws {UsageError} for a malformed --max-message-bytes */
+function sizeOptions(flags: QueueFlags, payloadBucket: string | undefined): { payloadBucket?: string; maxMessageBytes?: number } {
+  const max = flags.maxMessageBytes === undefined ? undefined : Number(flags.maxMessageBytes);
+  if (max !== undefined && !(Number.isInteger(max) && max > 0))
+    throw new UsageError(`--max-message-bytes must be a positive integer, not ${flags.maxMessageBytes}`);
+  return { ...(payloadBucket === undefined ? {} : { payloadBucket }), ...(max === undefined ? {} : { maxMessageBytes: max }) };
 }
 
 function refused(io: CliIo, error: InvalidJobError): number {
