@@ -9,10 +9,10 @@
  * the {@link StreamWriter}, and with CHUNKING each goes alone (its envelope, then its chunks).
  * @module
  */
-import { contentSummary, DOT_LINE, envelopeReplies, planWindow, pushContent, pushEnvelope } from './commandGroups.js';
+import { DOT_LINE, envelopeReplies, planWindow, pushContent, pushEnvelope } from './commandGroups.js';
 import type { SmtpConnection } from './connection.js';
 import { SmtpError } from './errors.js';
-import { isPositive, type ReplyRule } from './reply.js';
+import { isPositive } from './reply.js';
 import type { Session } from './session.js';
 import {
   ambiguousUnlessAnswered,
@@ -26,9 +26,10 @@ import {
   type Transaction,
 } from './transaction.js';
 import { StreamedContent } from './StreamedContent.js';
-import { BDAT_CHUNKS_AHEAD, StreamWriter } from './StreamWriter.js';
+import { StreamWriter } from './StreamWriter.js';
+import { sendUnpipelined } from './unpipelined.js';
 import { TransactionWire, type EnvelopeReplies } from './TransactionWire.js';
-import type { SmtpPhase, SmtpReply } from './types.js';
+import type { SmtpReply } from './types.js';
 
 /** Most content bytes written ahead of replies in one BDAT window. */
 const WINDOW_BYTES = 4 * 1024 * 1024;
@@ -253,82 +254,17 @@ export class PipelineScheduler {
     return index > 0 && !tx.retried && mail.code === 503;
   }
 
-  /**
-   * CHUNKING with PIPELINING, a streamed message: [RSET, MAIL, RCPT...] in one write, then, once
-   * the envelope is accepted, its content in chunks written ahead of their replies.
-   */
+  /** CHUNKING with PIPELINING, a streamed message: its envelope, then its chunks (see {@link StreamWriter.sendChunked}). */
   async #sendStreamedChunks(tx: Transaction, content: StreamedContent): Promise<void> {
     if (!(await this.#streams.ready(tx))) return;
-    const reset = this.#takeReset();
-    const chunks: string[] = [];
-    const lines: string[] = [];
-    pushEnvelope(tx, reset, undefined, chunks, lines);
-    await this.#wire.write(chunks, lines, 'mail', envelopeReplies(tx, reset), [tx]);
-    let replies: EnvelopeReplies;
-    try {
-      replies = await this.#wire.readEnvelopeReplies(tx, reset);
-    } catch (error) {
-      tx.reject(error as SmtpError);
-      throw error;
-    }
-    const verdict = judgeEnvelope(tx, replies.mail, replies.rcpts);
-    if (!verdict.ok) {
-      tx.reject(verdict.error);
-      this.#needsReset = true;
-      return;
-    }
-    tx.accepted = verdict.accepted;
-    tx.rejected = verdict.rejected;
-    this.#needsReset = await this.#streams.writeChunks(tx, content, BDAT_CHUNKS_AHEAD);
+    this.#needsReset = await this.#streams.sendChunked(tx, content, this.#takeReset());
   }
 
   /** Without PIPELINING: each command waits for its reply (a streamed message's chunks too). */
   async #sendOneByOne(tx: Transaction): Promise<void> {
     if (!(await this.#streams.ready(tx))) return;
-    const step = async (line: string, phase: SmtpPhase, rule: ReplyRule = 'command'): Promise<SmtpReply> => {
-      await this.#wire.write([`${line}\r\n`], [line], phase, 1, [tx]);
-      return this.#wire.readFor(tx, phase, this.#session.timeouts.commandMs, rule);
-    };
-    if (this.#takeReset()) await step('RSET', 'mail');
-    const mail = await step(tx.mailLine, 'mail');
-    const rcpts: SmtpReply[] = [];
-    if (isPositive(mail)) for (const line of tx.rcptLines) rcpts.push(await step(line, 'rcpt'));
-    const verdict = judgeEnvelope(tx, mail, rcpts);
-    if (!verdict.ok) {
-      tx.reject(verdict.error);
-      this.#needsReset = isPositive(mail);
-      return;
-    }
-    tx.accepted = verdict.accepted;
-    tx.rejected = verdict.rejected;
-    if (this.#mode === 'bdat' && tx.content instanceof StreamedContent) {
-      this.#needsReset = await this.#streams.writeChunks(tx, tx.content, 1);
-      return;
-    }
-    if (this.#mode === 'bdat' && isBuffered(tx)) {
-      const chunks = [`BDAT ${tx.content.bytes.byteLength} LAST\r\n`, tx.content.bytes];
-      await this.#wire.write(chunks, [`BDAT ${tx.content.bytes.byteLength} LAST`, contentSummary(tx)], 'data', this.#wire.finalCount(tx), [tx]);
-      await this.#wire.readFinal(tx, []);
-      return;
-    }
-    const data = await step('DATA', 'data', 'DATA');
-    if (data.code !== 354) {
-      // A 4xx or 5xx: anything else to DATA failed the connection when it was read.
-      tx.reject(contentRefused(data));
-      this.#needsReset = true;
-      return;
-    }
-    const chunks: (string | Uint8Array)[] = [];
-    const lines: string[] = [];
-    if (tx.content instanceof StreamedContent) {
-      const end = await this.#streams.writeDataBody(tx, tx.content);
-      chunks.push(...end.parts);
-      lines.push(...end.lines);
-    } else if (isBuffered(tx)) {
-      pushContent(tx, chunks, lines);
-    }
-    await this.#wire.write(chunks, lines, 'data', this.#wire.finalCount(tx), [tx]);
-    await this.#wire.readFinal(tx, []);
+    const left = await sendUnpipelined(tx, this.#takeReset(), { session: this.#session, wire: this.#wire, streams: this.#streams, mode: this.#mode });
+    if (left !== undefined) this.#needsReset = left;
   }
 
   /** Reads [RSET], MAIL, RCPT... and DATA replies; returns the transaction when the server waits for its content. */

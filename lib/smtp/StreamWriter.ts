@@ -13,14 +13,14 @@
  * (what was queued behind it fails as not sent, transient).
  * @module
  */
-import { octetsSummary, DOT_LINE } from './commandGroups.js';
+import { DOT_LINE, envelopeReplies, octetsSummary, pushEnvelope } from './commandGroups.js';
 import type { SmtpConnection } from './connection.js';
 import type { SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import type { Session } from './session.js';
 import { StreamedContent } from './StreamedContent.js';
-import { ambiguousUnlessAnswered, contentRefused, notAttempted, type Transaction } from './transaction.js';
-import type { TransactionWire } from './TransactionWire.js';
+import { ambiguousUnlessAnswered, contentRefused, judgeEnvelope, notAttempted, type Transaction } from './transaction.js';
+import type { EnvelopeReplies, TransactionWire } from './TransactionWire.js';
 import type { SmtpReply } from './types.js';
 
 /** Least octets of a streamed message per write with DATA. */
@@ -83,6 +83,34 @@ export class StreamWriter {
     }
     /* c8 ignore next: batches() always ends with a last batch or throws */
     throw new Error('unreachable');
+  }
+
+  /**
+   * CHUNKING with PIPELINING: [RSET, MAIL, RCPT...] in one write, then, once the envelope is
+   * accepted, the content in chunks written ahead of their replies ({@link writeChunks}).
+   * @returns true when the transaction was left open (an RSET must precede the next MAIL).
+   * @throws {SmtpError} after settling `tx`, when the connection failed.
+   */
+  async sendChunked(tx: Transaction, content: StreamedContent, reset: boolean): Promise<boolean> {
+    const chunks: string[] = [];
+    const lines: string[] = [];
+    pushEnvelope(tx, reset, undefined, chunks, lines);
+    await this.#wire.write(chunks, lines, 'mail', envelopeReplies(tx, reset), [tx]);
+    let replies: EnvelopeReplies;
+    try {
+      replies = await this.#wire.readEnvelopeReplies(tx, reset);
+    } catch (error) {
+      tx.reject(error as SmtpError);
+      throw error;
+    }
+    const verdict = judgeEnvelope(tx, replies.mail, replies.rcpts);
+    if (!verdict.ok) {
+      tx.reject(verdict.error);
+      return true;
+    }
+    tx.accepted = verdict.accepted;
+    tx.rejected = verdict.rejected;
+    return this.writeChunks(tx, content, BDAT_CHUNKS_AHEAD);
   }
 
   /**
