@@ -2,14 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import { parseDelay } from './cli/delay.js';
-import { parseDelay } from './cli/delay.js';
 import { JobWithFiles, type FileAttachment } from './JobWithFiles.js';
 
 /** The `mail-queue send` flags that describe a job. */
 export interface JobFlags {
   id?: string;
-  /** `--delay`: `90`, `90s`, `5m` (at most 15m), the job's `delaySeconds`. */
-  delay?: string;
   /** `--delay`: `90`, `90s`, `5m` (at most 15m), the job's `delaySeconds`. */
   delay?: string;
   from?: string;
@@ -62,7 +59,6 @@ export async function jobFromFlags(flags: JobFlags): Promise<JobWithFiles> {
   const job = {
     v: 1 as const,
     ...(flags.id === undefined ? {} : { id: flags.id }),
-    ...(flags.delay === undefined ? {} : { delaySeconds: parseDelay(flags.delay) }),
     ...(flags.delay === undefined ? {} : { delaySeconds: parseDelay(flags.delay) }),
     ...(flags.from === undefined ? {} : { from: flags.from }),
     to: onlyTo !== undefined && moreTo.length === 0 ? onlyTo : flags.to,

@@ -45,7 +45,6 @@ export function addPublishCommands(program: Command, io: CliIo, done: (status: n
     .option('--file <path>', 'read the job from a JSON file ("-" for stdin) instead of flags')
     .option('--id <id>', 'your job id: keeps the Message-ID across retries, FIFO deduplication id')
     .option('--delay <time>', 'hold the job this long before it can be sent: 90, 90s, 5m (at most 15m; standard queues only)')
-    .option('--delay <time>', 'hold the job this long before it can be sent: 90, 90s, 5m (at most 15m; standard queues only)')
     .option('--from <address>', 'sender (default: the sender configured for the queue)')
     .option('--to <address>', 'recipient; repeat for more', collect)
     .option('--cc <address>', 'copy recipient; repeat for more', collect)
