@@ -33,6 +33,8 @@
  * - `BACKOFF_SCALE` (optional, local and test runs only): a number in (0, 1] that multiplies every
  *   backoff delay (visibility changes and re-enqueue delays), so that a fault-injection run
  *   (`npm run chaos`) settles in minutes; refused in a deployed function (default 1).
+ * - `MAIL_PAYLOAD_BUCKET` (optional): the claim-check bucket; jobs offloaded to S3 are read from it
+ *   and deleted after delivery (lib/config/payloadBucket.ts). Unset: a pointer body is an invalid job.
  * - `MAIL_LEDGER_TABLE` (optional): the delivery ledger's DynamoDB table (unset: no ledger), with
  *   `MAIL_LEDGER_TTL_SECONDS` (optional, default 28 days); read in `lib/config/ledger.ts`.
  * - `MAIL_ALLOWED_RECIPIENTS` (optional): comma-separated addresses, domains and `.domains` (their
@@ -51,6 +53,8 @@ import type { Environment } from './config/environment.js';
 import { readAllowedRecipients } from './config/allowedRecipients.js';
 import type { RecipientAllowList } from './config/allowedRecipients.js';
 import { readLedgerSettings } from './config/ledger.js';
+import { readPayloadSettings } from './config/payloadBucket.js';
+import type { PayloadSettings } from './config/payloadBucket.js';
 import type { LedgerSettings } from './config/ledger.js';
 import { readRelayCaLocation } from './config/relayCa.js';
 import type { RelayCaLocation } from './config/relayCa.js';
@@ -62,6 +66,7 @@ export type { Environment } from './config/environment.js';
 export { parseSmtpSecret, parseSmtpUrl } from './config/smtpRelay.js';
 export type { SmtpSettings, SmtpSource } from './config/smtpRelay.js';
 export type { LedgerSettings } from './config/ledger.js';
+export type { PayloadSettings } from './config/payloadBucket.js';
 export type { RelayCaLocation } from './config/relayCa.js';
 export type { RecipientAllowList } from './config/allowedRecipients.js';
 
@@ -86,6 +91,8 @@ export interface Config {
   environment?: string;
   /** `MAIL_LEDGER_TABLE`, `MAIL_LEDGER_TTL_SECONDS`: the delivery ledger (lib/config/ledger.ts); absent: none. */
   ledger?: LedgerSettings;
+  /** `MAIL_PAYLOAD_BUCKET`: the claim-check bucket (lib/config/payloadBucket.ts); absent: pointer bodies are refused. */
+  payload?: PayloadSettings;
   /** `MAIL_ALLOWED_RECIPIENTS`: the only recipients this environment may mail; absent: everyone. */
   allowedRecipients?: RecipientAllowList;
 }
@@ -122,6 +129,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   if (environment !== undefined) config.environment = environment;
   const ledger = readLedgerSettings(env);
   if (ledger !== undefined) config.ledger = ledger;
+  const payload = readPayloadSettings(env);
+  if (payload !== undefined) config.payload = payload;
   const allowed = readAllowedRecipients(env);
   if (allowed !== undefined) config.allowedRecipients = allowed;
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');

@@ -7,6 +7,7 @@
 import { HAND_BACK_SECONDS, MAX_IN_FLIGHT_SECONDS, SYSTEMIC_BACKOFF, backoffSeconds } from './backoff.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { Outcome } from './outcome.js';
+import { invalidOutcome } from './mailRecord.js';
 import type { BatchLedger } from './ledger/BatchLedger.js';
 import type { VisibilityChange } from './QueueActions.js';
 import { dealtWithOnLastReceive, settleRecord } from './settleRecord.js';
@@ -40,7 +41,7 @@ const FIFO_STOPPED: Outcome = { kind: 'notAttempted', cause: 'fifoStopped' };
  */
 export class SettleStage {
   readonly #slots: readonly BatchSlot[];
-  readonly #delivery: Pick<Delivery, 'actions' | 'options'>;
+  readonly #delivery: Pick<Delivery, 'actions' | 'options' | 'payloads'>;
   readonly #signal: AbortSignal;
   /** Records whose settling has finished. */
   readonly #settled: Array<RecordResult | undefined>;
@@ -69,7 +70,7 @@ export class SettleStage {
    */
   constructor(
     slots: readonly BatchSlot[],
-    delivery: Pick<Delivery, 'actions' | 'options'>,
+    delivery: Pick<Delivery, 'actions' | 'options' | 'payloads'>,
     signal: AbortSignal,
     onSqsCall: (ms: number) => void = () => undefined,
     visibilityCap: () => number = () => MAX_IN_FLIGHT_SECONDS,
@@ -140,9 +141,7 @@ export class SettleStage {
     this.#slots.forEach((slot, index) => {
       void this.settle(
         index,
-        'invalid' in slot.prepared
-          ? { kind: 'permanent', reason: slot.prepared.invalid }
-          : (outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' }),
+        'invalid' in slot.prepared ? invalidOutcome(slot.prepared) : (outcomes[index] ?? { kind: 'notAttempted', cause: 'outOfTime' }),
       );
     });
     await Promise.all([...this.#started].filter(([index]) => !this.#lastReceive.has(index)).map(([, settling]) => settling));

@@ -10,7 +10,8 @@ import { contentJobId } from '../message/index.js';
 import { MAX_BATCHING_WINDOW_SECONDS, visibilityCapSeconds } from './backoff.js';
 import { buildBatchResponse } from './batchResponse.js';
 import { BatchLedger } from './ledger/BatchLedger.js';
-import { prepareRecord, readRecord } from './mailRecord.js';
+import { readRecord } from './mailRecord.js';
+import { preparePayloads } from './payload/preparePayloads.js';
 import { splitRecipients, withRecipientsOnly } from './suppressedRecipients.js';
 import { hasJob, ownOutcome, runSession } from './runSession.js';
 import type { SessionReport } from './runSession.js';
@@ -54,7 +55,11 @@ export { STREAM_WINDOW_BYTES, streamWindow } from './runSession.js';
 export async function deliverBatch(records: readonly SQSRecord[], remainingTimeMs: () => number, delivery: Delivery): Promise<BatchReport> {
   const started = performance.now();
   const { options } = delivery;
-  const slots: BatchSlot[] = records.map((record) => ({ prepared: prepareRecord(readRecord(record)) }));
+  // Claim checks: a pointer's job is read from S3 (attachments into spool files) before anything
+  // else, within the time a message may start in; a missing object makes its record permanent.
+  const loadLimit = AbortSignal.timeout(Math.max(1, Math.floor(remainingTimeMs() - (options.startMarginMs ?? 5000))));
+  const prepared = await preparePayloads(records.map(readRecord), delivery.payloads, loadLimit);
+  const slots: BatchSlot[] = prepared.map((entry) => ({ prepared: entry }));
   // A job without an id gets the one derived from its content: its Message-ID, its key in the
   // ledger and the id of any copy re-enqueued for some of its recipients.
   for (const slot of slots) if ('job' in slot.prepared) slot.prepared.job.id ??= contentJobId(slot.prepared.job);
@@ -130,6 +135,8 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
     await within(work(), leftMs() - answerMarginMs / 2);
   } finally {
     sessionEnd.dispose();
+    // Spool files go once every message is sent (a message still being sent when the answer had to go is cut with them).
+    await delivery.payloads?.endBatch();
   }
 
   const results = stage.snapshot(session?.outcomes);

@@ -6,7 +6,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import { InvalidJobError, parseMailJob, readJobBody } from '../message/index.js';
 import type { MailJob } from '../message/index.js';
-import type { FailureReason } from './outcome.js';
+import type { PayloadPointer } from '../message/payloadPointer.js';
+import type { FailureReason, Outcome } from './outcome.js';
 
 /** The message attribute counting how often recipients refused for now were put back on the queue. */
 export const REQUEUE_COUNT_ATTRIBUTE = 'MailRequeueCount';
@@ -24,8 +25,19 @@ export interface MailRecord {
   requeueCount: number;
 }
 
-/** A record with its parsed job, or with the reason it is not a valid job. */
-export type PreparedRecord = { record: MailRecord; job: MailJob; jobId?: string } | { record: MailRecord; invalid: FailureReason; jobId?: string };
+/**
+ * A record with its parsed job, or with the reason it is not a valid job. `pointer`: the body is a
+ * claim check (the job came from S3). `transient` on an invalid record: the job could not be read
+ * for now (S3 failed), so the record comes back instead of going to the DLQ.
+ */
+export type PreparedRecord =
+  | { record: MailRecord; job: MailJob; jobId?: string; pointer?: PayloadPointer }
+  | { record: MailRecord; invalid: FailureReason; jobId?: string; pointer?: PayloadPointer; transient?: true };
+
+/** The outcome of a record that holds no job to send: permanent, or transient when its job could not be read for now. */
+export function invalidOutcome(prepared: Extract<PreparedRecord, { invalid: FailureReason }>): Outcome {
+  return prepared.transient === true ? { kind: 'transient', reason: prepared.invalid } : { kind: 'permanent', reason: prepared.invalid };
+}
 
 /** Takes what the delivery needs from an SQS record. */
 export function readRecord(record: SQSRecord): MailRecord {
@@ -44,19 +56,22 @@ export function readRecord(record: SQSRecord): MailRecord {
 }
 
 /**
- * Parses the record's body as a mail job. A body that is not JSON or not a valid job is a
- * permanent failure of this record alone (phase `'job'`), never an exception.
+ * Parses the record's body as a mail job (or, for an offloaded job, the JSON read from S3). A body
+ * that is not JSON or not a valid job is a permanent failure of this record alone (phase `'job'`),
+ * never an exception.
  */
-export function prepareRecord(record: MailRecord): PreparedRecord {
+export function prepareRecord(record: MailRecord, offloaded?: { input: unknown }): PreparedRecord {
   let input: unknown;
-  try {
-    // Refuses first, without building it, a body that no job looks like (1 MiB of nested lists).
-    input = readJobBody(record.body);
-  } catch (error) {
-    if (error instanceof InvalidJobError) return { record, invalid: invalidJob(error) };
-    const message = 'the message body is not JSON';
-    return { record, invalid: { phase: 'job', message, paths: ['(job)'], issues: [{ path: '', message }] } };
-  }
+  if (offloaded !== undefined) input = offloaded.input;
+  else
+    try {
+      // Refuses first, without building it, a body that no job looks like (1 MiB of nested lists).
+      input = readJobBody(record.body);
+    } catch (error) {
+      if (error instanceof InvalidJobError) return { record, invalid: invalidJob(error) };
+      const message = 'the message body is not JSON';
+      return { record, invalid: { phase: 'job', message, paths: ['(job)'], issues: [{ path: '', message }] } };
+    }
   const jobId = idOf(input);
   try {
     const job = parseMailJob(input);

@@ -8,13 +8,14 @@ import type { RefusedRecipient, SendResult, SmtpPhase } from '../smtp/types.js';
 
 /**
  * Why a job failed: the stage, the server's codes and text. `phase` extends the SMTP phases with
- * `'job'` (the record is not a valid mail job), `'compose'` (the message could not be built),
+ * `'job'` (the record is not a valid mail job), `'payload'` (its job or an attachment in S3 is missing
+ * or unreadable), `'compose'` (the message could not be built),
  * `'secret'` (the relay's settings could not be read), `'ledger'` (the delivery ledger says another
  * invocation holds the job) and `'unknown'` (an unexpected error).
  */
 export interface FailureReason {
   /** `'not-attempted'`: a job dead-lettered on its last receive without having been tried in it (see `lastReceiveReason`). */
-  phase: SmtpPhase | 'job' | 'compose' | 'secret' | 'ledger' | 'not-attempted' | 'unknown';
+  phase: SmtpPhase | 'job' | 'payload' | 'compose' | 'secret' | 'ledger' | 'not-attempted' | 'unknown';
   code?: number;
   enhancedCode?: string;
   /** The server's text or a description; may hold addresses (never logged as is). */

@@ -7,6 +7,9 @@
  */
 import type { SmtpSettings } from '../config.js';
 import { composeMail } from '../message/index.js';
+import { composeMailStream } from '../message/composeMailStream.js';
+import { invalidOutcome } from './mailRecord.js';
+import { recipientKey } from './ledger/recipients.js';
 import type { BatchLedger } from './ledger/BatchLedger.js';
 import { headerMessageId } from './ledger/recipients.js';
 import type { FailureReason, Outcome } from './outcome.js';
@@ -161,7 +164,7 @@ export function hasJob(slot: BatchSlot): boolean {
 
 /** An invalid job's own outcome (permanent), a job with every recipient suppressed its own (`suppressed`), else `otherwise`. */
 export function ownOutcome(slot: BatchSlot, otherwise: Outcome): Outcome {
-  if ('invalid' in slot.prepared) return { kind: 'permanent', reason: slot.prepared.invalid };
+  if ('invalid' in slot.prepared) return invalidOutcome(slot.prepared);
   if (slot.allSuppressed === true) return { kind: 'suppressed', recipients: slot.suppressed?.length ?? 0 };
   return otherwise;
 }
@@ -176,11 +179,18 @@ function sessionJob(slot: BatchSlot, settings: SmtpSettings, index: number, ledg
   const job = prepared.job;
   // Recipients outside MAIL_ALLOWED_RECIPIENTS never reach RCPT TO.
   const suppressed = new Set(slot.suppressed ?? []);
+  // A claim-check copy for part of the job (recipients refused for now earlier): only those, same headers.
+  const only = prepared.pointer?.recipients === undefined ? undefined : new Set(prepared.pointer.recipients.map(recipientKey));
+  const defaults = settings.from === undefined ? {} : { from: settings.from };
+  // Attachments read as streams (from S3, or spooled from an offloaded job) make a streamed message.
+  const streamed = job.kind === 'composed' && job.attachments.some((attachment) => attachment.source !== undefined) ? job : undefined;
   return {
     compose() {
-      slot.composing ??= composeMail(job, settings.from === undefined ? {} : { from: settings.from }).then(async (composed) => {
+      slot.composing ??= (streamed === undefined ? composeMail(job, defaults) : composeMailStream(streamed, defaults)).then(async (composed) => {
         const messageId = composed.messageId ?? (job.kind === 'raw' ? headerMessageId(job.message) : undefined);
-        const allowed = suppressed.size === 0 ? composed.envelope.to : composed.envelope.to.filter((recipient) => !suppressed.has(recipient));
+        const allowed = composed.envelope.to.filter(
+          (recipient) => !suppressed.has(recipient) && (only === undefined || only.has(recipientKey(recipient))),
+        );
         const to = ledger === undefined ? allowed : await ledger.recipientsToSend(index, allowed, messageId);
         slot.mail = { envelope: { from: composed.envelope.from, to }, message: composed.message };
         return slot.mail;

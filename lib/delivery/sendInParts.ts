@@ -93,7 +93,7 @@ export async function sendInParts(sender: MailSender, mail: ComposedMessage, pla
 async function attempt(
   sender: MailSender,
   envelope: { from: string; to: string[] },
-  message: Uint8Array,
+  message: ComposedMessage['message'],
   plan: Pick<PartsPlan, 'onPart'>,
 ): Promise<Part> {
   try {

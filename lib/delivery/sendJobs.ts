@@ -5,7 +5,7 @@
  * {@link Outcome} per job.
  * @module
  */
-import type { Envelope, SendResult } from '../smtp/types.js';
+import type { Envelope, MessageStream, SendResult } from '../smtp/types.js';
 import { SmtpError } from '../smtp/errors.js';
 import { isConnectionLoss } from './outcome.js';
 import type { NotAttemptedCause, Outcome } from './outcome.js';
@@ -14,15 +14,15 @@ import type { RecipientLimit } from './sendInParts.js';
 
 /** The part of the SMTP client a session needs. */
 export interface MailSender {
-  send(envelope: Envelope, message: string | Uint8Array): Promise<SendResult>;
+  send(envelope: Envelope, message: string | Uint8Array | MessageStream): Promise<SendResult>;
   /** True once the connection is gone (whatever the error said: a garbage reply ends it too). */
   readonly closed?: boolean;
 }
 
-/** A message ready for the client. */
+/** A message ready for the client: in memory, or a stream (attachments read from S3 or spool files as it is sent). */
 export interface ComposedMessage {
   envelope: Envelope;
-  message: Uint8Array;
+  message: Uint8Array | MessageStream;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient as SecretsManagerClientType } from '@aws-sdk/client-secrets-manager';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SSMClient as SSMClientType } from '@aws-sdk/client-ssm';
@@ -23,6 +24,8 @@ import type { DeliveryLog, DeliveryMetrics } from './report.js';
 import { RelayCaSource } from './RelayCaSource.js';
 import { SmtpSettingsSource } from './SmtpSettingsSource.js';
 import { SqsCallTimes } from './SqsCallTimes.js';
+import { PayloadReader } from './payload/PayloadReader.js';
+import { PayloadStore } from './payload/PayloadStore.js';
 
 /** The part of the Lambda context the handler uses. */
 export interface InvocationContext {
@@ -41,6 +44,10 @@ export interface SendMailHandlerDeps {
   ssm?: () => Pick<SSMClientType, 'send'>;
   /** The delivery ledger's client, when `MAIL_LEDGER_TABLE` is set. @default a new `DynamoDBClient` (endpoint from the environment, e.g. `AWS_ENDPOINT_URL_DYNAMODB`) */
   dynamo?: Pick<DynamoDBClient, 'send'>;
+  /** Reads claim checks and attachments by reference, deletes delivered jobs' objects. @default a new `S3Client` (path-style when `AWS_ENDPOINT_URL_S3` is set) */
+  s3?: Pick<S3Client, 'send'>;
+  /** The spool folder's parent for offloaded jobs' attachments. @default `/tmp` */
+  tmpDir?: string;
   /** Each ledger call is cut after this long (the job is then sent without it). @default 2000 */
   ledgerTimeoutMs?: number;
   /** @default `SmtpClient.connect` */
@@ -95,6 +102,13 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
             new DynamoDBClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } }),
           { ...config.ledger, ...(deps.ledgerTimeoutMs === undefined ? {} : { timeoutMs: deps.ledgerTimeoutMs }) },
         );
+  // S3 reads stream large objects: no request timeout (a 40 MB read may take long), a connection timeout only.
+  const payloads = new PayloadReader(
+    new PayloadStore(
+      deps.s3 ?? new S3Client({ forcePathStyle: config.payload?.forcePathStyle ?? false, requestHandler: { connectionTimeout: 2_000 } }),
+    ),
+    { ...(config.payload === undefined ? {} : { bucket: config.payload.bucket }), ...(deps.tmpDir === undefined ? {} : { tmpDir: deps.tmpDir }) },
+  );
   const connect = deps.connect ?? ((options: SmtpConnectOptions): Promise<MailSession> => SmtpClient.connect(options));
 
   return async function sendMail(event: SQSEvent, context: InvocationContext): Promise<SQSBatchResponse> {
@@ -117,6 +131,7 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
         actions,
         options,
         sqsCallTimes,
+        payloads,
         ...(ledger === undefined ? {} : { ledger }),
       });
     } catch (error) {

@@ -25,7 +25,7 @@ import type { BatchSlot, Delivery, RecordResult } from './types.js';
 export async function settleRecord(
   slot: BatchSlot,
   outcome: Outcome,
-  delivery: Pick<Delivery, 'actions' | 'options'>,
+  delivery: Pick<Delivery, 'actions' | 'options' | 'payloads'>,
   signal?: AbortSignal,
 ): Promise<RecordResult> {
   const { record, jobId } = slot.prepared;
@@ -62,7 +62,28 @@ export async function settleRecord(
       break; // else retried
   }
   delete slot.mail;
+  await releasePayload(result, slot, delivery, signal);
   return result;
+}
+
+/**
+ * Deletes a claim check's object once its job is done for every recipient: delivered, suppressed,
+ * or partly refused with nobody left to try again (recipients refused for now were put in a copy
+ * that still points at it). Kept when the record comes back or went to the DLQ (a redrive finds
+ * it), and when the delete fails (the bucket's lifecycle rule removes it): logged as the record's `problem`.
+ */
+async function releasePayload(
+  result: RecordResult,
+  slot: BatchSlot,
+  delivery: Pick<Delivery, 'payloads'>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const { pointer } = slot.prepared;
+  if (pointer === undefined || delivery.payloads === undefined || result.placement !== 'done') return;
+  const { outcome } = result;
+  if (outcome.kind === 'partlyRefused' && outcome.refusedForNow.length > 0) return;
+  const problem = await delivery.payloads.release(pointer, signal);
+  if (problem !== undefined) result.problem = `the job's object was not deleted (${problem}); the bucket's lifecycle rule removes it`;
 }
 
 /**

@@ -10,7 +10,10 @@ import { backoffSeconds } from './backoff.js';
 import type { Outcome } from './outcome.js';
 import type { DeadLetterPart } from './QueueActions.js';
 import { requeueBody, requeueBodyBudget } from './requeueJob.js';
-import type { JobCopy, PendingCopies } from './requeueJob.js';
+import type { JobCopy, PendingCopies, RequeueBody } from './requeueJob.js';
+import { payloadPointerBody } from '../message/payloadPointer.js';
+import type { PayloadPointer } from '../message/payloadPointer.js';
+import type { Envelope } from '../smtp/types.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
 type PartlyRefused = Extract<Outcome, { kind: 'partlyRefused' }>;
@@ -42,7 +45,11 @@ export async function settleRefused(
   const recipients = outcome.refusedForNow.map((r) => r.recipient);
   if (recipients.length === 0 || !('job' in prepared)) return;
   const { record, jobId } = prepared;
-  const next = requeueBody(record.body, prepared.job, slot.mail, recipients, requeueBodyBudget(record.requeueCount + 1));
+  // A claim check's copy is the same pointer naming the recipients it is for (the job in S3 is not rewritten).
+  const next =
+    prepared.pointer === undefined
+      ? requeueBody(record.body, prepared.job, inMemory(slot.mail), recipients, requeueBodyBudget(record.requeueCount + 1))
+      : pointerCopy(prepared.pointer, recipients);
   const maxRequeues = delivery.options.maxRequeues ?? 5;
   const withSignal = signal === undefined ? {} : { signal };
 
@@ -143,4 +150,19 @@ async function inWaves(copies: Left, send: (copy: JobCopy, number: number) => Pr
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The message as sent, when it was in memory (a streamed one cannot be copied into a raw job). */
+function inMemory(mail: BatchSlot['mail']): { envelope: Envelope; message: Uint8Array } | undefined {
+  return mail !== undefined && mail.message instanceof Uint8Array ? { envelope: mail.envelope, message: mail.message } : undefined;
+}
+
+/**
+ * The copy of a claim check for some of its recipients: the pointer with `recipients` (see
+ * lib/message/payloadPointer.ts), so the object stays until that copy is done; the same message is
+ * composed for them, only the envelope narrowed (as the `raw` form of {@link requeueBody}).
+ */
+function pointerCopy(pointer: PayloadPointer, recipients: readonly string[]): RequeueBody {
+  const body = payloadPointerBody({ bucket: pointer.bucket, key: pointer.key, recipients: [...recipients] });
+  return { ok: true, form: 'narrowed', count: 1, largestBytes: Buffer.byteLength(body), copy: () => ({ body, recipients: recipients.length }) };
 }

@@ -8,6 +8,7 @@ import type { RecipientAllowList } from '../config.js';
 import type { SmtpConnectOptions } from '../smtp/types.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { LedgerTable } from './ledger/LedgerTable.js';
+import type { PayloadReader } from './payload/PayloadReader.js';
 import type { FailureReason, Outcome } from './outcome.js';
 import type { QueueActions } from './QueueActions.js';
 import type { PreparedRecord } from './mailRecord.js';
@@ -131,6 +132,8 @@ export interface Delivery {
   sqsCallTimes?: SqsCallTimes;
   /** The delivery ledger (`MAIL_LEDGER_TABLE`); absent: none, every job is sent as it comes. */
   ledger?: LedgerTable;
+  /** Claim checks and attachments by reference in S3 (`MAIL_PAYLOAD_BUCKET`); absent: a pointer body is an invalid job. */
+  payloads?: PayloadReader;
 }
 
 /** One record while its batch is handled. */

@@ -6,6 +6,7 @@
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import { parseMailJob, readJobBody } from '../message/index.js';
+import { parsePayloadPointer } from '../message/payloadPointer.js';
 import type { DeadLetter, DeadLetterFilter, DeadLetterReason } from './types.js';
 
 /**
@@ -102,6 +103,8 @@ function numberOf(value: string | undefined): number | undefined {
 
 /** The job's id, recipient domains, and whether `parseMailJob` takes it. */
 function readJob(body: string): { id?: string; domains: string[]; valid: boolean; tags?: Record<string, string> } {
+  // A claim check (the job is in S3): valid as far as the DLQ can tell; its recipients are not in the body.
+  if (parsePayloadPointer(body) !== undefined) return { domains: [], valid: true };
   let input: unknown;
   try {
     input = readJobBody(body);

@@ -89,6 +89,8 @@ export interface SendMailRigOptions {
   fifo?: boolean;
   /** `MAIL_MAX_RECEIVES`: on this receive, a job that would come back is dead-lettered with its reason. */
   maxReceives?: number;
+  /** `MAIL_PAYLOAD_BUCKET`: claim checks read from this bucket (pass `deps.s3` for the emulator's S3). */
+  payload?: Config['payload'];
   /** Replaces the DLQ URL (e.g. with a queue that does not exist). */
   dlqUrl?: string;
   deps?: Partial<SendMailHandlerDeps>;
@@ -111,6 +113,7 @@ export async function sendMailRig(options: SendMailRigOptions): Promise<SendMail
     ...(options.tlsCaLocation === undefined ? {} : { tlsCaLocation: options.tlsCaLocation }),
     ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
     ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
+    ...(options.payload === undefined ? {} : { payload: options.payload }),
   };
   const log = new RecordingLog();
   const metrics = new RecordingMetrics();
