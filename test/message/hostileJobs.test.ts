@@ -169,11 +169,19 @@ describe('the record path: JSON that no mail job has is refused before it is bui
     ['1 MiB of "["', '['.repeat(MAX_BODY_BYTES), 'is nested deeper than 8 levels: no mail job is'],
     ['300,000 empty objects', `{"v":1,"attachments":[${Array(300_000).fill('{}').join(',')}]}`, 'holds more than 4096 values: no mail job does'],
   ])('%s', (_name, body, message) => {
-    expect(logged(body).reason).toEqual({ phase: 'job', message: `invalid mail job: the message body ${message}`, paths: ['(job)'] });
+    const issue = `the message body ${message}`;
+    expect(logged(body).reason).toEqual({
+      phase: 'job',
+      message: `invalid mail job: ${issue}`,
+      paths: ['(job)'],
+      issues: [{ path: '', message: issue }],
+      issueCount: 1,
+    });
   });
 
   it('still tells a body that is not JSON', () => {
-    expect(logged('{"v":1,').reason).toEqual({ phase: 'job', message: 'the message body is not JSON' });
+    const message = 'the message body is not JSON';
+    expect(logged('{"v":1,').reason).toEqual({ phase: 'job', message, paths: ['(job)'], issues: [{ path: '', message }] });
   });
 
   it('counts brackets and commas inside strings as text', () => {
