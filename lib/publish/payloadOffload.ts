@@ -65,16 +65,18 @@ export async function offloadPayload(target: PayloadTarget, payload: JobPayload)
       requestChecksumCalculation: 'WHEN_REQUIRED',
       ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     }));
-    const send = client.send.bind(client) as (command: InstanceType<typeof PutObjectCommand>) => Promise<unknown>;
-    await send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: key,
-        Body: payload.whole ?? Readable.from(hashed(), { objectMode: false }),
-        ContentLength: payload.bytes,
-        ContentType: 'application/json',
-      }),
-    );
+    const send = client.send.bind(client) as (command: object) => Promise<unknown>;
+    if (payload.bytes <= PART_BYTES)
+      await send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: key,
+          Body: payload.whole ?? Readable.from(hashed(), { objectMode: false }),
+          ContentLength: payload.bytes,
+          ContentType: 'application/json',
+        }),
+      );
+    else await uploadInParts(send, target.bucket, key, payload.whole === undefined ? hashed() : [payload.whole]);
   } catch (error) {
     if (error instanceof PublishError) throw error;
     const sdk = error as { name?: string; message?: string; $fault?: string };
@@ -89,6 +91,51 @@ export async function offloadPayload(target: PayloadTarget, payload: JobPayload)
     attributes: { [PAYLOAD_SIZE_ATTRIBUTE]: { DataType: 'Number', StringValue: String(payload.bytes) } },
     sha256: hash.digest('hex'),
   };
+}
+
+/** Bodies over this go up in parts of this size (one part in memory at a time; S3 emulators cap a request's size). */
+const PART_BYTES = 8 * 1024 * 1024;
+
+/** A multipart upload of `chunks` in parts of {@link PART_BYTES}; aborted when anything fails. */
+async function uploadInParts(
+  send: (command: object) => Promise<unknown>,
+  bucket: string,
+  key: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<void> {
+  const s3 = await import('@aws-sdk/client-s3');
+  const { UploadId } = (await send(new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'application/json' }))) as {
+    UploadId?: string;
+  };
+  const parts: { ETag?: string; PartNumber: number }[] = [];
+  try {
+    let pending: Uint8Array[] = [];
+    let size = 0;
+    const flush = async () => {
+      const PartNumber = parts.length + 1;
+      const body = Buffer.concat(pending);
+      pending = [];
+      size = 0;
+      const { ETag } = (await send(
+        new s3.UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body: body, ContentLength: body.length }),
+      )) as { ETag?: string };
+      parts.push({ ETag, PartNumber });
+    };
+    for await (const chunk of chunks) {
+      for (let at = 0; at < chunk.length;) {
+        const take = Math.min(PART_BYTES - size, chunk.length - at);
+        pending.push(chunk.subarray(at, at + take));
+        size += take;
+        at += take;
+        if (size === PART_BYTES) await flush();
+      }
+    }
+    if (size > 0 || parts.length === 0) await flush();
+    await send(new s3.CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (error) {
+    await send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** A body already in memory as a {@link JobPayload}. */

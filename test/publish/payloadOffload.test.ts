@@ -160,6 +160,24 @@ describe('JobWithFiles', () => {
     expect(await objectText(key)).toBe(expected);
   });
 
+  it('uploads one over 8 MiB in parts (S3 emulators cap a request at 11 MiB): the object is still exactly the JSON', async () => {
+    const big = Buffer.alloc(7_000_000, 0xa5);
+    const filePath = path.join(dir, 'big.bin');
+    await writeFile(filePath, big);
+    const queueUrl = await sqs.createQueue('mail');
+    const queue = createMailQueue({ queueUrl, client: sqs.client, payloadBucket: bucket, s3Client: s3 });
+    const job = await JobWithFiles.of(base, [{ path: filePath, filename: 'big.bin', contentType: 'application/octet-stream' }]);
+    expect(job.bytes).toBeGreaterThan(8 * 1024 * 1024);
+    await queue.send(job);
+    const [message] = await receiveAll(queueUrl);
+    const key = `payloads/${POINTER.exec(message?.Body ?? '')?.[1] ?? 'no pointer'}`;
+    const text = await objectText(key);
+    expect(Buffer.byteLength(text)).toBe(job.bytes);
+    expect(text).toBe(
+      JSON.stringify({ ...base, attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', content: big.toString('base64') }] }),
+    );
+  });
+
   it('sends a small one inline, and checks the job before reading the file', async () => {
     const filePath = path.join(dir, 'note.txt');
     await writeFile(filePath, 'hello');
