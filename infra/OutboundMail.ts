@@ -5,7 +5,7 @@
  * props are in `outboundMailProps.ts`.
  * @module
  */
-import { Names, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,6 +16,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DeliveryLedger } from './DeliveryLedger.js';
+import { PayloadBucket } from './PayloadBucket.js';
 import { addDeliveryLedgerAlarms } from './ledgerAlarms.js';
 import type { DeliveryLedgerAlarms } from './ledgerAlarms.js';
 import { allowedRecipientsVariable } from './allowedRecipients.js';
@@ -76,6 +77,8 @@ export class OutboundMail extends Construct {
   readonly dashboard: Dashboard;
   /** The delivery ledger: which recipients took each job, so a job that comes back is not sent twice. */
   readonly ledger: DeliveryLedger;
+  /** The claim-check bucket: job bodies too large for a queue message (`payloads/`), deleted after delivery. */
+  readonly payloads: PayloadBucket;
   /** The alarms on the delivery ledger (throttles, and mail sent without it). */
   readonly ledgerAlarms: DeliveryLedgerAlarms;
   /** The SSM parameters holding the queue's URL and ARN, unless `parameterPrefix` is false. */
@@ -128,6 +131,12 @@ export class OutboundMail extends Construct {
       removalPolicy: settings.ledgerRemovalPolicy,
     });
 
+    // Claim checks: kept while a job may still be retried or sit in the DLQ, and a day more.
+    this.payloads = new PayloadBucket(this, 'Payloads', {
+      expiration: Duration.days(settings.retentionPeriod.toDays({ integral: false }) + DEAD_LETTER_RETENTION.toDays() + 1),
+      removalPolicy: settings.ledgerRemovalPolicy,
+    });
+
     const role = new Role(this, 'FunctionRole', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: 'send-mail Lambda: consumes the mail queue, sends to it and to its DLQ, reads the relay secret, uses the delivery ledger',
@@ -161,6 +170,7 @@ export class OutboundMail extends Construct {
           // On a job's last receive the function dead-letters it itself, with the reason, rather than leave it to SQS.
           MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
           MAIL_LEDGER_TABLE: this.ledger.table.tableName,
+          MAIL_PAYLOAD_BUCKET: this.payloads.bucket.bucketName,
           MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
           ...(props.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: allowedRecipientsVariable(props.allowedRecipients) }),
           ...props.relayCa?.environment(),
@@ -184,6 +194,8 @@ export class OutboundMail extends Construct {
     props.smtpSecret.grantRead(this.sendMailFunction);
     this.logGroup.grantWrite(this.sendMailFunction);
     this.ledger.grantLedger(this.sendMailFunction);
+    this.payloads.grantReadDelete(this.sendMailFunction, role);
+    for (const bucket of props.attachmentBuckets ?? []) bucket.grantRead(this.sendMailFunction);
     props.relayCa?.grantRead(this.sendMailFunction);
     grantSecretKeyDecrypt(props, role);
     allowProducers(this.queue, props);
@@ -214,7 +226,8 @@ export class OutboundMail extends Construct {
 
   /**
    * Lets a producer send mail jobs to the queue (`sqs:SendMessage`, plus reading the queue's URL
-   * and attributes). Nothing else: producers cannot receive, delete or purge.
+   * and attributes) and offload large ones (`s3:PutObject` on the claim-check bucket's `payloads/`).
+   * Nothing else: producers cannot receive, delete or purge.
    *
    * @param grantee - the producer's role, function or user.
    * @returns the grant, for adding dependencies.
@@ -225,7 +238,9 @@ export class OutboundMail extends Construct {
    * ```
    */
   grantPublish(grantee: IGrantable): Grant {
-    return this.queue.grantSendMessages(grantee);
+    const grant = this.queue.grantSendMessages(grantee);
+    this.payloads.grantWrite(grantee);
+    return grant;
   }
 }
 

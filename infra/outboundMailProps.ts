@@ -8,6 +8,7 @@ import type { IPeer, ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/a
 import type { IPrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { RelayCa } from './relayCa.js';
@@ -122,6 +123,13 @@ export interface OutboundMailProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * Buckets where producers keep files their jobs name by reference (`attachments[].s3`): the
+   * function gets read access to each (`s3:GetObject*`, `s3:List*`). The claim-check bucket needs no entry.
+   * Its removal policy follows `ledgerRemovalPolicy`.
+   * @default none (a reference to another bucket fails as permanent, phase payload, AccessDenied)
+   */
+  readonly attachmentBuckets?: readonly IBucket[];
   /**
    * The only recipients the function may mail (`MAIL_ALLOWED_RECIPIENTS`): addresses
    * (`qa@example.com`), domains (`example.com`, not its subdomains) and subdomains

@@ -149,7 +149,7 @@ describe('OutboundMail options', () => {
     }
   });
 
-  it('grantPublish lets a producer send jobs to the queue and nothing else', () => {
+  it('grantPublish lets a producer send jobs to the queue and put claim checks under payloads/ of its bucket, nothing else', () => {
     const stack = teamStack();
     const mail = mailIn(stack);
     const producer = new Role(stack, 'Producer', { assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com') });
@@ -163,6 +163,13 @@ describe('OutboundMail options', () => {
             Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
             Effect: 'Allow',
             Resource: { 'Fn::GetAtt': [stack.getLogicalId(mail.queue.node.defaultChild as never), 'Arn'] },
+          },
+          {
+            Action: 's3:PutObject',
+            Effect: 'Allow',
+            Resource: {
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [stack.getLogicalId(mail.payloads.bucket.node.defaultChild as never), 'Arn'] }, '/payloads/*']],
+            },
           },
         ],
       },

@@ -174,6 +174,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           MAIL_ENVIRONMENT: name,
           MAIL_MAX_RECEIVES: String(expected.maxReceiveCount),
           MAIL_LEDGER_TABLE: ref(mail.ledger.table),
+          MAIL_PAYLOAD_BUCKET: ref(mail.payloads.bucket),
           MAIL_LEDGER_TTL_SECONDS: String((4 + 14) * 24 * 3600),
           ...(environment.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: environment.allowedRecipients.join(',') }),
         }),
@@ -233,6 +234,12 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
         },
         { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: getAtt(mail.logGroup, 'Arn') },
         { Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: getAtt(mail.ledger.table, 'Arn') },
+        // Claim checks: read and delete under payloads/ of this environment's bucket, nothing else.
+        {
+          Action: ['s3:DeleteObject', 's3:GetObject'],
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', [getAtt(mail.payloads.bucket, 'Arn'), '/payloads/*']] },
+        },
       ]),
     );
   });
@@ -406,7 +413,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     }
   });
 
-  it('passes the cdk-nag AwsSolutions and Serverless packs, acknowledging only the four findings that do not apply, with reasons', () => {
+  it('passes the cdk-nag AwsSolutions and Serverless packs, acknowledging only the findings that do not apply (four, and two of the claim-check bucket), with reasons', () => {
     const { stack } = get();
     for (const pack of nagPacks()) {
       const report = pack.validateScope(stack);
@@ -418,6 +425,8 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     expect(underMail).toEqual([
       'DeadLetterQueue Annotation::Serverless-SQSRedrivePolicy',
       'FunctionRole Annotation::AwsSolutions-IAM5[Resource::*]',
+      expect.stringMatching(/^FunctionRole Annotation::AwsSolutions-IAM5\[Resource::<MailPayloadsBucket\w+\.Arn>\/payloads\/\*\]$/),
+      'Payloads/Bucket Annotation::AwsSolutions-S1',
       'SendMail Annotation::Serverless-LambdaDLQ',
       expect.stringMatching(/^SendMail\/SqsEventSource:\w+\/Resource Annotation::Serverless-LambdaEventSourceMappingDestination$/),
     ]);

@@ -1,7 +1,7 @@
 /**
  * The claim-check bucket construct (issue 11): encryption, TLS only, public access blocked, the
  * lifecycle rule, the function's read/delete grant and a producer's PutObject on `payloads/*` only,
- * cdk-nag clean. (Its wiring into OutboundMail is /work/notes/h2-infra-wiring.patch, not yet applied.)
+ * cdk-nag clean.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
