@@ -19,6 +19,7 @@ import { startLocalSmtpServer } from './LocalSmtpServer.js';
 import type { LocalSmtpServer } from './LocalSmtpServer.js';
 import { LOCAL_LEDGER_TABLE, startLocalDynamo } from './LocalDynamo.js';
 import { LOCAL_CREDENTIALS, startLocalSqs } from './LocalSqs.js';
+import { ensureLocalPayloadBucket } from './LocalPayloadBucket.js';
 import type { LocalSqs } from './LocalSqs.js';
 import { Mailbox } from './Mailbox.js';
 import { functionEnvironmentOf, readPipelineSettings } from './pipelineSettings.js';
@@ -165,6 +166,9 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
     smtpUrl.username = credentials.user;
     smtpUrl.password = credentials.pass;
     smtpUrl.searchParams.set('from', LOCAL_DEFAULT_SENDER);
+    // Claim checks: the emulator serves S3 too; the function reads (and deletes) offloaded jobs there.
+    const payloadBucket = await ensureLocalPayloadBucket(sqs.endpoint, settings.region);
+    progress(`claim-check bucket: ${payloadBucket} on the emulator at ${sqs.endpoint}`);
     const environment: Record<string, string> = {
       SMTP_URL: smtpUrl.href,
       SMTP_CA_FILE: tls.caFile,
@@ -174,6 +178,8 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       MAIL_LEDGER_TABLE: LOCAL_LEDGER_TABLE,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      MAIL_PAYLOAD_BUCKET: payloadBucket,
+      AWS_ENDPOINT_URL_S3: sqs.endpoint,
       AWS_REGION: settings.region,
       AWS_DEFAULT_REGION: settings.region,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -230,6 +236,7 @@ export async function startLocalRun(options: LocalRunOptions): Promise<LocalRun>
       webUrl: web.url,
       mailDir: layout.mailDir,
       credentials: { ...LOCAL_CREDENTIALS },
+      payloadBucket,
     };
     await writeFile(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`);
     teardown.add(() => rm(layout.stateFile, { force: true }));
