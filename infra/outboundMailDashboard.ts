@@ -42,6 +42,7 @@ export const OUTBOUND_MAIL_GRAPHS: readonly DashboardGraph[] = [
   { title: 'Jobs dead-lettered by the function', metrics: (s) => [s.mail(METRIC.deadLettered)] },
   { title: 'Recipients refused', metrics: (s) => [s.mail(METRIC.recipientsRefused)] },
   { title: 'Recipients re-enqueued (refused for now)', metrics: (s) => [s.mail(METRIC.recipientsRequeued)] },
+  { title: 'Recipients suppressed (outside allowedRecipients)', metrics: (s) => [s.mail(METRIC.recipientsSuppressed)] },
   { title: 'Possible duplicates (no reply after the data)', metrics: (s) => [s.mail(METRIC.possibleDuplicates)] },
   { title: 'Jobs not sent again (delivery ledger: already delivered)', metrics: (s) => [s.mail(METRIC.duplicatesSuppressed)] },
   { title: 'Jobs sent without the delivery ledger (unreachable)', metrics: (s) => [s.mail(METRIC.ledgerUnavailable)] },

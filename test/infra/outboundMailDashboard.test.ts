@@ -101,6 +101,7 @@ describe('the dashboard of an environment', () => {
     ['Jobs dead-lettered by the function', [`OutboundMail DeadLettered ${own} Sum`]],
     ['Recipients refused', [`OutboundMail RecipientsRefused ${own} Sum`]],
     ['Recipients re-enqueued (refused for now)', [`OutboundMail RecipientsRequeued ${own} Sum`]],
+    ['Recipients suppressed (outside allowedRecipients)', [`OutboundMail RecipientsSuppressed ${own} Sum`]],
     ['Possible duplicates (no reply after the data)', [`OutboundMail PossibleDuplicates ${own} Sum`]],
     ['Jobs not sent again (delivery ledger: already delivered)', [`OutboundMail DuplicatesSuppressed ${own} Sum`]],
     ['Jobs sent without the delivery ledger (unreachable)', [`OutboundMail LedgerUnavailable ${own} Sum`]],
