@@ -131,9 +131,9 @@ describe('the producer package, packed and installed into another project', () =
     if (project !== '') await rm(project, { recursive: true, force: true });
   });
 
-  it('packs the producer and nothing else, about 30 kB', () => {
+  it('packs the producer and nothing else, under 60 kB (46 kB with the claim-check modules)', () => {
     expect(packed.files.map((file) => file.path).sort()).toEqual(PACKED_FILES);
-    expect(packed.size).toBeLessThan(40_000);
+    expect(packed.size).toBeLessThan(60_000);
   });
 
   it('says the same in a dry run, and depends on the SQS client and valibot only, on Node 20 or later', async () => {
