@@ -226,8 +226,11 @@ export class SettleStage {
     const failed = new Map(failures.map((failure) => [failure.messageId, failure.reason]));
     for (const { result, seconds } of changes) {
       const reason = failed.get(result.messageId);
-      if (reason !== undefined) result.problem = `visibility change failed (${reason}): the record comes back after the queue's visibility timeout`;
-      else result.backoffSeconds = seconds;
+      if (reason !== undefined) {
+        // Keep what went wrong first (a failed dead-letter send on the last receive, say): both are logged.
+        const problem = `visibility change failed (${reason}): the record comes back after the queue's visibility timeout`;
+        result.problem = result.problem === undefined ? problem : `${result.problem}; then ${problem}`;
+      } else result.backoffSeconds = seconds;
     }
   }
 
