@@ -12,6 +12,8 @@ export const NEEDS_SYSTEM_PACKAGES = [
   // Chromium from Debian (/usr/bin/chromium) for the web page in a real browser; the file's other
   // tests (npm start end to end, second start, state folder) go with it.
   'test/local/localRun.test.ts',
+  // The local mail UI driven in Chromium (tabs, paging, the sandboxed HTML part, Redrive).
+  'test/local/webUi.test.ts',
   // Python 3 with the jsonschema package (pip), for the JSON Schema as a Python producer reads it.
   '**/*.python.test.ts',
 ];
