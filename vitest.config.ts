@@ -15,10 +15,10 @@ export default defineConfig({
       // The local web page's browser files run in Chromium, not in Node: webUi.test.ts drives them there.
       exclude: ['lib/local/web/assets/**'],
       reporter: ['text-summary', 'json-summary'],
-      // The whole suite's figures when they were set (2026-12-01: 81.4 / 77.3 / 81.4 / 82.4 %, npm test as root):
+      // The whole suite's figures when they were set (2026-12-01, clean-clone CI: 88.8 / 82.8 / 88.8 / 90.3 %):
       // the thresholds sit one point under them (timing-dependent branches vary from run to run). They
       // may only go up: when coverage rises, raise them in the same commit.
-      thresholds: { statements: 80, branches: 76, functions: 80, lines: 81 },
+      thresholds: { statements: 87, branches: 81, functions: 87, lines: 89 },
     },
   },
 });
