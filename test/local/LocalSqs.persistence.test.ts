@@ -9,20 +9,9 @@ import path from 'node:path';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqs } from '../../lib/local/LocalSqs.js';
-import type { PipelineSettings } from '../../lib/local/pipelineSettings.js';
+import { DEV_PIPELINE_SETTINGS } from '../support/localSettings.js';
 
-const SETTINGS: PipelineSettings = {
-  environment: 'dev',
-  region: 'eu-west-1',
-  batchSize: 10,
-  maxConcurrency: 2,
-  memorySize: 256,
-  timeoutSeconds: 60,
-  batchingWindowSeconds: 0,
-  visibilityTimeoutSeconds: 360,
-  maxReceiveCount: 5,
-  fifo: false,
-};
+const SETTINGS = DEV_PIPELINE_SETTINGS;
 
 let dir: string;
 
