@@ -2,7 +2,8 @@
  * Reply framing: the bytes the server sends become replies, and each reply is matched to a write
  * that expects it. Every write says how many replies it expects (a pipelined group counts them
  * all; the greeting is one expected reply on connect), so a reply that no write asked for is seen
- * at once: it fails the connection as a protocol error instead of answering a later command. So
+ * at once: it fails the connection as a protocol error instead of answering a later command (a
+ * 552 then is the server refusing the message being written as too large, before its end). So
  * does a reply of a class its command cannot get (a stray that counting alone cannot tell, as one
  * inside a pipelined group), once its reader takes it.
  *
@@ -179,6 +180,18 @@ export class ReplyStream {
       return;
     }
     if (this.#owed === 0) {
+      if (reply.code === 552) {
+        // A server may refuse a message as too large before its end (early in the DATA content,
+        // or in the middle of it): the message is refused, not a protocol fault. The replies held
+        // (the envelope's and the 354, when they came in the same read) still answer their commands.
+        this.#hooks.fail({
+          kind: 'tooLarge',
+          message: `The server refused the message as too large: ${formatReply(reply)}`,
+          code: 552,
+          ...(reply.enhancedCode ? { enhancedCode: reply.enhancedCode } : {}),
+        });
+        return;
+      }
       this.#unexpected(`the server sent a reply no command asked for: ${formatReply(reply)}`);
       return;
     }

@@ -11,11 +11,15 @@
  * transaction is left to an RSET and the connection stays usable; with DATA, content cannot be
  * taken back, so the connection is closed without the dot and the server drops the message
  * (what was queued behind it fails as not sent, transient).
+ *
+ * A 552 is the server refusing the message as too large, whenever it comes: early or in the middle
+ * of DATA content (the connection then ends, see ReplyStream), on a BDAT chunk (even when the server
+ * closes right after it), or after the end: a permanent {@link MessageTooLargeError} with the reply.
  * @module
  */
 import { DOT_LINE, envelopeReplies, octetsSummary, pushEnvelope } from './commandGroups.js';
 import type { SmtpConnection } from './connection.js';
-import type { SmtpError } from './errors.js';
+import { MessageTooLargeError, type SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import type { Session } from './session.js';
 import { StreamedContent } from './StreamedContent.js';
@@ -71,7 +75,7 @@ export class StreamWriter {
       }
     } catch (error) {
       if (this.#connection.closed) {
-        tx.reject(notAttempted(this.#connection.failureFor('data') ?? (error as SmtpError), 'data'));
+        tx.reject(this.#cut(error));
       } else {
         this.#connection.fail({
           kind: 'closed',
@@ -151,7 +155,9 @@ export class StreamWriter {
         return true;
       }
     } catch (error) {
-      tx.reject(notAttempted(this.#connection.failureFor('data') ?? (error as SmtpError), 'data'));
+      // The connection failed: a refusal the server sent before it did (a 552, then closing) still says why.
+      while (!refusal && outstanding > 0) await readOne().catch(() => (outstanding = 0));
+      tx.reject(refusal ? contentRefused(refusal) : this.#cut(error));
       throw error;
     }
     if (refusal) {
@@ -170,6 +176,16 @@ export class StreamWriter {
     }
     await this.#wire.readFinal(tx, []);
     return false;
+  }
+
+  /**
+   * The error of a message whose content was cut by the connection's failure: not sent (transient),
+   * unless the server refused it as too large in the middle of it (a 552 no command asked for yet):
+   * that refusal, permanent.
+   */
+  #cut(error: unknown): SmtpError {
+    const failure = this.#connection.failureFor('data') ?? (error as SmtpError);
+    return failure instanceof MessageTooLargeError ? failure : notAttempted(failure, 'data');
   }
 
   /** Settles with the connection's error once it fails. */

@@ -2,12 +2,16 @@
  * Why a connection is no longer usable, and the error each reader gets for it. Pure.
  * @module
  */
-import { ConnectionError, ProtocolError, TimeoutError, TlsRequiredError, type SmtpError } from './errors.js';
+import { ConnectionError, MessageTooLargeError, ProtocolError, TimeoutError, TlsRequiredError, type SmtpError } from './errors.js';
 import type { SmtpPhase } from './types.js';
 
-/** Why a connection is no longer usable. */
+/**
+ * Why a connection is no longer usable. `tooLarge`: the server answered 552 while a message's
+ * content was still being written (a reply no command had asked for yet): it refuses the message
+ * as too large, and what it does with the rest of the content is not known.
+ */
 export interface Failure {
-  kind: 'closed' | 'timeout' | 'protocol' | 'aborted' | 'tls';
+  kind: 'closed' | 'timeout' | 'protocol' | 'aborted' | 'tls' | 'tooLarge';
   message: string;
   code?: number;
   enhancedCode?: string;
@@ -18,7 +22,8 @@ export interface Failure {
  * The error a reader in `phase` gets for a failed connection: a timeout or the deadline is a
  * {@link TimeoutError}, something that is not SMTP (or a reply nobody asked for) a
  * {@link ProtocolError}, a certificate or TLS failure a permanent {@link TlsRequiredError}, and a
- * lost or closed connection (a 421 too) a {@link ConnectionError}. All but TLS are transient.
+ * lost or closed connection (a 421 too) a {@link ConnectionError}, a 552 in the middle of the content
+ * a permanent {@link MessageTooLargeError}. All but TLS and too large are transient.
  */
 export function errorFor(failure: Failure, phase: SmtpPhase): SmtpError {
   const init = {
@@ -36,6 +41,8 @@ export function errorFor(failure: Failure, phase: SmtpPhase): SmtpError {
       return new ProtocolError(failure.message, init);
     case 'tls':
       return new TlsRequiredError(failure.message, { ...init, transient: false });
+    case 'tooLarge':
+      return new MessageTooLargeError(failure.message, { ...init, transient: false });
     case 'closed':
       return new ConnectionError(failure.message, init);
   }

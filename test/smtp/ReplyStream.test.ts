@@ -49,6 +49,20 @@ describe('ReplyStream', () => {
     expect(replies.take()?.code).toBe(220);
   });
 
+  it('takes an unasked 552 for the message being refused as too large (in the middle of its content), keeping what was held', () => {
+    const { replies, push, failures } = stream();
+    push('220 ready\r\n552 5.3.4 Message size exceeds fixed maximum message size\r\n');
+    expect(failures).toEqual([
+      {
+        kind: 'tooLarge',
+        message: 'The server refused the message as too large: 552 5.3.4 Message size exceeds fixed maximum message size',
+        code: 552,
+        enhancedCode: '5.3.4',
+      },
+    ]);
+    expect(replies.take()?.code).toBe(220);
+  });
+
   it('stops at the first stray reply of a flood and reads nothing after it', () => {
     const { replies, push, failures, log } = stream();
     push('220 ready\r\n');

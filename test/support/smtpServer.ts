@@ -26,6 +26,8 @@ export interface SmtpServerOptions {
   pass?: string;
   /** SIZE limit in octets: announced in EHLO, checked against `MAIL ... SIZE=`, and a larger message is refused with 552. */
   size?: number;
+  /** With `size`: EHLO says `SIZE` without the figure, so a client cannot check first; the server still answers 552 after an oversized message. */
+  hideSize?: boolean;
   /** Mail and AUTH only after STARTTLS (530 before it). `false` also allows AUTH in clear. @default true */
   requireTls?: boolean;
   /** `true`: AUTH required before MAIL; `'optional'`: offered, not required; `false`: AUTH not offered at all. @default true */
@@ -161,7 +163,7 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     hideSMTPUTF8: options.hideSMTPUTF8 ?? false,
     hideENHANCEDSTATUSCODES: options.hideENHANCEDSTATUSCODES ?? false,
     lmtp: options.lmtp ?? false,
-    ...(options.size === undefined ? {} : { size: options.size, rejectOversized: true }),
+    ...(options.size === undefined ? {} : { size: options.size, rejectOversized: true, hideSize: options.hideSize ?? false }),
     ...(options.maxRecipients === undefined ? {} : { maxRecipients: options.maxRecipients }),
 
     onAuth(attempt, session, callback) {
