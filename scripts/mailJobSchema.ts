@@ -1,6 +1,7 @@
 /**
  * The JSON Schema (draft 2020-12) of mail job version 1, generated from the valibot schemas that
- * `parseMailJob` runs (lib/message/jobSchema.ts) by valibot's own converter, `@valibot/to-json-schema`.
+ * `parseMailJob` runs (lib/message/jobSchema.ts and the field schemas it imports) by valibot's own
+ * converter, `@valibot/to-json-schema`.
  *
  * The converter turns the structure into JSON Schema: the two kinds of job, their fields, which are
  * required, unknown fields refused, the literal version, the `id` pattern, the length limits, the
@@ -265,7 +266,7 @@ export function mailJobJsonSchema(): JsonSchema {
       rawJob: { ...raw, description: 'A complete RFC 5322 message with an explicit envelope; only v, id, tags, delaySeconds and raw.' },
       address: ADDRESS,
       bareAddress: BARE_ADDRESS,
-      // Inline (content) or a reference to an S3 object (s3): exactly one (checked in jobSchema.ts's raw transform).
+      // Inline (content) or a reference to an S3 object (s3): exactly one (checked in attachmentSchema.ts's raw transform).
       attachment: { ...attachment, oneOf: [{ required: ['content'] }, { required: ['s3'] }] },
     },
   }) as JsonSchema;
