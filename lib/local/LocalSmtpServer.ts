@@ -12,8 +12,13 @@ import type { Mailbox, MailboxEntry, RefusedRecipient } from './Mailbox.js';
 import { listenOn } from './ports.js';
 import { RecipientRules } from './RecipientRules.js';
 
-/** Largest message the local server takes (announced as SIZE), as a relay would limit it. */
-export const LOCAL_SMTP_SIZE = 25 * 1024 * 1024;
+/**
+ * Largest message the local server takes (announced as SIZE), as a relay would limit it: room for
+ * what the largest job the producer takes (40 MiB of JSON, issue 11) becomes, whose base64 gains a
+ * CRLF every 76 characters (+2.7 %), as SES takes 40 MB. At 25 MiB a 25 MiB attachment (a 35.9 MB
+ * message) was dead-lettered as too large.
+ */
+export const LOCAL_SMTP_SIZE = 42 * 1024 * 1024;
 
 /** Options of {@link startLocalSmtpServer}. */
 export interface LocalSmtpServerOptions {
