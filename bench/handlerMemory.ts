@@ -11,16 +11,14 @@
  * latency proxy run in this process, so the child's figures are the handler's alone.
  * @module
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { PROJECT_ROOT, SEND_MAIL_BUNDLE } from '../infra/sendMailBundle.js';
 import { startScriptedServer } from '../test/support/scriptedServer.js';
 import { startSmtpServer } from '../test/support/smtpServer.js';
+import { buildNodemailerBundle, childProgram, handlerEnv, runChild } from './handlerChild.js';
+import type { ChildReport } from './handlerChild.js';
 import { startLatencyProxy } from './latencyProxy.js';
 import { buildSendMailBundle } from './lambdaBundle.js';
 import { fixed, markdownTable, median } from './report.js';
@@ -67,13 +65,6 @@ export interface HandlerMemoryOptions {
   log?: (line: string) => void;
 }
 
-interface ChildReport {
-  ms: number;
-  maxRssKb: number;
-  importedRss: number;
-  failed: number;
-}
-
 /** Builds an SQS event of `count` jobs, each with an attachment of `attachmentBytes` random bytes. */
 function buildEvent(count: number, attachmentBytes: number): { Records: unknown[] } {
   return {
@@ -101,63 +92,6 @@ function buildEvent(count: number, attachmentBytes: number): { Records: unknown[
       };
     }),
   };
-}
-
-/** The child's program: import the bundle, read the event, call the handler once, report. */
-function childProgram(bundleFile: string, eventFile: string): string {
-  return `
-import { readFileSync } from 'node:fs';
-const { handler } = await import(${JSON.stringify(pathToFileURL(bundleFile).href)});
-const importedRss = process.memoryUsage().rss;
-const event = JSON.parse(readFileSync(${JSON.stringify(eventFile)}, 'utf8'));
-const context = {
-  functionName: 'send-mail', functionVersion: '$LATEST', memoryLimitInMB: '128', awsRequestId: 'bench',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:send-mail', logGroupName: 'bench', logStreamName: 'bench',
-  callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => 60000,
-};
-const started = performance.now();
-const result = await handler(event, context);
-const ms = performance.now() - started;
-process.stderr.write('@@' + JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS, importedRss, failed: result.batchItemFailures.length }) + '\\n');
-process.exit(0);
-`;
-}
-
-function runChild(program: string, env: NodeJS.ProcessEnv, maxOldSpaceMiB: number): Promise<ChildReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${maxOldSpaceMiB}`, '--input-type=module', '-e', program], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = stderr.split('\n').find((l) => l.startsWith('@@'));
-      if (code === 0 && line !== undefined) resolve(JSON.parse(line.slice(2)) as ChildReport);
-      else reject(new Error(`handler process exited with ${code}: ${stderr.trim().slice(-2000)}`));
-    });
-  });
-}
-
-/** Builds `bench/nodemailerHandler.ts` with the Lambda bundle's esbuild settings into a fresh temporary folder (remove `dir` when done). */
-export async function buildNodemailerBundle(): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'nodemailer-handler-'));
-  const file = path.join(dir, 'index.mjs');
-  await build({
-    absWorkingDir: PROJECT_ROOT,
-    entryPoints: [path.join(PROJECT_ROOT, 'bench', 'nodemailerHandler.ts')],
-    bundle: true,
-    platform: 'node',
-    target: SEND_MAIL_BUNDLE.target,
-    format: SEND_MAIL_BUNDLE.format,
-    minify: SEND_MAIL_BUNDLE.minify,
-    mainFields: [...SEND_MAIL_BUNDLE.mainFields],
-    banner: { js: SEND_MAIL_BUNDLE.banner },
-    outfile: file,
-    logLevel: 'silent',
-  });
-  return { dir, file };
 }
 
 /**
@@ -198,7 +132,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
         const proxy = rttMs > 0 ? await startLatencyProxy({ target: { host: server.host, port: server.port }, rttMs }) : undefined;
         const port = proxy?.port ?? server.port;
         const env: NodeJS.ProcessEnv = {
-          ...baseEnv(caFile, jobs),
+          ...handlerEnv(caFile, jobs),
           SMTP_URL: `smtp://${encodeURIComponent(server.user)}:${encodeURIComponent(server.pass)}@127.0.0.1:${port}`,
         };
         const samples = handlers.map((h) => ({ h, reports: [] as (ChildReport & { delivered: number })[] }));
@@ -229,7 +163,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
       for (const attachmentBytes of sizes) {
         const eventFile = path.join(work, `event-${attachmentBytes}.json`);
         const event = JSON.parse(await readFile(eventFile, 'utf8')) as { Records: { body: string }[] };
-        const env: NodeJS.ProcessEnv = { ...baseEnv(caFile, jobs), SMTP_URL: `smtp://mailer:secret@127.0.0.1:${relay.port}` };
+        const env: NodeJS.ProcessEnv = { ...handlerEnv(caFile, jobs), SMTP_URL: `smtp://mailer:secret@127.0.0.1:${relay.port}` };
         const taken: (ChildReport & { delivered: number })[] = [];
         for (let run = 0; run < runs; run += 1) {
           const before = relay.connections.reduce((sum, c) => sum + c.messages.length, 0);
@@ -272,23 +206,6 @@ function summarise(
     importedRssMiB: median(taken.map((s) => s.importedRss / 1024 / 1024)),
     delivered: median(taken.map((s) => s.delivered)),
     failed: median(taken.map((s) => s.failed)),
-  };
-}
-
-/** The handler's environment, but for `SMTP_URL`. */
-function baseEnv(caFile: string, jobs: number): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env['PATH'],
-    SMTP_CA_FILE: caFile,
-    MAIL_PER_CONNECTION: String(jobs),
-    QUEUE_URL: 'http://127.0.0.1:9/000000000000/mail',
-    DLQ_URL: 'http://127.0.0.1:9/000000000000/mail-dlq',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
   };
 }
 

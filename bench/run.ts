@@ -12,11 +12,20 @@ import { blindCopiesSection } from './blindCopies.js';
 import { handlerMemorySection } from './handlerMemory.js';
 import { hostileJobsSection } from './hostileJobs.js';
 import { lambdaBundleSection } from './lambdaBundle.js';
+import { largeMessagesSection } from './large/section.js';
 import { pipelineSection } from './pipeline/section.js';
 import { smtpSection } from './smtp/section.js';
 
 /** Every section, in the order they run. Add new sections here. */
-const SECTIONS: BenchSection[] = [smtpSection, handlerMemorySection, hostileJobsSection, blindCopiesSection, lambdaBundleSection, pipelineSection];
+const SECTIONS: BenchSection[] = [
+  smtpSection,
+  handlerMemorySection,
+  largeMessagesSection,
+  hostileJobsSection,
+  blindCopiesSection,
+  lambdaBundleSection,
+  pipelineSection,
+];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

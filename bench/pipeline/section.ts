@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SEND_MAIL_HANDLER } from '../../infra/sendMailBundle.js';
 import { startPostfix } from '../../test/support/postfix.js';
-import { buildNodemailerBundle } from '../handlerMemory.js';
+import { buildNodemailerBundle } from '../handlerChild.js';
 import { buildSendMailBundle } from '../lambdaBundle.js';
 import { fixed, markdownTable, median } from '../report.js';
 import type { BenchSection } from '../report.js';

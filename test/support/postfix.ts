@@ -55,6 +55,11 @@ export interface PostfixOptions {
    * @default Postfix's 1000
    */
   readonly recipientLimit?: number;
+  /**
+   * `message_size_limit` in bytes, advertised as `SIZE` (the bench's 40 MB messages need more).
+   * @default 10 MiB
+   */
+  readonly sizeLimit?: number;
 }
 
 /** A running private Postfix (with its Dovecot) and how to reach, inspect and stop it. */
@@ -95,7 +100,7 @@ export interface PostfixServer {
  * directory and on 127.0.0.1 only, for tests and benchmarks that need a real MTA.
  *
  * The instance: smtpd on a free port with STARTTLS required (certificate from a throwaway CA made
- * now), AUTH PLAIN/LOGIN through Dovecot after TLS, SIZE 10 MiB, PIPELINING, CHUNKING, 8BITMIME,
+ * now), AUTH PLAIN/LOGIN through Dovecot after TLS, SIZE 10 MiB (unless `sizeLimit`), PIPELINING, CHUNKING, 8BITMIME,
  * SMTPUTF8; delivery to one Maildir per `*@example.test` recipient; `refuse@example.test` gets
  * `550 5.1.1` and `later@example.test` `450 4.2.0` at RCPT; other domains are refused (nothing
  * leaves). Nothing is written to `/etc/postfix` or `/etc/dovecot`: Postfix runs from its own config
@@ -164,7 +169,7 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     const settings: InstanceSettings = {
       layout,
       port: await freePort(),
-      sizeLimit: DEFAULT_SIZE_LIMIT,
+      sizeLimit: options.sizeLimit ?? DEFAULT_SIZE_LIMIT,
       chunking: options.chunking ?? true,
       pipelining: options.pipelining ?? true,
       ...(options.recipientLimit === undefined ? {} : { recipientLimit: options.recipientLimit }),
