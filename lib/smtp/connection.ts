@@ -1,8 +1,9 @@
 /**
  * The wire under the client: a TCP, TLS or unix socket; writes (each call is one write to the
  * socket, so pipelined commands leave together, and says how many replies it expects); the
- * STARTTLS switch, which drops everything read before the handshake; the overall deadline. The
- * replies themselves are framed and matched to the writes by {@link ReplyStream}.
+ * STARTTLS switch, which drops everything read before the handshake (the handshake itself is
+ * {@link handshakeTls}); the overall deadline. The replies themselves are framed and matched to the
+ * writes by {@link ReplyStream}.
  *
  * Once anything goes wrong (the socket closes, a timeout, garbage from the server, a reply no
  * command asked for or one its command cannot get, a 421, the deadline) the connection is failed
@@ -16,8 +17,9 @@ import type { SmtpError } from './errors.js';
 import { errorFor, type Failure } from './failure.js';
 import type { ReplyRule } from './reply.js';
 import { ReplyStream } from './ReplyStream.js';
-import { isTlsFailure, openSocket, type SocketOptions } from './socket.js';
+import { openSocket, type SocketOptions } from './socket.js';
 import type { Target } from './target.js';
+import { handshakeTls } from './tlsHandshake.js';
 import type { SmtpPhase, SmtpReply, TranscriptEntry } from './types.js';
 
 /** Counters of one connection, for tests, metrics and the benchmark. */
@@ -195,44 +197,13 @@ export class SmtpConnection {
     this.#replies.reset();
     const plain = this.#socket;
     this.#detach(plain);
-    const secure = tls.connect({ ...options, socket: plain });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
-        const onAbort = (): void => reject(new Error('the deadline passed'));
-        this.#signal?.addEventListener('abort', onAbort, { once: true });
-        const done = (error?: Error): void => {
-          clearTimeout(timer);
-          this.#signal?.removeEventListener('abort', onAbort);
-          secure.off('secureConnect', ok);
-          secure.off('error', done);
-          secure.off('close', closed);
-          if (error) reject(error);
-          else resolve();
-        };
-        const ok = (): void => done();
-        const closed = (): void => done(new Error('the server closed the connection'));
-        secure.once('secureConnect', ok);
-        secure.once('error', done);
-        secure.once('close', closed);
-      });
-    } catch (error) {
-      secure.destroy();
-      plain.destroy();
-      this.#socket = secure;
-      const message = `TLS handshake failed: ${(error as Error).message}`;
-      // Certificates and TLS protocol failures are permanent; a timeout or a lost connection is not.
-      const kind = isTlsFailure(error)
-        ? 'tls'
-        : (error as Error).message.startsWith('no handshake') || (error as Error).message.includes('deadline')
-          ? 'timeout'
-          : 'closed';
-      const failure: Failure = { kind, message, cause: error };
-      this.fail(failure);
-      throw errorFor(this.#failure ?? failure, 'starttls');
+    const handshake = await handshakeTls(plain, options, timeoutMs, this.#signal);
+    this.#socket = handshake.socket;
+    if (!handshake.ok) {
+      this.fail(handshake.failure);
+      throw errorFor(this.#failure ?? handshake.failure, 'starttls');
     }
-    this.#socket = secure;
-    this.#attach(secure);
+    this.#attach(handshake.socket);
   }
 
   /** Ends the connection at once (no QUIT); pending reads reject with `ConnectionError`. */
