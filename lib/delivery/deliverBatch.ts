@@ -67,7 +67,10 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const allow = options.allowedRecipients;
   const ledgerJobs = slots.map((slot) => {
     if (!('job' in slot.prepared)) return undefined;
-    const { job } = slot.prepared;
+    // A claim check's copy for some recipients (its pointer names them; the job in S3 names them all)
+    // is, for the ledger and the allow list, the job for only those: as a copy in a queue body is.
+    const { pointer } = slot.prepared;
+    const job = pointer?.recipients === undefined ? slot.prepared.job : withRecipientsOnly(slot.prepared.job, pointer.recipients);
     if (allow === undefined) return { key: job.id ?? '', job };
     const { allowed, suppressed } = splitRecipients(job, allow);
     if (suppressed.length === 0) return { key: job.id ?? '', job };

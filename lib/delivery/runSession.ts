@@ -192,6 +192,7 @@ function sessionJob(slot: BatchSlot, settings: SmtpSettings, index: number, ledg
           (recipient) => !suppressed.has(recipient) && (only === undefined || only.has(recipientKey(recipient))),
         );
         const to = ledger === undefined ? allowed : await ledger.recipientsToSend(index, allowed, messageId);
+        if (to.length < allowed.length) slot.undelivered = { pending: to, delivered: allowed.length - to.length };
         slot.mail = { envelope: { from: composed.envelope.from, to }, message: composed.message };
         return slot.mail;
       });

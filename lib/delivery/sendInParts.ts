@@ -109,6 +109,8 @@ async function attempt(
 }
 
 function combine(parts: readonly Part[]): PartsOutcome {
+  // No transaction at all: the envelope had nobody left to send to.
+  if (parts.length === 0) return { outcome: { kind: 'permanent', reason: { phase: 'rcpt', message: 'the job has no recipient left to send to' } } };
   const errors = parts.flatMap((part) => ('error' in part ? [part.error] : []));
   const loss = errors.find((error) => isConnectionLoss(error) || (error instanceof SmtpError && (error.ambiguous || error.code === 421)));
   const error = loss ?? errors[0];

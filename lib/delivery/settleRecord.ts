@@ -8,12 +8,13 @@ import type { MailRecord } from './mailRecord.js';
 import { lastReceiveReason } from './outcome.js';
 import type { ComesBackOutcome, FailureReason, Outcome } from './outcome.js';
 import type { FailureKind } from './QueueActions.js';
-import { settleRefused } from './settleRefused.js';
+import { deadLetterUndelivered, settleRefused } from './settleRefused.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
 
 /**
  * Acts on one outcome and says where the record ended up: delivered, duplicate suppressed → `done`; permanent → DLQ
- * (`deadLettered`, or `retry` if the DLQ send failed); partly refused → `done` after the
+ * (`deadLettered`, or `retry` if the DLQ send failed; naming only the recipients not yet delivered
+ * when the ledger had some as delivered, see {@link deadLetterUndelivered}); partly refused → `done` after the
  * recipients refused for now are re-enqueued or dead-lettered on their own (see
  * {@link settleRefused}; `retry` only if neither worked); anything else → `retry`, except on the
  * record's last receive (see {@link dealtWithOnLastReceive}), where it goes to the DLQ with the
@@ -40,7 +41,9 @@ export async function settleRecord(
       result.placement = 'done';
       break;
     case 'permanent':
-      await deadLetter(result, record, outcome.reason, delivery, { jobId, signal, tags: result.tags });
+      if (slot.undelivered !== undefined)
+        await deadLetterUndelivered(result, { ...slot, undelivered: slot.undelivered }, outcome.reason, delivery, { signal });
+      else await deadLetter(result, record, outcome.reason, delivery, { jobId, signal, tags: result.tags });
       break;
     case 'partlyRefused':
       await settleRefused(result, slot, outcome, delivery, signal);
@@ -51,13 +54,10 @@ export async function settleRecord(
     case 'systemic':
       if (dealtWithOnLastReceive(record, outcome, delivery.options)) {
         result.lastReceive = true;
-        await deadLetter(result, record, lastReceiveReason(outcome), delivery, {
-          jobId,
-          signal,
-          kind: 'last-receive',
-          attempts: record.receiveCount,
-          tags: result.tags,
-        });
+        const last = { signal, kind: 'last-receive' as const, attempts: record.receiveCount };
+        if (slot.undelivered !== undefined)
+          await deadLetterUndelivered(result, { ...slot, undelivered: slot.undelivered }, lastReceiveReason(outcome), delivery, last);
+        else await deadLetter(result, record, lastReceiveReason(outcome), delivery, { ...last, jobId, tags: result.tags });
       }
       break; // else retried
   }

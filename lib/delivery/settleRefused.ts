@@ -7,11 +7,12 @@
  * @module
  */
 import { backoffSeconds } from './backoff.js';
-import type { Outcome } from './outcome.js';
-import type { DeadLetterPart } from './QueueActions.js';
+import type { FailureReason, Outcome } from './outcome.js';
+import type { DeadLetterPart, FailureKind } from './QueueActions.js';
 import { requeueBody, requeueBodyBudget } from './requeueJob.js';
 import type { JobCopy, PendingCopies, RequeueBody } from './requeueJob.js';
 import { payloadPointerBody } from '../message/payloadPointer.js';
+import { SQS_MAX_MESSAGE_BYTES } from '../message/queueBody.js';
 import type { PayloadPointer } from '../message/payloadPointer.js';
 import type { Envelope } from '../smtp/types.js';
 import type { BatchSlot, Delivery, RecordResult } from './types.js';
@@ -53,9 +54,8 @@ export async function settleRefused(
   const maxRequeues = delivery.options.maxRequeues ?? 5;
   const withSignal = signal === undefined ? {} : { signal };
 
-  // Each copy keeps its number among the record's copies (FIFO deduplication ids, DLQ attributes),
-  // and is built again from it for the DLQ when its re-enqueue failed: the same body.
-  const all = (copies: PendingCopies): Left => ({ form: copies.form, numbers: Array.from({ length: copies.count }, (_, n) => n), copy: copies.copy });
+  // Recipients the ledger had as delivered on an earlier receive have it too.
+  const delivered = outcome.accepted + (slot.undelivered?.delivered ?? 0);
   let left: Left | undefined;
   let why: string;
   if (next.ok && record.requeueCount < maxRequeues) {
@@ -79,7 +79,7 @@ export async function settleRefused(
   }
 
   if (left === undefined)
-    result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${outcome.accepted} recipients have it already)`;
+    result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${delivered} recipients have it already)`;
   const toDeadLetter: Left = left ?? { form: 'original', numbers: [0], copy: () => ({ body: record.body, recipients: recipients.length }) };
   const dead = await inWaves(toDeadLetter, (copy, number) =>
     delivery.actions.deadLetter(
@@ -88,7 +88,7 @@ export async function settleRefused(
       {
         ...(jobId === undefined ? {} : { jobId }),
         body: copy.body,
-        part: { form: toDeadLetter.form, pending: copy.recipients, delivered: outcome.accepted, copy: number },
+        part: { form: toDeadLetter.form, pending: copy.recipients, delivered, copy: number },
         ...('job' in slot.prepared && slot.prepared.job.tags !== undefined ? { tags: slot.prepared.job.tags } : {}),
         ...withSignal,
       },
@@ -99,6 +99,57 @@ export async function settleRefused(
     result.placement = 'retry';
     result.problem = `dead-letter send failed, the whole job is retried (possible duplicates for the recipients who took it): ${describe(dead.failed.values().next().value)}`;
   }
+}
+
+/**
+ * Dead-letters a record some of whose recipients the delivery ledger had as delivered on an earlier
+ * receive (`slot.undelivered`), failed for good now or on its last receive: the DLQ copies name only
+ * the recipients this receive sent to (DLQ attributes `JobForm`, `PendingRecipients`,
+ * `DeliveredRecipients`), as {@link settleRefused} does; a claim check's copy is its pointer naming
+ * them. Should no such copy be possible, the record's own body goes (`JobForm: original`, `problem` says so).
+ * `deadLettered`, or `retry` when a send failed.
+ *
+ * @param signal the invocation's deadline: an SQS call it cuts counts as failed
+ */
+export async function deadLetterUndelivered(
+  result: RecordResult,
+  slot: BatchSlot & { undelivered: NonNullable<BatchSlot['undelivered']> },
+  reason: FailureReason,
+  delivery: Pick<Delivery, 'actions'>,
+  options: { signal?: AbortSignal | undefined; kind?: FailureKind; attempts?: number },
+): Promise<void> {
+  const { prepared, undelivered } = slot;
+  const { record, jobId } = prepared;
+  const pending = [...undelivered.pending];
+  const next: RequeueBody | undefined =
+    !('job' in prepared) || pending.length === 0
+      ? undefined
+      : prepared.pointer === undefined
+        ? requeueBody(record.body, prepared.job, undefined, pending, SQS_MAX_MESSAGE_BYTES)
+        : pointerCopy(prepared.pointer, pending);
+  const copies = next === undefined ? undefined : next.ok ? all(next) : next.deadLetter === undefined ? undefined : all(next.deadLetter);
+  if (copies === undefined)
+    result.problem = `no copy holding only the recipients not yet delivered could be made; the whole job is in the DLQ (${undelivered.delivered} recipients have it already)`;
+  const toDeadLetter: Left = copies ?? { form: 'original', numbers: [0], copy: () => ({ body: record.body, recipients: pending.length }) };
+  const tags = 'job' in prepared ? prepared.job.tags : undefined;
+  const dead = await inWaves(toDeadLetter, (copy, number) =>
+    delivery.actions.deadLetter(record, reason, {
+      ...(jobId === undefined ? {} : { jobId }),
+      body: copy.body,
+      part: { form: toDeadLetter.form, pending: copy.recipients, delivered: undelivered.delivered, copy: number },
+      ...(tags === undefined ? {} : { tags }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.kind === undefined ? {} : { kind: options.kind }),
+      ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+    }),
+  );
+  result.placement = dead.failed.size === 0 ? 'deadLettered' : 'retry';
+  if (dead.failed.size > 0) result.problem = `dead-letter send failed: ${describe(dead.failed.values().next().value)}`;
+}
+
+/** Every copy, by number: each keeps its number among the record's copies (FIFO deduplication ids, DLQ attributes), and is built again from it (the same body). */
+function all(copies: PendingCopies): Left {
+  return { form: copies.form, numbers: Array.from({ length: copies.count }, (_, n) => n), copy: copies.copy };
 }
 
 /** Copies still to be sent somewhere: their numbers, and how to build each (again). */

@@ -147,4 +147,10 @@ export interface BatchSlot {
   suppressed?: readonly string[];
   /** Every recipient is outside `MAIL_ALLOWED_RECIPIENTS`: the job is done unsent (outcome `suppressed`). */
   allSuppressed?: boolean;
+  /**
+   * Set when the delivery ledger found some of the record's recipients delivered already (on an
+   * earlier receive): the envelope recipients this receive sends to (`pending`), and how many the
+   * ledger had as delivered. A dead letter of the record then names only `pending`.
+   */
+  undelivered?: { pending: readonly string[]; delivered: number };
 }

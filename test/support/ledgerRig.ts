@@ -25,6 +25,10 @@ export interface LedgerRigOptions {
   /** The relay's reply to a command (`undefined`: its own). */
   onCommand?: (command: ReceivedCommand) => ScriptedReply | undefined;
   fifo?: boolean;
+  /** `MAIL_MAX_RECEIVES`. */
+  maxReceives?: number;
+  /** `MAIL_PAYLOAD_BUCKET`: claim checks read from this bucket (pass `deps.s3` for the emulator's S3). */
+  payload?: Config['payload'];
   /** Replaces the handler's dependencies (e.g. `dynamo` with a client of a stopped emulator). */
   deps?: Partial<SendMailHandlerDeps>;
 }
@@ -74,6 +78,8 @@ export async function ledgerRig(emulator: SqsEmulator, dynamo: DynamoEmulator, o
     tlsCa: relay.ca,
     fifo: options.fifo ?? false,
     ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
+    ...(options.payload === undefined ? {} : { payload: options.payload }),
+    ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
   });
   const tableName = await dynamo.newLedgerTable();
   const config: Config = { ...rig.config, ledger: { tableName, ttlSeconds: 3600 } };
