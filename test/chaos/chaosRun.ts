@@ -1,111 +1,30 @@
 /**
  * One fault-injection run on one queue: the SQS emulator (with the stack's redrive to a DLQ), the
  * relay and the two fault proxies, the real send-mail bundle invoked by the local event source
- * stand-in (worker threads, some killed mid-batch), the jobs published, then wait until the queue
- * is empty (or the time is up), and account for every (job, recipient).
+ * stand-in (worker threads, some killed mid-batch: invocationFaults.ts), the jobs published, then
+ * wait until the queue is empty (or the time is up), and account for every (job, recipient). The
+ * fault plan and the pipeline's settings are in chaosPlan.ts.
  * @module
  */
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import { EventSourceMapping } from '../../lib/local/EventSourceMapping.js';
-import type { InvocationReport, InvocationStart } from '../../lib/local/EventSourceMapping.js';
 import type { HandlerBundle } from '../../lib/local/buildHandlerBundle.js';
 import { LOCAL_CREDENTIALS, startLocalSqs } from '../../lib/local/LocalSqs.js';
 import type { PipelineSettings } from '../../lib/local/pipelineSettings.js';
 import { account } from './accounting.js';
-import type { ChaosTable, InvocationTrace } from './accounting.js';
+import type { ChaosTable } from './accounting.js';
 import { ledgerEvidence, startChaosLedger } from './chaosLedger.js';
 import { makeJobs, publishJobs } from './chaosJobs.js';
+import { DEFAULT_PIPELINE, DEFAULT_RATES } from './chaosPlan.js';
+import type { ChaosPipeline, FaultRates } from './chaosPlan.js';
 import { CHAOS_DOMAIN, startChaosRelay } from './chaosRelay.js';
-import type { RelayFaults } from './chaosRelay.js';
 import { FaultLog } from './FaultLog.js';
-import { jobIdsOf, ledgerLineOf, parseLine } from './handlerLines.js';
+import { injectInvocationFaults } from './invocationFaults.js';
 import { SeededRandom } from './random.js';
 import { startSmtpFaultProxy } from './SmtpFaultProxy.js';
-import type { SmtpProxyFaults } from './SmtpFaultProxy.js';
 import { startSqsFaultProxy } from './SqsFaultProxy.js';
-import type { SqsProxyFaults } from './SqsFaultProxy.js';
 
-/** The fault plan's rates. */
-export interface FaultRates {
-  smtp: SmtpProxyFaults;
-  relay: RelayFaults;
-  sqs: SqsProxyFaults;
-  /** Chance that an invocation is killed, and when (ms after it started). */
-  kill: number;
-  killWithinMs: [number, number];
-  /**
-   * Chance, per copy whose final reply reached the function, that the invocation is killed then
-   * (after the relay said 250, before the batch answered), and how long after the reply (ms).
-   */
-  killAfterDelivery: number;
-  killAfterDeliveryMs: [number, number];
-  /**
-   * Chance, per invocation, that one of its records is made visible again while it works (SQS
-   * handing a message out twice, as when the visibility timeout ends early), and when (ms after it started).
-   */
-  redelivery: number;
-  redeliveryAfterMs: [number, number];
-  /** Chance that the producer publishes a job twice. */
-  doublePublish: number;
-  /** Chance that a call to the delivery ledger fails (`500`). */
-  ledgerError: number;
-}
-
-/** The default plan: every fault kind, often enough to matter, rare enough that most jobs get through in a few receives. */
-export const DEFAULT_RATES: FaultRates = {
-  smtp: {
-    dropClientToServer: 0.04,
-    dropServerToClient: 0.03,
-    dropAfterDot: 0.05,
-    stall: 0.03,
-    stallAfterDot: 0.05,
-    stallMs: [2000, 15_000],
-    spanBytes: 3000,
-  },
-  relay: { rcpt450: 0.03, later450: 0.5, smtp421: 0.04, rcptLimit: 0.05 },
-  sqs: { error500: 0.03, throttle: 0.03, slow: 0.03, slowMs: [500, 3000], brownout: { windowMs: 5000, chance: 0.3 }, requeueFail: 0.15 },
-  kill: 0.05,
-  killWithinMs: [0, 250],
-  killAfterDelivery: 0.04,
-  killAfterDeliveryMs: [0, 30],
-  redelivery: 0.15,
-  redeliveryAfterMs: [20, 400],
-  doublePublish: 0.03,
-  ledgerError: 0.01,
-};
-
-/** The pipeline, with time compressed. */
-export interface ChaosPipeline {
-  /** Event source maximum concurrency. @default 4 */
-  pollers: number;
-  /** Batch size = MAIL_PER_CONNECTION. @default 10 */
-  batchSize: number;
-  /** Function timeout. @default 10 */
-  timeoutSeconds: number;
-  /**
-   * Queue visibility timeout. It must outlast a cold start plus the function timeout, or a record
-   * whose invocation ran long comes back while it is still being handled (a duplicate the stack
-   * prevents with 6 × the timeout). @default 20
-   */
-  visibilitySeconds: number;
-  /** The stack's default. @default 5 */
-  maxReceiveCount: number;
-  /** BACKOFF_SCALE. @default 0.02 */
-  backoffScale: number;
-  /** Stop waiting for the queue to empty after this long. */
-  settleSeconds: number;
-}
-
-/** The default pipeline (time compressed about fifty times). */
-export const DEFAULT_PIPELINE: ChaosPipeline = {
-  pollers: 4,
-  batchSize: 10,
-  timeoutSeconds: 10,
-  visibilitySeconds: 20,
-  maxReceiveCount: 5,
-  backoffScale: 0.02,
-  settleSeconds: 240,
-};
+export { DEFAULT_PIPELINE, DEFAULT_RATES } from './chaosPlan.js';
+export type { ChaosPipeline, FaultRates } from './chaosPlan.js';
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -189,90 +108,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       ...ledger?.environment,
     };
 
-    const invocations: InvocationTrace[] = [];
-    interface Running {
-      trace: InvocationTrace;
-      kill: () => void;
-      killFiredAt?: number;
-      killKind?: 'kill' | 'killAfterDelivery';
-    }
-    const running = new Map<number, Running>();
-    const killRandom = fork('kill');
-    const killAfterDeliveryRandom = fork('killAfterDelivery');
-    const redeliveryRandom = fork('redelivery');
-    const redelivered = new Set<string>();
-    const fire = (entry: Running, kind: Running['killKind'], after: number): void => {
-      setTimeout(() => {
-        if (entry.killFiredAt !== undefined || entry.trace.end !== 0) return;
-        entry.killFiredAt = Date.now();
-        entry.killKind = kind;
-        entry.kill();
-      }, after).unref();
-    };
-    const onInvocationStart = (start: InvocationStart): void => {
-      const entry: Running = {
-        trace: { start: Date.now(), end: 0, jobIds: jobIdsOf(start.records), timedOut: false, requeueFailed: [], outcomes: [] },
-        kill: () => {
-          start.kill();
-        },
-      };
-      running.set(start.poller, entry);
-      if (killRandom.chance(rates.kill)) fire(entry, 'kill', killRandom.int(...rates.killWithinMs));
-      if (redeliveryRandom.chance(rates.redelivery)) {
-        const record = start.records[redeliveryRandom.int(0, start.records.length - 1)];
-        const after = redeliveryRandom.int(...rates.redeliveryAfterMs);
-        setTimeout(() => {
-          if (record === undefined || entry.trace.end !== 0) return;
-          const jobId = jobIdsOf([record])[0];
-          sqs.client
-            .send(new ChangeMessageVisibilityCommand({ QueueUrl: sqs.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 }))
-            .then(() => {
-              if (jobId !== undefined) redelivered.add(jobId);
-              log.add('redelivery', `job ${jobId ?? '?'} visible again ${after} ms into an invocation holding it`);
-            })
-            .catch(() => undefined);
-        }, after).unref();
-      }
-    };
-    // A kill after delivery: the relay's 250 for a copy reached the function, and the invocation dies
-    // before it answers the batch (before or after the ledger recorded the delivery, by timing).
-    const acknowledgedAt = new Map<string, number>();
-    smtpProxy.onAcknowledged = (copyId) => {
-      acknowledgedAt.set(copyId, Date.now());
-      const jobId = relay.copies.find((copy) => copy.copyId === copyId)?.jobId;
-      if (jobId === undefined) return;
-      const entry = [...running.values()].find((each) => each.trace.jobIds.includes(jobId) && each.killFiredAt === undefined);
-      if (entry === undefined || !killAfterDeliveryRandom.chance(rates.killAfterDelivery)) return;
-      fire(entry, 'killAfterDelivery', killAfterDeliveryRandom.int(...rates.killAfterDeliveryMs));
-    };
-    const onInvocation = (report: InvocationReport): void => {
-      const entry = running.get(report.poller);
-      running.delete(report.poller);
-      const trace = entry?.trace ?? { start: Date.now(), end: 0, jobIds: jobIdsOf(report.records), timedOut: false, requeueFailed: [], outcomes: [] };
-      trace.end = Date.now();
-      const jobOf = new Map(report.records.map((record) => [record.messageId, jobIdsOf([record])[0]]));
-      const jobsOf = (ids: readonly string[]): string[] => ids.flatMap((id) => jobOf.get(id) ?? []);
-      trace.handedBack = jobsOf(report.failed);
-      trace.deleteFailed = jobsOf(report.deleteFailed);
-      if (report.batchFailure !== undefined) trace.batchFailure = report.batchFailure;
-      trace.timedOut = report.result.kind === 'timeout';
-      if (entry?.killFiredAt !== undefined && report.batchFailure === 'the execution environment ended') {
-        trace.killedAt = entry.killFiredAt;
-        log.add(entry.killKind ?? 'kill', `invocation of ${trace.jobIds.length} records, ${entry.killFiredAt - trace.start} ms in`);
-      }
-      for (const line of report.result.logs) {
-        if (line.includes('the delivery ledger could not be reached')) {
-          const { jobs: unavailable, problem } = ledgerLineOf(line);
-          trace.ledgerUnavailable = (trace.ledgerUnavailable ?? 0) + unavailable;
-          if (problem !== undefined) trace.ledgerProblem = problem;
-        }
-        const record = parseLine(line);
-        if (record === undefined) continue;
-        trace.outcomes.push(record);
-        if (record.jobId !== undefined && record.problem?.includes('re-enqueue failed') === true) trace.requeueFailed.push(record.jobId);
-      }
-      invocations.push(trace);
-    };
+    const { invocations, redelivered, acknowledgedAt, onInvocationStart, onInvocation, onAcknowledged } = injectInvocationFaults({
+      rates,
+      fork,
+      log,
+      sqs: sqs.client,
+      queueUrl: sqs.queueUrl,
+      copies: relay.copies,
+    });
+    smtpProxy.onAcknowledged = onAcknowledged;
 
     const publishRandom = fork('doublePublish');
     const doublePublished = new Set<string>();
