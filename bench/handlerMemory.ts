@@ -6,7 +6,7 @@
  * the 1 MiB SQS message limit (~900 KB each, ~9 MB of event: more than one Lambda event can hold,
  * measured to show the headroom). Both are bundled with the Lambda's esbuild settings and each run is a fresh Node
  * process (a cold start) that imports the bundle, parses the event as the Lambda runtime does and
- * calls the handler once; its peak resident memory (`process.resourceUsage().maxRSS`) is what a
+ * calls the handler once; its own peak resident memory (`VmHWM`: bench/handlerChild.ts) is what a
  * 128 MB function must hold. The SMTP server (smtp-server, STARTTLS + AUTH) and an optional
  * latency proxy run in this process, so the child's figures are the handler's alone.
  * @module
@@ -143,7 +143,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
               const report = await runChild(childProgram(h.file, eventFile), env, maxOldSpace);
               reports.push({ ...report, delivered: server.messages.length });
               log(
-                `${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`,
+                `${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.peakRssKb / 1024).toFixed(1)} MiB`,
               );
             }
           }
@@ -170,7 +170,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
           const report = await runChild(childProgram(ours.file, eventFile), env, maxOldSpace);
           taken.push({ ...report, delivered: relay.connections.reduce((sum, c) => sum + c.messages.length, 0) - before });
           log(
-            `send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.maxRssKb / 1024).toFixed(1)} MiB`,
+            `send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.peakRssKb / 1024).toFixed(1)} MiB`,
           );
         }
         const shape = {
@@ -201,8 +201,8 @@ function summarise(
     ...batch,
     runs: taken.length,
     batchMs: median(taken.map((s) => s.ms)),
-    peakRssMiB: median(taken.map((s) => s.maxRssKb / 1024)),
-    worstRssMiB: Math.max(...taken.map((s) => s.maxRssKb / 1024)),
+    peakRssMiB: median(taken.map((s) => s.peakRssKb / 1024)),
+    worstRssMiB: Math.max(...taken.map((s) => s.peakRssKb / 1024)),
     importedRssMiB: median(taken.map((s) => s.importedRss / 1024 / 1024)),
     delivered: median(taken.map((s) => s.delivered)),
     failed: median(taken.map((s) => s.failed)),
@@ -248,7 +248,7 @@ export const handlerMemorySection: BenchSection = {
       'Batches of 10 jobs, each with one large attachment: ~590 KB per job (5.9 MB of event, the most Lambda passes in one invocation) and ' +
         '~900 KB per job (near the 1 MiB SQS message limit; 9 MB of event, more than Lambda can pass: a stress figure). Each run is a fresh Node ' +
         `${process.versions.node} process with \`--max-old-space-size=96\` that imports the esbuild bundle, parses the event and calls the handler once, ` +
-        'against smtp-server (STARTTLS + AUTH, no CHUNKING) on loopback, optionally through the latency proxy, and against our scripted relay with CHUNKING (where the whole batch is built first and streamed as BDAT). Peak RSS is `process.resourceUsage().maxRSS` of the whole process.',
+        "against smtp-server (STARTTLS + AUTH, no CHUNKING) on loopback, optionally through the latency proxy, and against our scripted relay with CHUNKING (where the whole batch is built first and streamed as BDAT). Peak RSS is the whole process's own peak, `VmHWM` of /proc/self/status (not `process.resourceUsage().maxRSS`, which on Linux keeps the bench process's RSS at the fork).",
       '',
       markdownTable(HANDLER_MEMORY_HEADERS, rows.map(handlerMemoryCells)),
     ].join('\n');

@@ -14,7 +14,7 @@ export interface LargeSample {
   /** Time of the handler call; absent when the child failed without a report. */
   ms?: number;
   /** Peak RSS of the child in KiB; absent when it failed without a report. */
-  maxRssKb?: number;
+  peakRssKb?: number;
   /** RSS after importing the bundle, before the event was read, in bytes; absent when it failed without a report. */
   importedRss?: number;
   /** Records the handler reported failed. */
@@ -66,8 +66,8 @@ export const FUNCTION_MEMORY_MIB = 128;
 
 /** Sums up one handler's runs on one batch. */
 export function summariseLarge(key: LargeRowKey, samples: readonly LargeSample[]): LargeRow {
-  const reported = samples.filter((sample) => sample.ms !== undefined && sample.maxRssKb !== undefined);
-  const rss = reported.map((sample) => (sample.maxRssKb ?? 0) / 1024);
+  const reported = samples.filter((sample) => sample.ms !== undefined && sample.peakRssKb !== undefined);
+  const rss = reported.map((sample) => (sample.peakRssKb ?? 0) / 1024);
   return {
     ...key,
     runs: samples.length,

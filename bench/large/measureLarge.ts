@@ -99,7 +99,7 @@ async function runOnce(
   const problems = [problem, reportedFailed, check.problem];
   const said = problems.filter((text): text is string => text !== undefined);
   return {
-    ...(report === undefined ? {} : { ms: report.ms, maxRssKb: report.maxRssKb, importedRss: report.importedRss }),
+    ...(report === undefined ? {} : { ms: report.ms, peakRssKb: report.peakRssKb, importedRss: report.importedRss }),
     failed: report?.failed ?? jobs.length,
     delivered: check.delivered,
     expected: jobs.length,
@@ -165,7 +165,7 @@ export async function measureLarge(options: LargeOptions = {}): Promise<LargeRow
                   samples[index]?.push(sample);
                   log(
                     `${contender.handler}, ${kind}, rtt ${rttMs} ms, ${batch.label}, run ${run + 1}/${batch.runs}: ` +
-                      `${sample.ms === undefined ? '–' : sample.ms.toFixed(0)} ms, peak ${sample.maxRssKb === undefined ? '–' : (sample.maxRssKb / 1024).toFixed(1)} MiB, ` +
+                      `${sample.ms === undefined ? '–' : sample.ms.toFixed(0)} ms, peak ${sample.peakRssKb === undefined ? '–' : (sample.peakRssKb / 1024).toFixed(1)} MiB, ` +
                       `${sample.delivered}/${sample.expected} delivered${sample.intact ? ' intact' : ''}${sample.problem === undefined ? '' : ` (${sample.problem})`}`,
                   );
                 }

@@ -44,7 +44,8 @@ export const largeMessagesSection: BenchSection = {
       '',
       `**Ours**: the esbuild bundle of the function, imported by a fresh Node ${process.versions.node} process with ` +
         '`--max-old-space-size=96` (as in the `memory` section), the event parsed, the handler called once, its peak RSS ' +
-        '`process.resourceUsage().maxRSS` of the whole process. It reads each pointer from S3 with its streaming JSON reader (attachments ' +
+        "the whole process's own peak, `VmHWM` of /proc/self/status (not `process.resourceUsage().maxRSS`: on Linux it keeps the " +
+        "peak of the image before `exec`, so every child read at least the bench process's RSS at the fork, 130 to 180 MiB here). It reads each pointer from S3 with its streaming JSON reader (attachments " +
         'decoded into /tmp files), composes each message as a stream and sends it with the streaming `send` (BDAT in 1 MiB chunks when the ' +
         'relay offers CHUNKING), then deletes the objects. **nodemailer**: a minimal handler (`bench/large/nodemailerPayloadHandler.ts`) ' +
         'bundled and run the same way: it reads each pointer from S3 through the same streaming JSON reader (`spoolJobJson`, because ' +

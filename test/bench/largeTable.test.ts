@@ -18,7 +18,7 @@ const THEIRS: LargeRowKey = { ...OURS, handler: 'nodemailer' };
 function run(ms: number, mib: number, extra: Partial<LargeSample> = {}): LargeSample {
   return {
     ms,
-    maxRssKb: mib * 1024,
+    peakRssKb: mib * 1024,
     importedRss: 80 * 2 ** 20,
     failed: 0,
     delivered: 1,
