@@ -81,7 +81,7 @@ export class OutboundMail extends Construct {
   readonly payloads: PayloadBucket;
   /** The alarms on the delivery ledger (throttles, and mail sent without it). */
   readonly ledgerAlarms: DeliveryLedgerAlarms;
-  /** The SSM parameters holding the queue's URL and ARN, unless `parameterPrefix` is false. */
+  /** The SSM parameters holding the queue's URL and ARN and the claim-check bucket's name, unless `parameterPrefix` is false. */
   readonly queueParameters: QueueParameters | undefined;
 
   constructor(scope: Construct, id: string, props: OutboundMailProps) {
@@ -199,7 +199,12 @@ export class OutboundMail extends Construct {
     props.relayCa?.grantRead(this.sendMailFunction);
     grantSecretKeyDecrypt(props, role);
     allowProducers(this.queue, props);
-    this.queueParameters = addQueueParameters(this, this.queue, props.parameterPrefix ?? `/outbound-mail/${this.environmentName}`);
+    this.queueParameters = addQueueParameters(
+      this,
+      this.queue,
+      this.payloads.bucket,
+      props.parameterPrefix ?? `/outbound-mail/${this.environmentName}`,
+    );
 
     this.alarms = addOutboundMailAlarms(this, this, {
       metrics,

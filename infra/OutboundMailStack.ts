@@ -44,8 +44,9 @@ const CONFIG_KEY_OF_PROP: Readonly<Partial<Record<keyof OutboundMailProps, keyof
 /**
  * The stack of one environment. Its name is `OutboundMail-<environment>`, its account and region
  * those of the environment, and its outputs the queues' URLs, names and ARNs, the function's name,
- * the dashboard's name and URL, and the alarm topic's ARN (when there is one). The output keys are
- * stable: `mail-queue --stack` reads `QueueUrl` and `DeadLetterQueueUrl`.
+ * the dashboard's name and URL, the claim-check bucket's name, and the alarm topic's ARN (when there
+ * is one). The output keys are stable: `mail-queue --stack` reads `QueueUrl`, `DeadLetterQueueUrl`
+ * and `PayloadBucketName`.
  *
  * @throws {@link InvalidEnvironmentConfigError} naming the `cdk.json` key when the environment's
  *   values contradict each other (e.g. `environments.prod.visibilityTimeoutSeconds`).
@@ -110,6 +111,11 @@ export class OutboundMailStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.mail.deadLetterQueue.queueArn });
     new CfnOutput(this, 'QueueName', { value: this.mail.queue.queueName });
     new CfnOutput(this, 'DeadLetterQueueName', { value: this.mail.deadLetterQueue.queueName });
+    new CfnOutput(this, 'PayloadBucketName', {
+      value: this.mail.payloads.bucket.bucketName,
+      description: 'Producers put mail jobs over 256 KiB under payloads/ here (claim check)',
+      exportName: `${this.stackName}-PayloadBucketName`,
+    });
     new CfnOutput(this, 'DashboardName', { value: this.mail.dashboard.dashboardName });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${environment.region}.console.aws.amazon.com/cloudwatch/home?region=${environment.region}#dashboards/dashboard/${this.mail.dashboard.dashboardName}`,

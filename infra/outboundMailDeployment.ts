@@ -11,6 +11,7 @@ import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2'
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { allowedRecipientsProblem } from './allowedRecipients.js';
@@ -131,19 +132,27 @@ export function allowProducers(queue: IQueue, props: OutboundMailProps): void {
   );
 }
 
-/** The SSM parameters naming the queue. */
+/** The SSM parameters a producer looks up: the queue, and the claim-check bucket for jobs over the offload threshold. */
 export interface QueueParameters {
   readonly queueUrl: StringParameter;
   readonly queueArn: StringParameter;
+  /** `<prefix>/payload-bucket`: the bucket's name, `createMailQueue`'s `payloadBucket`. */
+  readonly payloadBucket: StringParameter;
 }
 
 /**
- * Writes the queue's URL and ARN to SSM under `prefix` (`<prefix>/queue-url`, `<prefix>/queue-arn`).
+ * Writes the queue's URL and ARN and the claim-check bucket's name to SSM under `prefix`
+ * (`<prefix>/queue-url`, `<prefix>/queue-arn`, `<prefix>/payload-bucket`).
  * @returns undefined when `prefix` is false.
  */
-export function addQueueParameters(scope: Construct, queue: IQueue, prefix: string | false): QueueParameters | undefined {
+export function addQueueParameters(scope: Construct, queue: IQueue, payloadBucket: IBucket, prefix: string | false): QueueParameters | undefined {
   if (prefix === false) return undefined;
   return {
+    payloadBucket: new StringParameter(scope, 'PayloadBucketParameter', {
+      parameterName: `${prefix}/payload-bucket`,
+      stringValue: payloadBucket.bucketName,
+      description: 'Outbound mail: producers put mail jobs over 256 KiB under payloads/ of this S3 bucket (claim check)',
+    }),
     queueUrl: new StringParameter(scope, 'QueueUrlParameter', {
       parameterName: `${prefix}/queue-url`,
       stringValue: queue.queueUrl,

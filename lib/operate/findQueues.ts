@@ -1,14 +1,14 @@
 /**
  * Finding an environment's queues: the DLQ of a mail queue from its redrive policy, or both
- * queues from the outputs of its CloudFormation stack.
+ * queues (and the claim-check bucket) from the outputs of its CloudFormation stack.
  * @module
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
-/** The stack outputs (infra/OutboundMailStack.ts) that hold the queues' URLs. */
-export const STACK_OUTPUTS = { queueUrl: 'QueueUrl', dlqUrl: 'DeadLetterQueueUrl' } as const;
+/** The stack outputs (infra/OutboundMailStack.ts) that hold the queues' URLs and the claim-check bucket's name. */
+export const STACK_OUTPUTS = { queueUrl: 'QueueUrl', dlqUrl: 'DeadLetterQueueUrl', payloadBucket: 'PayloadBucketName' } as const;
 
 /** A mail queue and its dead-letter queue. */
 export interface MailQueueUrls {
@@ -49,13 +49,44 @@ export class StackOutputError extends Error {
  * const { queueUrl, dlqUrl } = await stackQueues(new CloudFormationClient({}), 'OutboundMail-prod');
  */
 export async function stackQueues(cloudFormation: CloudFormationClient, stackName: string): Promise<MailQueueUrls> {
+  const outputs = await stackOutputs(cloudFormation, stackName);
+  return { queueUrl: required(outputs, stackName, STACK_OUTPUTS.queueUrl), dlqUrl: required(outputs, stackName, STACK_OUTPUTS.dlqUrl) };
+}
+
+/** Where a producer sends: the mail queue, and the claim-check bucket for jobs over the offload threshold. */
+export interface PublishTarget {
+  queueUrl: string;
+  /** Absent on a stack deployed before the `PayloadBucketName` output existed. */
+  payloadBucket?: string;
+}
+
+/**
+ * The mail queue and the claim-check bucket of an OutboundMail stack, from its outputs `QueueUrl`
+ * and `PayloadBucketName` (CloudFormation `DescribeStacks`), for `mail-queue send|bulk --stack`.
+ * @throws {StackOutputError} when the stack lacks `QueueUrl`; the CloudFormation client's error when the stack cannot be described
+ * @example
+ * const { queueUrl, payloadBucket } = await stackPublishTarget(new CloudFormationClient({}), 'OutboundMail-prod');
+ */
+export async function stackPublishTarget(cloudFormation: CloudFormationClient, stackName: string): Promise<PublishTarget> {
+  const outputs = await stackOutputs(cloudFormation, stackName);
+  const payloadBucket = outputs.get(STACK_OUTPUTS.payloadBucket);
+  return { queueUrl: required(outputs, stackName, STACK_OUTPUTS.queueUrl), ...(payloadBucket === undefined ? {} : { payloadBucket }) };
+}
+
+/** The stack's non-empty outputs, by key. */
+async function stackOutputs(cloudFormation: CloudFormationClient, stackName: string): Promise<Map<string, string>> {
   const reply = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
   const stack = reply.Stacks?.[0];
   if (stack === undefined) throw new StackOutputError(`no stack ${stackName}`);
-  const output = (key: string): string => {
-    const value = stack.Outputs?.find((entry) => entry.OutputKey === key)?.OutputValue;
-    if (value === undefined || value === '') throw new StackOutputError(`stack ${stackName} has no output ${key}`);
-    return value;
-  };
-  return { queueUrl: output(STACK_OUTPUTS.queueUrl), dlqUrl: output(STACK_OUTPUTS.dlqUrl) };
+  const outputs = new Map<string, string>();
+  for (const { OutputKey, OutputValue } of stack.Outputs ?? []) {
+    if (OutputKey !== undefined && OutputValue !== undefined && OutputValue !== '') outputs.set(OutputKey, OutputValue);
+  }
+  return outputs;
+}
+
+function required(outputs: ReadonlyMap<string, string>, stackName: string, key: string): string {
+  const value = outputs.get(key);
+  if (value === undefined) throw new StackOutputError(`stack ${stackName} has no output ${key}`);
+  return value;
 }

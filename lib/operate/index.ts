@@ -8,7 +8,15 @@ export { listDeadLetters, findDeadLetters, DEFAULT_LIST_MAX, type ListDeadLetter
 export { redriveDeadLetters, type RedriveOptions } from './redriveDeadLetters.js';
 export { purgeDeadLetters, type PurgeOptions, type PurgeSummary } from './purgeDeadLetters.js';
 export { queueStats, queueDepth, type QueueStatsOptions } from './queueStats.js';
-export { deadLetterQueueOf, stackQueues, StackOutputError, STACK_OUTPUTS, type MailQueueUrls } from './findQueues.js';
+export {
+  deadLetterQueueOf,
+  stackQueues,
+  stackPublishTarget,
+  StackOutputError,
+  STACK_OUTPUTS,
+  type MailQueueUrls,
+  type PublishTarget,
+} from './findQueues.js';
 export { readDeadLetter, matchesFilter, reasonText, DEAD_LETTER_ATTRIBUTES, REDRIVE_DROPPED_ATTRIBUTES } from './deadLetter.js';
 export type { DeadLetter, DeadLetterFilter, DeadLetterReason, DeadLetterSource, RedriveSummary, QueueDepth, QueueStats } from './types.js';
 export { describeJob, CONFIGURED_SENDER_PLACEHOLDER, type JobDescription, type JobPart } from './describeJob.js';

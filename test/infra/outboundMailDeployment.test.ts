@@ -312,10 +312,10 @@ describe('producers in other accounts', () => {
 });
 
 describe('the queue in SSM for producers to look up', () => {
-  it('writes /outbound-mail/<environment>/queue-url and queue-arn by default', () => {
+  it('writes /outbound-mail/<environment>/queue-url, queue-arn and payload-bucket by default', () => {
     const stack = teamStack();
     const { mail, template } = mailIn(stack);
-    template.resourceCountIs('AWS::SSM::Parameter', 2);
+    template.resourceCountIs('AWS::SSM::Parameter', 3);
     template.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/outbound-mail/staging/queue-url',
       Type: 'String',
@@ -326,7 +326,14 @@ describe('the queue in SSM for producers to look up', () => {
       Type: 'String',
       Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^MailQueue'), 'Arn'] },
     });
+    // The claim-check bucket, for producers that offload jobs over 256 KiB (createMailQueue's payloadBucket).
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/outbound-mail/staging/payload-bucket',
+      Type: 'String',
+      Value: { Ref: stack.getLogicalId(mail.payloads.bucket.node.defaultChild as never) },
+    });
     expect(mail.queueParameters?.queueUrl.parameterName).toBeDefined();
+    expect(mail.queueParameters?.payloadBucket.parameterName).toBeDefined();
     nagClean(stack);
   });
 
@@ -388,13 +395,18 @@ describe("the stacks of cdk.json's environments", () => {
     expect(functionVariables(templates.get('OutboundMail-prod')!)).not.toHaveProperty('MAIL_ALLOWED_RECIPIENTS');
   });
 
-  it('export the queue URL and ARN (the output keys mail-queue --stack reads stay) and write them to SSM', () => {
+  it('export the queue URL and ARN and the claim-check bucket (the output keys mail-queue --stack reads stay) and write them to SSM', () => {
     const template = templates.get('OutboundMail-prod')!;
     template.hasOutput('QueueUrl', { Export: { Name: 'OutboundMail-prod-QueueUrl' }, Value: { Ref: Match.stringLikeRegexp('^MailQueue') } });
     template.hasOutput('QueueArn', { Export: { Name: 'OutboundMail-prod-QueueArn' } });
     template.hasOutput('DeadLetterQueueUrl', { Export: Match.absent() });
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/outbound-mail/prod/queue-url' });
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/outbound-mail/prod/queue-arn' });
+    template.hasOutput('PayloadBucketName', {
+      Export: { Name: 'OutboundMail-prod-PayloadBucketName' },
+      Value: { Ref: Match.stringLikeRegexp('^MailPayloadsBucket') },
+    });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/outbound-mail/prod/payload-bucket' });
   });
 });
 

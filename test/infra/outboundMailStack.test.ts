@@ -382,7 +382,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     });
   });
 
-  it("outputs the queues' URLs, ARNs and names, the function name, the ledger table name and the dashboard, under stable keys", () => {
+  it("outputs the queues' URLs, ARNs and names, the claim-check bucket, the function name, the ledger table name and the dashboard, under stable keys", () => {
     const { stack, template } = get();
     template.hasOutput('QueueUrl', { Value: ref(stack.mail.queue) });
     template.hasOutput('QueueArn', { Value: getAtt(stack.mail.queue, 'Arn') });
@@ -406,6 +406,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
     // The keys `mail-queue --stack OutboundMail-<environment>` reads with DescribeStacks.
     template.hasOutput(STACK_OUTPUTS.queueUrl, { Value: ref(stack.mail.queue) });
     template.hasOutput(STACK_OUTPUTS.dlqUrl, { Value: ref(stack.mail.deadLetterQueue) });
+    template.hasOutput(STACK_OUTPUTS.payloadBucket, { Value: ref(stack.mail.payloads.bucket) });
     template.hasOutput('FunctionName', { Value: ref(stack.mail.sendMailFunction) });
     template.hasOutput('LedgerTableName', { Value: ref(stack.mail.ledger.table) });
     if (environment.alarmTopicArn === undefined && environment.createAlarmTopic !== true) {

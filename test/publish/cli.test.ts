@@ -186,7 +186,7 @@ describe('mail-queue send', () => {
   it('exits 2 without a queue URL', async () => {
     const run = await mailQueue(['send', '--to', 'ann@example.com', '--subject', 's', '--text', 't']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('mail-queue: no queue URL: give --queue-url or set MAIL_QUEUE_URL (or start the local run with npm start)\n');
+    expect(run.stderr).toBe('mail-queue: no queue URL: give --queue-url or --stack, or set MAIL_QUEUE_URL (or start the local run with npm start)\n');
   });
 
   it('exits 2 on an unknown option, a malformed --header or a missing file', async () => {

@@ -3,44 +3,21 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { formatIssue, InvalidJobError } from '../../message/InvalidJobError.js';
 import type { MailJobInput } from '../../message/types.js';
 import { publishNdjson, type BulkSummary, type Refusal } from '../bulkPublish.js';
-import { createMailQueue } from '../createMailQueue.js';
 import { jobFromFlags, UsageError, type JobFlags } from '../jobFromFlags.js';
 import { JobWithFiles } from '../JobWithFiles.js';
-import { LOCAL_RUN_DIR, readLocalRunState } from '../localRun.js';
 import { PublishError } from '../PublishError.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, toQueueMessage } from '../queueMessage.js';
+import { toQueueMessage } from '../queueMessage.js';
 import { EXIT_FAILED, EXIT_OK, usage, type CliIo } from './cliIo.js';
-
-interface QueueFlags {
-  queueUrl?: string;
-  endpoint?: string;
-  region?: string;
-  payloadBucket?: string;
-  maxMessageBytes?: string;
-}
+import { openPublishQueue, withPublishTarget, type PublishTargetFlags as QueueFlags } from './publishTarget.js';
 
 /** Adds `send` and `bulk` to the program; `done` receives each command's exit status. */
 export function addPublishCommands(program: Command, io: CliIo, done: (status: number) => void): void {
-  const withQueue = (command: Command) =>
-    command
-      .option('--queue-url <url>', 'SQS queue URL (default: $MAIL_QUEUE_URL, then $QUEUE_URL)')
-      .option('--endpoint <url>', 'SQS endpoint URL (default: $AWS_ENDPOINT_URL_SQS, else AWS)')
-      .option('--region <region>', 'AWS region (default: from the queue URL, else the AWS settings)')
-      .option(
-        '--payload-bucket <name>',
-        "S3 bucket for jobs over 256 KiB (claim check, key payloads/<uuid>; default: $MAIL_PAYLOAD_BUCKET, else the local run's; S3 endpoint: $AWS_ENDPOINT_URL_S3)",
-      )
-      .option('--max-message-bytes <octets>', `largest job taken, as JSON (default: ${DEFAULT_MAX_MESSAGE_BYTES})`);
-
-  withQueue(program.command('send'))
+  withPublishTarget(program.command('send'))
     .description('publish one job, described by flags or read from a JSON file')
     .option('--file <path>', 'read the job from a JSON file ("-" for stdin) instead of flags')
     .option('--id <id>', 'your job id: keeps the Message-ID across retries, FIFO deduplication id')
@@ -68,13 +45,14 @@ addresses in one flag, comments, quoted local parts) is refused.
 Examples:
   mail-queue send --from "Shop <shop@example.com>" --to ann@example.com --subject "Your order" \\
     --text-file order.txt --html-file order.html --inline logo@shop=./logo.png --attach invoice.pdf
-  mail-queue send --file job.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/mail`,
+  mail-queue send --file job.json --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/mail
+  mail-queue send --stack OutboundMail-prod --to ann@example.com --subject "Statement" --attach statement.pdf`,
     )
     .action(async (flags: QueueFlags & Partial<JobFlags> & { file?: string; dryRun?: boolean }) => {
       done(await send(flags, io));
     });
 
-  withQueue(program.command('bulk'))
+  withPublishTarget(program.command('bulk'))
     .description('publish many jobs from NDJSON (one JSON job per line), from a file or stdin')
     .argument('[file]', 'NDJSON file; "-" or nothing reads stdin')
     .addOption(new Option('--no-progress', 'no progress bar (it shows only when stdout is a terminal)'))
@@ -119,7 +97,7 @@ async function send(flags: QueueFlags & Partial<JobFlags> & { file?: string; dry
     io.stdout.write(`${JSON.stringify(job instanceof JobWithFiles ? await job.job() : job, null, 2)}\n`);
     return EXIT_OK;
   }
-  const queue = await openQueue(flags, io);
+  const queue = await openPublishQueue(flags, io);
   if (typeof queue === 'number') return queue;
   try {
     const sent = await queue.send(job);
@@ -146,7 +124,7 @@ async function bulk(file: string | undefined, flags: QueueFlags & { progress: bo
   } catch (error) {
     return usage(io, error);
   }
-  const queue = await openQueue(flags, io);
+  const queue = await openPublishQueue(flags, io);
   if (typeof queue === 'number') return queue;
   const bar =
     flags.progress && io.stdout.isTTY === true
@@ -201,53 +179,6 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
-}
-
-async function openQueue(flags: QueueFlags, io: CliIo): Promise<ReturnType<typeof createMailQueue> | number> {
-  const queueUrl = flags.queueUrl || io.env.MAIL_QUEUE_URL || io.env.QUEUE_URL;
-  if (queueUrl === undefined || queueUrl === '') {
-    const local = await readLocalRunState(path.resolve(io.cwd ?? process.cwd(), LOCAL_RUN_DIR));
-    if (local === undefined) {
-      return usage(io, new UsageError('no queue URL: give --queue-url or set MAIL_QUEUE_URL (or start the local run with npm start)'));
-    }
-    io.stderr.write(`mail-queue: no queue URL given: using the local run's queue (npm start, pid ${local.pid}) ${local.queueUrl}\n`);
-    const client = new SQSClient({
-      endpoint: flags.endpoint ?? local.sqsEndpoint,
-      region: flags.region ?? local.region,
-      credentials: local.credentials,
-    });
-    const payloadBucket = flags.payloadBucket ?? local.payloadBucket;
-    const s3Client = new S3Client({
-      endpoint: local.s3Endpoint ?? local.sqsEndpoint,
-      region: flags.region ?? local.region,
-      credentials: local.credentials,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
-    try {
-      return createMailQueue({ queueUrl: local.queueUrl, client, ...sizeOptions(flags, payloadBucket), s3Client });
-    } catch (error) {
-      return usage(io, error);
-    }
-  }
-  const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
-  // Given explicitly, the endpoint wins over the queue URL's host (which for a local emulator
-  // may not resolve); the SDK alone would prefer the queue URL's host to AWS_ENDPOINT_URL_SQS.
-  const endpoint = flags.endpoint ?? (io.env.AWS_ENDPOINT_URL_SQS || io.env.AWS_ENDPOINT_URL || undefined);
-  try {
-    const client = new SQSClient({ ...(endpoint === undefined ? {} : { endpoint }), ...(region === undefined ? {} : { region }) });
-    return createMailQueue({ queueUrl, client, ...sizeOptions(flags, flags.payloadBucket ?? (io.env.MAIL_PAYLOAD_BUCKET || undefined)) });
-  } catch (error) {
-    return usage(io, error);
-  }
-}
-
-/** The claim-check options from the flags. @throws {UsageError} for a malformed --max-message-bytes */
-function sizeOptions(flags: QueueFlags, payloadBucket: string | undefined): { payloadBucket?: string; maxMessageBytes?: number } {
-  const max = flags.maxMessageBytes === undefined ? undefined : Number(flags.maxMessageBytes);
-  if (max !== undefined && !(Number.isInteger(max) && max > 0))
-    throw new UsageError(`--max-message-bytes must be a positive integer, not ${flags.maxMessageBytes}`);
-  return { ...(payloadBucket === undefined ? {} : { payloadBucket }), ...(max === undefined ? {} : { maxMessageBytes: max }) };
 }
 
 function refused(io: CliIo, error: InvalidJobError): number {
