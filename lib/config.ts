@@ -35,6 +35,10 @@
  *   (`npm run chaos`) settles in minutes; refused in a deployed function (default 1).
  * - `MAIL_PAYLOAD_BUCKET` (optional): the claim-check bucket; jobs offloaded to S3 are read from it
  *   and deleted after delivery (lib/config/payloadBucket.ts). Unset: a pointer body is an invalid job.
+ * - `MAIL_SPOOL_BYTES` (optional, default 400 MiB; the stack sets it from the function's ephemeral
+ *   storage): octets of offloaded jobs one batch reads into `/tmp`; jobs past it are not attempted
+ *   and come back. `MAIL_MAX_MESSAGE_BYTES` (optional, default 40 MiB, the producer's
+ *   `maxMessageBytes`): a larger offloaded job is permanent before it is read. Both in lib/config/payloadBucket.ts.
  * - `MAIL_LEDGER_TABLE` (optional): the delivery ledger's DynamoDB table (unset: no ledger), with
  *   `MAIL_LEDGER_TTL_SECONDS` (optional, default 28 days); read in `lib/config/ledger.ts`.
  * - `MAIL_ALLOWED_RECIPIENTS` (optional): comma-separated addresses, domains and `.domains` (their
@@ -53,8 +57,8 @@ import type { Environment } from './config/environment.js';
 import { readAllowedRecipients } from './config/allowedRecipients.js';
 import type { RecipientAllowList } from './config/allowedRecipients.js';
 import { readLedgerSettings } from './config/ledger.js';
-import { readPayloadSettings } from './config/payloadBucket.js';
-import type { PayloadSettings } from './config/payloadBucket.js';
+import { readPayloadLimits, readPayloadSettings } from './config/payloadBucket.js';
+import type { PayloadLimits, PayloadSettings } from './config/payloadBucket.js';
 import type { LedgerSettings } from './config/ledger.js';
 import { readRelayCaLocation } from './config/relayCa.js';
 import type { RelayCaLocation } from './config/relayCa.js';
@@ -66,7 +70,7 @@ export type { Environment } from './config/environment.js';
 export { parseSmtpSecret, parseSmtpUrl } from './config/smtpRelay.js';
 export type { SmtpSettings, SmtpSource } from './config/smtpRelay.js';
 export type { LedgerSettings } from './config/ledger.js';
-export type { PayloadSettings } from './config/payloadBucket.js';
+export type { PayloadLimits, PayloadSettings } from './config/payloadBucket.js';
 export type { RelayCaLocation } from './config/relayCa.js';
 export type { RecipientAllowList } from './config/allowedRecipients.js';
 
@@ -93,6 +97,8 @@ export interface Config {
   ledger?: LedgerSettings;
   /** `MAIL_PAYLOAD_BUCKET`: the claim-check bucket (lib/config/payloadBucket.ts); absent: pointer bodies are refused. */
   payload?: PayloadSettings;
+  /** `MAIL_SPOOL_BYTES`, `MAIL_MAX_MESSAGE_BYTES` (lib/config/payloadBucket.ts); absent: their defaults. */
+  payloadLimits?: PayloadLimits;
   /** `MAIL_ALLOWED_RECIPIENTS`: the only recipients this environment may mail; absent: everyone. */
   allowedRecipients?: RecipientAllowList;
 }
@@ -131,6 +137,8 @@ export function loadConfig(env: Environment, readFile: (path: string) => string 
   if (ledger !== undefined) config.ledger = ledger;
   const payload = readPayloadSettings(env);
   if (payload !== undefined) config.payload = payload;
+  const payloadLimits = readPayloadLimits(env);
+  if (payloadLimits !== undefined) config.payloadLimits = payloadLimits;
   const allowed = readAllowedRecipients(env);
   if (allowed !== undefined) config.allowedRecipients = allowed;
   const backoffScale = nonEmpty(env, 'BACKOFF_SCALE');

@@ -56,9 +56,13 @@ export async function deliverBatch(records: readonly SQSRecord[], remainingTimeM
   const started = performance.now();
   const { options } = delivery;
   // Claim checks: a pointer's job is read from S3 (attachments into spool files) before anything
-  // else, within the time a message may start in; a missing object makes its record permanent.
+  // else, within the time a message may start in; a missing object makes its record permanent, and
+  // jobs past the batch's spool budget (MAIL_SPOOL_BYTES) are not attempted: they come back.
   const loadLimit = AbortSignal.timeout(Math.max(1, Math.floor(remainingTimeMs() - (options.startMarginMs ?? 5000))));
-  const prepared = await preparePayloads(records.map(readRecord), delivery.payloads, loadLimit);
+  const prepared = await preparePayloads(records.map(readRecord), delivery.payloads, loadLimit, {
+    fifo: options.fifo,
+    ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
+  });
   const slots: BatchSlot[] = prepared.map((entry) => ({ prepared: entry }));
   // A job without an id gets the one derived from its content: its Message-ID, its key in the
   // ledger and the id of any copy re-enqueued for some of its recipients.

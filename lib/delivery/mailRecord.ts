@@ -6,8 +6,9 @@
 import type { SQSRecord } from 'aws-lambda';
 import { InvalidJobError, parseMailJob, readJobBody } from '../message/index.js';
 import type { MailJob } from '../message/index.js';
+import { LEGACY_PAYLOAD_SIZE_ATTRIBUTE, PAYLOAD_SIZE_ATTRIBUTE } from '../message/payloadPointer.js';
 import type { PayloadPointer } from '../message/payloadPointer.js';
-import type { FailureReason, Outcome } from './outcome.js';
+import type { FailureReason, NotAttemptedCause, Outcome } from './outcome.js';
 
 /** The message attribute counting how often recipients refused for now were put back on the queue. */
 export const REQUEUE_COUNT_ATTRIBUTE = 'MailRequeueCount';
@@ -23,19 +24,34 @@ export interface MailRecord {
   messageGroupId?: string;
   /** How many times this job's recipients have been re-enqueued already (0 for a producer's job). */
   requeueCount: number;
+  /** A claim check's size in octets, as its `ExtendedPayloadSize` (or `SQSLargePayloadSize`) attribute gives it. */
+  payloadSize?: number;
 }
 
 /**
  * A record with its parsed job, or with the reason it is not a valid job. `pointer`: the body is a
  * claim check (the job came from S3). `transient` on an invalid record: the job could not be read
- * for now (S3 failed), so the record comes back instead of going to the DLQ.
+ * for now (S3 failed), so the record comes back instead of going to the DLQ. `notAttempted` on an
+ * invalid record: its job was not read in this invocation (`spoolBudget`: the batch's spool space
+ * was taken), so it comes back untried, as a job the time budget did not reach.
  */
 export type PreparedRecord =
   | { record: MailRecord; job: MailJob; jobId?: string; pointer?: PayloadPointer }
-  | { record: MailRecord; invalid: FailureReason; jobId?: string; pointer?: PayloadPointer; transient?: true };
+  | {
+      record: MailRecord;
+      invalid: FailureReason;
+      jobId?: string;
+      pointer?: PayloadPointer;
+      transient?: true;
+      notAttempted?: Extract<NotAttemptedCause, 'spoolBudget'>;
+    };
 
-/** The outcome of a record that holds no job to send: permanent, or transient when its job could not be read for now. */
+/**
+ * The outcome of a record that holds no job to send: permanent, transient when its job could not
+ * be read for now, not attempted when it was not read in this invocation.
+ */
 export function invalidOutcome(prepared: Extract<PreparedRecord, { invalid: FailureReason }>): Outcome {
+  if (prepared.notAttempted !== undefined) return { kind: 'notAttempted', cause: prepared.notAttempted };
   return prepared.transient === true ? { kind: 'transient', reason: prepared.invalid } : { kind: 'permanent', reason: prepared.invalid };
 }
 
@@ -50,6 +66,9 @@ export function readRecord(record: SQSRecord): MailRecord {
     receiveCount: Number.isFinite(receiveCount) && receiveCount > 0 ? receiveCount : 1,
     requeueCount: Number.isFinite(requeueCount) && requeueCount > 0 ? requeueCount : 0,
   };
+  const declared = record.messageAttributes[PAYLOAD_SIZE_ATTRIBUTE] ?? record.messageAttributes[LEGACY_PAYLOAD_SIZE_ATTRIBUTE];
+  const payloadSize = /^\d{1,15}$/.test(declared?.stringValue ?? '') ? Number(declared?.stringValue) : undefined;
+  if (payloadSize !== undefined) mail.payloadSize = payloadSize;
   const group = record.attributes.MessageGroupId;
   if (group !== undefined && group !== '') mail.messageGroupId = group;
   return mail;

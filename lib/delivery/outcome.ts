@@ -35,8 +35,8 @@ export interface FailureReason {
   issueCount?: number;
 }
 
-/** Why a job was not tried on this connection. */
-export type NotAttemptedCause = 'perConnectionLimit' | 'outOfTime' | 'connectionLost' | 'fifoStopped';
+/** Why a job was not tried on this connection (`spoolBudget`: its offloaded job was not read, the batch's `MAIL_SPOOL_BYTES` being taken). */
+export type NotAttemptedCause = 'perConnectionLimit' | 'outOfTime' | 'connectionLost' | 'fifoStopped' | 'spoolBudget';
 
 /** The outcome of one job: exactly one per record of a batch. */
 export type Outcome =
@@ -65,6 +65,7 @@ const NOT_ATTEMPTED: Readonly<Record<NotAttemptedCause, string>> = {
   outOfTime: 'the invocation ran out of time before its turn',
   connectionLost: 'the connection was lost before its turn',
   fifoStopped: 'an earlier job of its message group must come back first',
+  spoolBudget: "the batch's spool space for offloaded jobs (MAIL_SPOOL_BYTES) was taken by other jobs",
 };
 
 /** The outcomes whose record comes back (in `batchItemFailures`) unless it is on its last receive. */

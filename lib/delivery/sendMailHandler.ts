@@ -107,7 +107,11 @@ export function createSendMailHandler(config: Config, deps: SendMailHandlerDeps)
     new PayloadStore(
       deps.s3 ?? new S3Client({ forcePathStyle: config.payload?.forcePathStyle ?? false, requestHandler: { connectionTimeout: 2_000 } }),
     ),
-    { ...(config.payload === undefined ? {} : { bucket: config.payload.bucket }), ...(deps.tmpDir === undefined ? {} : { tmpDir: deps.tmpDir }) },
+    {
+      ...(config.payload === undefined ? {} : { bucket: config.payload.bucket }),
+      ...(deps.tmpDir === undefined ? {} : { tmpDir: deps.tmpDir }),
+      ...config.payloadLimits,
+    },
   );
   const connect = deps.connect ?? ((options: SmtpConnectOptions): Promise<MailSession> => SmtpClient.connect(options));
 

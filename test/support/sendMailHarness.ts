@@ -91,6 +91,8 @@ export interface SendMailRigOptions {
   maxReceives?: number;
   /** `MAIL_PAYLOAD_BUCKET`: claim checks read from this bucket (pass `deps.s3` for the emulator's S3). */
   payload?: Config['payload'];
+  /** `MAIL_SPOOL_BYTES`, `MAIL_MAX_MESSAGE_BYTES`. */
+  payloadLimits?: Config['payloadLimits'];
   /** Replaces the DLQ URL (e.g. with a queue that does not exist). */
   dlqUrl?: string;
   deps?: Partial<SendMailHandlerDeps>;
@@ -114,6 +116,7 @@ export async function sendMailRig(options: SendMailRigOptions): Promise<SendMail
     ...(options.maxRecipientsPerMessage === undefined ? {} : { maxRecipientsPerMessage: options.maxRecipientsPerMessage }),
     ...(options.maxReceives === undefined ? {} : { maxReceives: options.maxReceives }),
     ...(options.payload === undefined ? {} : { payload: options.payload }),
+    ...(options.payloadLimits === undefined ? {} : { payloadLimits: options.payloadLimits }),
   };
   const log = new RecordingLog();
   const metrics = new RecordingMetrics();

@@ -9,12 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import type { MailJob } from '../../message/types.js';
 import { PAYLOAD_KEY_PREFIX } from '../../message/payloadPointer.js';
 import type { PayloadPointer } from '../../message/payloadPointer.js';
 import type { FailureReason } from '../outcome.js';
 import { PayloadError, describeLocation } from './PayloadStore.js';
 import type { ObjectLocation, PayloadStore } from './PayloadStore.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SPOOL_BYTES } from './spoolBudget.js';
 import { spoolJobJson } from './spoolJobJson.js';
 import type { SpooledContent } from './spoolJobJson.js';
 
@@ -30,6 +32,10 @@ export interface PayloadReaderOptions {
   bucket?: string;
   /** The spool folder's parent. @default `/tmp` (Lambda's 512 MB of ephemeral storage) */
   tmpDir?: string;
+  /** `MAIL_SPOOL_BYTES`: octets of offloaded jobs one batch loads (see `planSpool`). @default {@link DEFAULT_SPOOL_BYTES} */
+  spoolBytes?: number;
+  /** `MAIL_MAX_MESSAGE_BYTES`: a larger offloaded job is refused (permanent) before it is read. @default {@link DEFAULT_MAX_MESSAGE_BYTES} */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -45,11 +51,30 @@ export class PayloadReader {
   readonly #bucket: string | undefined;
   readonly #root: string;
   #dir: string | undefined;
+  /** `MAIL_SPOOL_BYTES`. */
+  readonly spoolBytes: number;
+  /** `MAIL_MAX_MESSAGE_BYTES`. */
+  readonly maxMessageBytes: number;
 
   constructor(store: PayloadStore, options: PayloadReaderOptions = {}) {
     this.#store = store;
     this.#bucket = options.bucket;
     this.#root = join(options.tmpDir ?? '/tmp', 'mail-spool');
+    this.spoolBytes = options.spoolBytes ?? DEFAULT_SPOOL_BYTES;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /**
+   * The size of the job a pointer names, before anything of it is read: its `ExtendedPayloadSize`
+   * attribute (`declared`) when the record has one, else the object's `ContentLength` (a HEAD).
+   * @throws {PayloadError} permanent when the pointer names another bucket, the object is missing,
+   *   or it is larger than `MAIL_MAX_MESSAGE_BYTES` (the figure in the message); transient when S3 failed for now
+   */
+  async sizeOf(pointer: PayloadPointer, declared: number | undefined, signal?: AbortSignal): Promise<number> {
+    this.#checkBucket(pointer);
+    const size = declared ?? (await this.#store.head(pointer, signal)).size;
+    if (size > this.maxMessageBytes) throw this.#tooLarge(pointer, size);
+    return size;
   }
 
   /**
@@ -75,13 +100,22 @@ export class PayloadReader {
    *   unreadable or not JSON; transient when S3 failed for now
    */
   async load(pointer: PayloadPointer, signal?: AbortSignal): Promise<LoadedPayload> {
-    if (this.#bucket === undefined) throw new PayloadError('the job is offloaded to S3 and MAIL_PAYLOAD_BUCKET is not set', { permanent: true });
-    if (pointer.bucket !== this.#bucket)
-      throw new PayloadError(`the pointer names the bucket ${pointer.bucket}, not this environment's (${this.#bucket})`, { permanent: true });
+    this.#checkBucket(pointer);
     if (this.#dir === undefined) await this.beginBatch();
     const body = await this.#store.read(pointer, signal === undefined ? {} : { signal });
+    // The size checked first may have been the producer's word (the attribute): the read stops past the limit.
+    let read = 0;
+    const limited = body.pipe(
+      new Transform({
+        transform: (chunk: Buffer, _encoding, done) => {
+          read += chunk.length;
+          done(read > this.maxMessageBytes ? this.#tooLarge(pointer, read, 'at least ') : null, chunk);
+        },
+      }),
+    );
+    body.on('error', (error) => limited.destroy(error));
     try {
-      return await spoolJobJson(body, this.#dir ?? this.#root, randomUUID());
+      return await spoolJobJson(limited, this.#dir ?? this.#root, randomUUID());
     } catch (error) {
       if (error instanceof PayloadError) throw error;
       throw new PayloadError(
@@ -92,8 +126,22 @@ export class PayloadReader {
         },
       );
     } finally {
+      limited.destroy();
       body.destroy();
     }
+  }
+
+  #checkBucket(pointer: PayloadPointer): void {
+    if (this.#bucket === undefined) throw new PayloadError('the job is offloaded to S3 and MAIL_PAYLOAD_BUCKET is not set', { permanent: true });
+    if (pointer.bucket !== this.#bucket)
+      throw new PayloadError(`the pointer names the bucket ${pointer.bucket}, not this environment's (${this.#bucket})`, { permanent: true });
+  }
+
+  #tooLarge(pointer: PayloadPointer, size: number, qualifier = ''): PayloadError {
+    return new PayloadError(
+      `the job's object ${describeLocation(pointer)} is ${qualifier}${size} octets, over the ${this.maxMessageBytes} a job may have (MAIL_MAX_MESSAGE_BYTES)`,
+      { permanent: true },
+    );
   }
 
   /**
