@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { MAX_HEADER_NAME_LENGTH, MAX_HEADERS, PRODUCT_HEADERS } from '../lib/message/headerRules.js';
 import { composedJobSchema, MAX_ATTACHMENTS, MAX_RECIPIENTS, rawJobSchema } from '../lib/message/jobSchema.js';
 import { MAX_ADDRESS_OCTETS, MAX_NAME_LENGTH } from '../lib/message/address.js';
+import { MAX_RAW_HEADER_LENGTH, MAX_RAW_MESSAGE_LENGTH } from '../lib/message/rawMessage.js';
 
 /** The schema's `$id`. */
 export const MAIL_JOB_SCHEMA_ID = 'urn:outbound-mail:mail-job:v1';
@@ -36,8 +37,7 @@ export const INEXPRESSIBLE_RULES = {
   headerLineLength: 'header line length: name, ": " and value together are at most 998 octets of UTF-8',
   headerNamesCaseInsensitive: 'header names are case-insensitive: the same name twice in different case is refused',
   contentIdsUnique: 'attachments: a contentId is used at most once',
-  rawMessage:
-    'raw.message: a header section (up to the first empty line) of "Name: value" fields, not starting with a continuation line; a From field; Date, From, Sender, Reply-To, To, Cc, Message-ID, In-Reply-To, References and Subject at most once each; no Bcc or Resent-Bcc field; CR only before LF; lines of at most 998 octets',
+  rawMessage: `raw.message: a header section (up to the first empty line, at most ${MAX_RAW_HEADER_LENGTH} characters) of "Name: value" fields, not starting with a continuation line; a From field; Date, From, Sender, Reply-To, To, Cc, Message-ID, In-Reply-To, References and Subject at most once each; no Bcc or Resent-Bcc field; CR only before LF; lines of at most 998 octets`,
   loneSurrogates: 'text is valid Unicode: no lone surrogate (an unpaired \\uD800-\\uDFFF escape) in any string',
   lengthUnits:
     'lengths count UTF-16 code units (as JavaScript does); JSON Schema counts characters, so text with characters outside the Basic Multilingual Plane (emoji) may pass maxLength here and be refused at its limit',
@@ -190,7 +190,7 @@ function customForms(): Map<unknown, JsonSchema> {
     [attachment.content.wrapped, { type: 'string', pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$' }],
     [raw.envelope.entries.from, { anyOf: [{ const: '' }, { $ref: '#/$defs/bareAddress' }] }],
     [raw.envelope.entries.to, { type: 'array', maxItems: MAX_RECIPIENTS, minItems: 1, items: { $ref: '#/$defs/bareAddress' } }],
-    [raw.message, { type: 'string', minLength: 1, maxLength: raw.message.pipe[1].requirement, pattern: BODY_PATTERN }],
+    [raw.message, { type: 'string', minLength: 1, maxLength: MAX_RAW_MESSAGE_LENGTH, pattern: BODY_PATTERN }],
   ]);
   return forms;
 }

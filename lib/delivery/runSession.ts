@@ -8,6 +8,8 @@
 import type { SmtpSettings } from '../config.js';
 import { composeMail } from '../message/index.js';
 import { composeMailStream } from '../message/composeMailStream.js';
+import { rawMailStream } from '../message/StreamedRawMessage.js';
+import type { Envelope, MessageStream } from '../smtp/types.js';
 import { invalidOutcome } from './mailRecord.js';
 import { recipientKey } from './ledger/recipients.js';
 import type { BatchLedger } from './ledger/BatchLedger.js';
@@ -184,9 +186,13 @@ function sessionJob(slot: BatchSlot, settings: SmtpSettings, index: number, ledg
   const defaults = settings.from === undefined ? {} : { from: settings.from };
   // Attachments read as streams (from S3, or spooled from an offloaded job) make a streamed message.
   const streamed = job.kind === 'composed' && job.attachments.some((attachment) => attachment.source !== undefined) ? job : undefined;
+  // A raw message read into a file (an offloaded raw job) is sent from it.
+  const rawFile = job.kind === 'raw' && job.source !== undefined ? { ...job, source: job.source } : undefined;
+  const build = async (): Promise<{ envelope: Envelope; message: Uint8Array | MessageStream; messageId?: string }> =>
+    rawFile !== undefined ? rawMailStream(rawFile) : streamed === undefined ? composeMail(job, defaults) : composeMailStream(streamed, defaults);
   return {
     compose() {
-      slot.composing ??= (streamed === undefined ? composeMail(job, defaults) : composeMailStream(streamed, defaults)).then(async (composed) => {
+      slot.composing ??= build().then(async (composed) => {
         const messageId = composed.messageId ?? (job.kind === 'raw' ? headerMessageId(job.message) : undefined);
         const allowed = composed.envelope.to.filter(
           (recipient) => !suppressed.has(recipient) && (only === undefined || only.has(recipientKey(recipient))),

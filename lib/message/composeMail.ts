@@ -27,6 +27,8 @@ import type { ComposeDefaults, ComposedMail, ComposedMailJob, ListUnsubscribeInp
 export async function composeMail(job: MailJob | MailJobInput, defaults: ComposeDefaults = {}): Promise<ComposedMail> {
   const parsed = isParsedMailJob(job) ? job : parseMailJob(job);
   if (parsed.kind === 'raw') {
+    if (parsed.source !== undefined)
+      throw new InvalidJobError([{ path: 'raw.message', message: 'is read from a file as the message is sent: send it with rawMailStream' }]);
     return { envelope: { from: parsed.envelope.from, to: [...parsed.envelope.to] }, message: new TextEncoder().encode(parsed.message) };
   }
   if (parsed.attachments.some((attachment) => attachment.s3 !== undefined || attachment.source !== undefined)) {

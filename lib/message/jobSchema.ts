@@ -11,7 +11,9 @@ import { attachments } from './attachmentSchema.js';
 import { describeType } from './characters.js';
 import { address, addressList, addressListTransform, headers, id, MAX_BODY_LENGTH, MAX_SUBJECT_LENGTH, text, version } from './fieldSchemas.js';
 import { delaySeconds, envelopeFrom, listUnsubscribe, tags } from './producerFieldSchemas.js';
-import { checkRawMessage } from './rawMessage.js';
+import { checkRawMessage, MAX_RAW_MESSAGE_LENGTH, RAW_MESSAGE_TOO_LONG } from './rawMessage.js';
+import { StreamedRawMessage } from './StreamedRawMessage.js';
+import type { RawMessageSource } from './types.js';
 
 export { MAX_RECIPIENTS, MAX_SUBJECT_LENGTH, MAX_BODY_LENGTH } from './fieldSchemas.js';
 export { MAX_ATTACHMENTS, S3_BUCKET_NAME, MAX_S3_KEY_LENGTH } from './attachmentSchema.js';
@@ -54,6 +56,27 @@ function envelopeSender(value: unknown): ReturnType<typeof parseAddress> {
   return value === '' ? { ok: true, address: { address: '' } } : parseBareAddress(value);
 }
 
+/**
+ * `raw.message`: a string, or (a raw job offloaded to S3, never from JSON) a message the delivery
+ * read into a file and checked as it came, whose problems are reported here as a string's would be.
+ */
+const rawMessage = v.pipe(
+  v.custom<string | StreamedRawMessage>(
+    (input) => typeof input === 'string' || input instanceof StreamedRawMessage,
+    (issue) => `must be a string, not ${describeType(issue.input)}`,
+  ),
+  v.check((input) => typeof input !== 'string' || input.length <= MAX_RAW_MESSAGE_LENGTH, RAW_MESSAGE_TOO_LONG),
+  v.rawTransform(({ dataset, addIssue, NEVER }): { message: string; source?: RawMessageSource } => {
+    const input = dataset.value;
+    const result = typeof input === 'string' ? checkRawMessage(input) : input.checked;
+    if (!result.ok) {
+      for (const problem of result.problems) addIssue({ message: problem });
+      return NEVER;
+    }
+    return 'message' in result ? { message: result.message } : { message: result.header, source: result.source };
+  }),
+);
+
 /** A raw job: a complete message and its envelope. */
 export const rawJobSchema = v.objectWithRest(
   {
@@ -81,16 +104,7 @@ export const rawJobSchema = v.objectWithRest(
           },
           v.never('is not a field of an envelope (from, to)'),
         ),
-        message: v.pipe(
-          v.string(),
-          v.maxLength(MAX_BODY_LENGTH, `is longer than ${MAX_BODY_LENGTH} characters`),
-          v.rawTransform(({ dataset, addIssue, NEVER }): string => {
-            const result = checkRawMessage(dataset.value);
-            if (result.ok) return result.message;
-            for (const problem of result.problems) addIssue({ message: problem });
-            return NEVER;
-          }),
-        ),
+        message: rawMessage,
       },
       v.never('is not a field of raw (envelope, message)'),
     ),

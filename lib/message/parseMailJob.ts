@@ -59,7 +59,8 @@ function normalise(out: v.InferOutput<typeof rawJobSchema> | v.InferOutput<typeo
       ...(out.tags === undefined ? {} : { tags: out.tags }),
       ...(out.delaySeconds === undefined ? {} : { delaySeconds: out.delaySeconds }),
       envelope: { from: out.raw.envelope.from, to: out.raw.envelope.to.map((a) => a.address) },
-      message: out.raw.message,
+      message: out.raw.message.message,
+      ...(out.raw.message.source === undefined ? {} : { source: out.raw.message.source }),
     };
   }
   const {

@@ -29,13 +29,30 @@ const NOT_ASCII = /[^\x00-\x7f]/;
 const CR = 0x0d;
 const LF = 0x0a;
 
+/**
+ * Longest raw message, in characters: 40 MiB, the producer's default `maxMessageBytes` (a job over
+ * it goes nowhere). A message given in a job's JSON on the queue is far shorter (SQS takes 1 MiB);
+ * one offloaded to S3 is read into a file and checked as a stream (`RawMessageScanner`).
+ */
+export const MAX_RAW_MESSAGE_LENGTH = 41_943_040;
+/** The problem of a message over {@link MAX_RAW_MESSAGE_LENGTH}. */
+export const RAW_MESSAGE_TOO_LONG = `is longer than ${MAX_RAW_MESSAGE_LENGTH} characters`;
+/**
+ * Longest header section (up to its first empty line), in characters: it is what a streaming check
+ * holds in memory of a message of any size. Real header sections are a few kilobytes (Postfix's
+ * own limit is 100 KiB).
+ */
+export const MAX_RAW_HEADER_LENGTH = 1_048_576;
+/** The problem of a header section over {@link MAX_RAW_HEADER_LENGTH}. */
+export const RAW_HEADER_TOO_LONG = `has a header section longer than ${MAX_RAW_HEADER_LENGTH} characters (it ends at the first empty line)`;
+
 /** The outcome of checking a raw message: its CRLF form, or every problem found. */
 export type RawMessageResult = { ok: true; message: string } | { ok: false; problems: string[] };
 
 /**
  * Checks a raw message and normalises its line ends to CRLF.
- * Refused: NUL, a CR that is not followed by LF, lines over 998 octets, no header section,
- * malformed header lines, no From, repeated single fields, and a `Bcc` or `Resent-Bcc` field (it
+ * Refused: NUL, a CR that is not followed by LF, lines over 998 octets, no header section, a
+ * header section over {@link MAX_RAW_HEADER_LENGTH} characters, malformed header lines, no From, repeated single fields, and a `Bcc` or `Resent-Bcc` field (it
  * would show the blind copies to every recipient). The other resent fields (`Resent-From`,
  * `Resent-To`, `Resent-Cc`, `Resent-Sender`, `Resent-Date`, `Resent-Message-ID`) are taken: a raw
  * message is the producer's own, sent as it is (as its `To` and `Cc` are), and they show nothing a
@@ -60,10 +77,17 @@ export function checkRawMessage(message: string): RawMessageResult {
   return { ok: true, message: toCrlf(message) };
 }
 
-function headerSectionProblems(message: string): string[] {
+/**
+ * The problems of a raw message's header section: `message` is the whole message, or any start of
+ * it that holds its first empty line (the section ends there; without one, the whole message is
+ * its header section). Shared by {@link checkRawMessage} and the streaming checks of a message
+ * read from a file (`RawMessageScanner`), so that both refuse a header for the same reasons.
+ */
+export function headerSectionProblems(message: string): string[] {
   if (/^\r?\n/.test(message)) return ['has no header section (it must start with header fields such as From:)'];
   const blank = /\n\r?\n/.exec(message);
   const header = blank === null ? message : message.slice(0, blank.index);
+  if (header.length > MAX_RAW_HEADER_LENGTH) return [RAW_HEADER_TOO_LONG];
   const problems: string[] = [];
   if (/^[ \t]/.test(header)) problems.push('starts with a continuation line instead of a header field');
   const malformed = MALFORMED_LINE.exec(header);

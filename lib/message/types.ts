@@ -172,7 +172,22 @@ export interface RawMailJob {
   tags?: Readonly<Record<string, string>>;
   delaySeconds?: number;
   envelope: Envelope;
+  /** The message; when it comes from `source`, its header section only (through the empty line, CRLF line ends). */
   message: string;
+  /** The message read from a file as it is sent (a raw job offloaded to S3, checked as it was read; set by the delivery, never from JSON). */
+  source?: RawMessageSource;
+}
+
+/** A raw message checked and written to a file, CRLF line ends, ending with CRLF. */
+export interface RawMessageSource {
+  /** Octets `open()` yields: the SMTP SIZE of the message. */
+  size: number;
+  /** Holds octets over 127 (sent with BODY=8BITMIME). */
+  eightBit: boolean;
+  /** SHA-256 of those octets, hex. */
+  sha256: string;
+  /** The octets, as a new stream each call. */
+  open(): Readable;
 }
 
 /** A mail job after {@link parseMailJob}: safe to compose and send. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { contentJobId } from '../../message/contentJobId.js';
+import type { MailJob } from '../../message/types.js';
 import { parsePayloadPointer } from '../../message/payloadPointer.js';
 import type { PayloadPointer } from '../../message/payloadPointer.js';
 import type { MailRecord, PreparedRecord } from '../mailRecord.js';
@@ -127,14 +128,8 @@ async function prepareOne(
     }
     if ('job' in prepared) {
       const { job } = prepared;
-      if (pointer !== undefined && job.id === undefined && job.kind === 'composed') {
-        const digests = new Map(spooled.map((entry) => [entry.index, entry.sha256]));
-        job.id = contentJobId({
-          ...job,
-          attachments: job.attachments.map((a, n) =>
-            digests.has(n) ? { ...a, content: new TextEncoder().encode(`sha256:${digests.get(n) ?? ''}`) } : a,
-          ),
-        });
+      if (pointer !== undefined && job.id === undefined) {
+        job.id = offloadedContentId(job, spooled);
         prepared.jobId ??= job.id;
       }
       await reader.attachSources(job, spooled, signal);
@@ -143,4 +138,20 @@ async function prepareOne(
   } catch (error) {
     return unreadable(record, pointer, error);
   }
+}
+
+/**
+ * The content-derived id of an offloaded job: what is in files (attachments' content, a raw
+ * message) counts by its SHA-256.
+ */
+function offloadedContentId(job: MailJob, spooled: readonly SpooledContent[]): string {
+  if (job.kind === 'raw') {
+    const { source, ...mail } = job;
+    return contentJobId(source === undefined ? mail : { ...mail, message: `sha256:${source.sha256}` });
+  }
+  const digests = new Map(spooled.map((entry) => [entry.index, entry.sha256]));
+  return contentJobId({
+    ...job,
+    attachments: job.attachments.map((a, n) => (digests.has(n) ? { ...a, content: new TextEncoder().encode(`sha256:${digests.get(n) ?? ''}`) } : a)),
+  });
 }

@@ -2,7 +2,10 @@
  * Reads an offloaded job's JSON (up to 40 MB, mostly base64 attachments) in bounded memory: a
  * streaming JSON reader that builds the job as `JSON.parse` would, except that each attachment's
  * `content` is base64-decoded as it arrives and written to a file, its place in the job taken by
- * `""`. Memory holds the rest of the job (at most `maxInMemoryBytes`) and one chunk of the object.
+ * `""` (Base64Spool.ts), and a raw job's `raw.message` is unescaped, checked and written to a file
+ * with CRLF line ends, its place taken by a `StreamedRawMessage` (RawMessageSpool.ts). Memory holds
+ * the rest of the job (at most `maxInMemoryBytes`), one chunk of the object and a raw message's
+ * header section.
  *
  * Why files (Lambda's /tmp, 512 MB) and not the JSON held whole: a 40 MB JSON string, its parsed
  * copy and the decoded bytes are 2 to 3 times the object, past a 128 MB function. Why not read S3
@@ -10,25 +13,15 @@
  * escape `/` as `\/` (PHP does), so the base64 is not a plain byte range, and a file is one read.
  * @module
  */
-import { createHash } from 'node:crypto';
-import type { Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PayloadError } from './PayloadStore.js';
+import { Base64Spool } from './Base64Spool.js';
+import { RawMessageSpool } from './RawMessageSpool.js';
+import { BACKSLASH, failJson as fail, QUOTE } from './stringSpool.js';
+import type { SpooledContent, StringSpool } from './stringSpool.js';
 
-/** An attachment's content, decoded into a file. */
-export interface SpooledContent {
-  /** Index of the attachment in the job's `attachments`. */
-  index: number;
-  path: string;
-  /** Decoded octets. */
-  size: number;
-  /** SHA-256 of the decoded octets, hex (set when the content has been read to its end). */
-  sha256?: string;
-}
+export type { SpooledContent } from './stringSpool.js';
 
-/** The job as `JSON.parse` gives it, attachments' content `""`, and where each content went. */
+/** The job as `JSON.parse` gives it, attachments' content `""`, a raw message a `StreamedRawMessage`, and where each content went. */
 export interface SpooledJob {
   input: unknown;
   spooled: SpooledContent[];
@@ -44,18 +37,14 @@ export interface SpoolLimits {
 
 type Container = { kind: 'object'; value: Record<string, unknown>; key?: string } | { kind: 'array'; value: unknown[] };
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-/** Base64's alphabet (without `=`), as a lookup by octet. */
-const BASE64 = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64[c.charCodeAt(0)] = 1;
-
 /**
  * Reads the JSON from `chunks`, writing attachments' content into files named
- * `<dir>/<prefix>-<index>` (the caller removes them).
+ * `<dir>/<prefix>-<index>-<n>` and a raw message into `<dir>/<prefix>-raw` (the caller removes them).
+ * A raw message's own problems (no From, a Bcc field, a long line...) do not throw: they are the
+ * `StreamedRawMessage`'s, reported by `parseMailJob` as for a message in the JSON.
  *
  * @throws {PayloadError} (permanent) when the object is not JSON, an attachment's content is not
- *   strict base64, or the rest of the job is larger than `maxInMemoryBytes`
+ *   strict base64, a raw message is not a well-formed JSON string, or the rest of the job is larger than `maxInMemoryBytes`
  * @throws the stream's own error when reading fails (the caller classifies it)
  * @example
  * const { input, spooled } = await spoolJobJson(await store.read(pointer), '/tmp/mail-spool', 'job-1');
@@ -85,8 +74,8 @@ class JsonSpooler {
   #string: Buffer[] | undefined;
   #stringIsKey = false;
   #escaped = false;
-  /** Inside an attachment's content: the file, base64 characters not yet decoded, padding seen. */
-  #file: { handle: FileHandle; entry: SpooledContent; carry: string; padding: number; length: number; hash: Hash } | undefined;
+  /** Inside a string read into a file (an attachment's content, a raw message). */
+  #file: StringSpool | undefined;
   /** A number or literal being read. */
   #token = '';
 
@@ -101,7 +90,7 @@ class JsonSpooler {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let at = 0;
     while (at < bytes.length) {
-      if (this.#file !== undefined) at = await this.#spoolString(bytes, at);
+      if (this.#file !== undefined) at = await this.#spoolString(this.#file, bytes, at);
       else if (this.#string !== undefined) at = this.#readString(bytes, at);
       else at = await this.#structure(bytes, at);
     }
@@ -115,7 +104,7 @@ class JsonSpooler {
   }
 
   async closeFile(): Promise<void> {
-    await this.#file?.handle.close();
+    await this.#file?.close();
     this.#file = undefined;
   }
 
@@ -171,7 +160,8 @@ class JsonSpooler {
           return at + 1;
         }
         if (byte !== QUOTE) return fail(`unexpected ${JSON.stringify(char)} in the JSON`);
-        if (this.#isAttachmentContent()) await this.#startFile();
+        if (this.#isAttachmentContent()) this.#file = await this.#startAttachment();
+        else if (this.#isRawMessage()) this.#file = await RawMessageSpool.open(join(this.#dir, `${this.#prefix}-raw`));
         else {
           this.#string = [];
           this.#stringIsKey = false;
@@ -193,65 +183,26 @@ class JsonSpooler {
     );
   }
 
-  async #startFile(): Promise<void> {
-    const index = (this.#stack[1]?.value as unknown[]).length;
-    const path = join(this.#dir, `${this.#prefix}-${index}-${this.spooled.length}`);
-    const handle = await open(path, 'w');
-    const entry: SpooledContent = { index, path, size: 0 };
-    this.spooled.push(entry);
-    this.#file = { handle, entry, carry: '', padding: 0, length: 0, hash: createHash('sha256') };
+  /** The string about to be read is `raw.message` of the job. */
+  #isRawMessage(): boolean {
+    const [root, raw] = this.#stack;
+    return this.#stack.length === 2 && root?.kind === 'object' && root.key === 'raw' && raw?.kind === 'object' && raw.key === 'message';
   }
 
-  /** Base64 characters up to the closing quote, decoded into the file; `\/` is the only escape base64 can need. */
-  async #spoolString(bytes: Buffer, start: number): Promise<number> {
-    const file = this.#file;
-    if (file === undefined) return start;
-    const notBase64 = (): never =>
-      fail(`attachments[${file.entry.index}].content must be base64 (A-Z, a-z, 0-9, +, / and = padding, no line breaks)`);
-    let text = file.carry;
-    let at = start;
-    let closed = false;
-    while (at < bytes.length && !closed) {
-      if (this.#escaped) {
-        if (bytes[at] !== 0x2f || file.padding > 0) notBase64();
-        this.#escaped = false;
-        text += '/';
-        file.length += 1;
-        at += 1;
-        continue;
-      }
-      let run = at;
-      while (run < bytes.length && BASE64[bytes[run] ?? 0] === 1) run += 1;
-      if (run > at) {
-        if (file.padding > 0) notBase64();
-        text += bytes.toString('latin1', at, run);
-        file.length += run - at;
-        at = run;
-        continue;
-      }
-      const byte = bytes[at];
-      if (byte === BACKSLASH) this.#escaped = true;
-      else if (byte === QUOTE) closed = true;
-      else if (byte === 0x3d) {
-        file.padding += 1;
-        file.length += 1;
-        if (file.padding > 2) notBase64();
-      } else notBase64();
-      at += 1;
+  async #startAttachment(): Promise<StringSpool> {
+    const index = (this.#stack[1]?.value as unknown[]).length;
+    const spool = await Base64Spool.open(join(this.#dir, `${this.#prefix}-${index}-${this.spooled.length}`), index);
+    this.spooled.push(spool.entry);
+    return spool;
+  }
+
+  /** The string's octets into its file; once it ends, its value takes its place. */
+  async #spoolString(file: StringSpool, bytes: Buffer, start: number): Promise<number> {
+    const { at, closed } = await file.take(bytes, start);
+    if (closed) {
+      this.#file = undefined;
+      this.#put(await file.finish());
     }
-    const whole = closed ? text.length : text.length - (text.length % 4);
-    if (whole > 0) {
-      const decoded = Buffer.from(text.slice(0, whole) + (closed ? '='.repeat(file.padding) : ''), 'base64');
-      await file.handle.write(decoded);
-      file.hash.update(decoded);
-      file.entry.size += decoded.length;
-    }
-    file.carry = text.slice(whole);
-    if (!closed) return at;
-    if (file.length % 4 !== 0) fail(`attachments[${file.entry.index}].content must be base64 (its length a multiple of 4)`);
-    file.entry.sha256 = file.hash.digest('hex');
-    await this.closeFile();
-    this.#put('');
     return at;
   }
 
@@ -307,8 +258,4 @@ class JsonSpooler {
     this.#memory += bytes;
     if (this.#memory > this.#maxMemory) fail(`the job without its attachments' content is larger than ${this.#maxMemory} octets`);
   }
-}
-
-function fail(message: string): never {
-  throw new PayloadError(`the offloaded job is not valid: ${message}`, { permanent: true });
 }
