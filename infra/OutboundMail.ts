@@ -29,6 +29,7 @@ import type { QueueParameters } from './outboundMailDeployment.js';
 import { acknowledgeOutboundMailNagFindings } from './outboundMailNag.js';
 import { DEAD_LETTER_RETENTION, MAX_MESSAGE_SIZE_BYTES, resolveOutboundMailSettings } from './outboundMailSettings.js';
 import { RELAY_CA_FILE_NAME } from './relayCa.js';
+import { functionStorage } from './functionStorage.js';
 import { createSendMailFunction } from './sendMailFunction.js';
 import { resolveEnvironmentName, sendMailMetricDimensions } from './sendMailMetrics.js';
 
@@ -145,6 +146,7 @@ export class OutboundMail extends Construct {
     const network = functionNetwork(this, props, role);
     const relayCa = props.relayCa?.source;
 
+    const storage = functionStorage(props.ephemeralStorageSize);
     this.sendMailFunction = createSendMailFunction(
       this,
       'SendMail',
@@ -153,6 +155,7 @@ export class OutboundMail extends Construct {
         description: 'Delivers mail jobs from the queue over one SMTP connection per batch',
         architecture: Architecture.ARM_64,
         memorySize: settings.memorySize,
+        ephemeralStorageSize: storage.ephemeralStorageSize,
         timeout: settings.timeout,
         role,
         logGroup: this.logGroup,
@@ -171,6 +174,8 @@ export class OutboundMail extends Construct {
           MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
           MAIL_LEDGER_TABLE: this.ledger.table.tableName,
           MAIL_PAYLOAD_BUCKET: this.payloads.bucket.bucketName,
+          // Offloaded jobs a batch reads into /tmp: the function's ephemeral storage less a margin; the rest come back.
+          MAIL_SPOOL_BYTES: String(storage.spoolBytes),
           MAIL_LEDGER_TTL_SECONDS: String(settings.ledgerRecordLifetime.toSeconds()),
           ...(props.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: allowedRecipientsVariable(props.allowedRecipients) }),
           ...props.relayCa?.environment(),

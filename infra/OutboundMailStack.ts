@@ -3,7 +3,7 @@
  * with its relay secret, its optional alarm topic, tags and outputs.
  * @module
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, Tags } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -30,6 +30,7 @@ const CONFIG_KEY_OF_PROP: Readonly<Partial<Record<keyof OutboundMailProps, keyof
   maxConnections: 'maxConnections',
   maxRecipientsPerMessage: 'maxRecipientsPerMessage',
   memorySize: 'memorySize',
+  ephemeralStorageSize: 'ephemeralStorageMiB',
   timeout: 'timeoutSeconds',
   maxReceiveCount: 'maxReceiveCount',
   maxBatchingWindow: 'maxBatchingWindowSeconds',
@@ -88,6 +89,10 @@ export class OutboundMailStack extends Stack {
       maxConnections: environment.maxConnections,
       ...optional('maxRecipientsPerMessage', environment.maxRecipientsPerMessage),
       memorySize: environment.memorySize,
+      ...optional(
+        'ephemeralStorageSize',
+        environment.ephemeralStorageMiB === undefined ? undefined : Size.mebibytes(environment.ephemeralStorageMiB),
+      ),
       timeout: Duration.seconds(environment.timeoutSeconds),
       ...optional('maxReceiveCount', environment.maxReceiveCount),
       ...optional('maxBatchingWindow', seconds(environment.maxBatchingWindowSeconds)),

@@ -35,6 +35,8 @@ export interface EnvironmentConfig extends DeploymentConfig {
   readonly maxRecipientsPerMessage?: number;
   /** Function memory in MiB. */
   readonly memorySize: number;
+  /** The function's ephemeral storage (`/tmp`) in MiB, 512 to 10,240: offloaded jobs are spooled there (`MAIL_SPOOL_BYTES` = this less 112 MiB). @default 1024 */
+  readonly ephemeralStorageMiB?: number;
   /** Function timeout in seconds. */
   readonly timeoutSeconds: number;
   /** Receives before a job moves to the DLQ. @default 5 */
@@ -127,6 +129,11 @@ const KEYS: Readonly<Record<Exclude<keyof EnvironmentConfig, 'name'>, KeySpec>> 
   maxConnections: { kind: 'integer', required: true, check: positive },
   maxRecipientsPerMessage: { kind: 'integer', required: false, check: positive },
   memorySize: { kind: 'integer', required: true, check: positive },
+  ephemeralStorageMiB: {
+    kind: 'integer',
+    required: false,
+    check: (value: number) => (value >= 512 && value <= 10_240 ? undefined : `must be from 512 to 10240 (MiB, Lambda's range), got ${value}`),
+  },
   timeoutSeconds: { kind: 'integer', required: true, check: positive },
   maxReceiveCount: { kind: 'integer', required: false, check: positive },
   maxBatchingWindowSeconds: { kind: 'integer', required: false, check: notNegative },

@@ -3,7 +3,7 @@
  * fills the defaults in and checks the props against each other and AWS's limits.
  * @module
  */
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import type { IPeer, ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { IPrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -45,6 +45,13 @@ export interface OutboundMailProps {
    * @default 256
    */
   readonly memorySize?: number;
+  /**
+   * The function's ephemeral storage (`/tmp`), whole MiB from 512 to 10,240. Offloaded jobs (claim
+   * checks) are read into it before a batch is sent; the function gets `MAIL_SPOOL_BYTES` = this
+   * less 112 MiB, and jobs past that in one batch come back for a later invocation.
+   * @default Size.mebibytes(1024)
+   */
+  readonly ephemeralStorageSize?: Size;
   /**
    * Function timeout; the SMTP client's deadlines stay inside it.
    * @default Duration.seconds(60)

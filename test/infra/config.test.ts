@@ -50,6 +50,7 @@ describe('parseEnvironments', () => {
       ...DEV,
       maxReceiveCount: 7,
       maxRecipientsPerMessage: 50,
+      ephemeralStorageMiB: 4096,
       maxBatchingWindowSeconds: 0,
       visibilityTimeoutSeconds: 400,
       fifo: true,

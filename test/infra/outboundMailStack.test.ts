@@ -158,6 +158,7 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: environment.memorySize,
+      EphemeralStorage: { Size: environment.ephemeralStorageMiB ?? 1024 },
       Timeout: environment.timeoutSeconds,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(mail.logGroup) },
@@ -175,6 +176,8 @@ describe.each(cdkEnvironmentNames())('environment %s', (name) => {
           MAIL_MAX_RECEIVES: String(expected.maxReceiveCount),
           MAIL_LEDGER_TABLE: ref(mail.ledger.table),
           MAIL_PAYLOAD_BUCKET: ref(mail.payloads.bucket),
+          // The ephemeral storage less 112 MiB for the runtime's own files.
+          MAIL_SPOOL_BYTES: String(((environment.ephemeralStorageMiB ?? 1024) - 112) * 1024 * 1024),
           MAIL_LEDGER_TTL_SECONDS: String((4 + 14) * 24 * 3600),
           ...(environment.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: environment.allowedRecipients.join(',') }),
         }),
