@@ -18,6 +18,7 @@ const CLEAR_LINE = '\r\x1b[2K';
 const COLOURS: Record<string, string> = {
   delivered: '\x1b[32m',
   'partly refused': '\x1b[33m',
+  suppressed: '\x1b[35m',
   retry: '\x1b[33m',
   'dead-lettered': '\x1b[31m',
   'batch failed': '\x1b[31m',

@@ -7,7 +7,7 @@
  * @module
  */
 import type { InvocationReport } from './EventSourceMapping.js';
-import { attemptOf, mailJobLogs, reasonText, retryDetail } from './handlerLog.js';
+import { attemptOf, mailJobLogs, reasonText, retryDetail, suppressedNote } from './handlerLog.js';
 import type { MailJobLog } from './handlerLog.js';
 import { jobSummary } from './jobSummary.js';
 import type { MailboxEntry } from './Mailbox.js';
@@ -36,7 +36,8 @@ export interface ActivityStats extends ActivityCounts {
 }
 
 /** Kinds of events. */
-export type ActivityKind = 'delivered' | 'partly refused' | 'retry' | 'dead-lettered' | 'batch failed' | 'stored' | 'cold start' | 'redriven';
+export type ActivityKind =
+  'delivered' | 'partly refused' | 'suppressed' | 'retry' | 'dead-lettered' | 'batch failed' | 'stored' | 'cold start' | 'redriven';
 
 /** One thing that happened. */
 export interface ActivityEvent {
@@ -234,17 +235,25 @@ export class RunActivity {
       const last = log.lastReceive === true ? `on its last receive (${log.receiveCount ?? '?'}), ` : '';
       return { kind: 'dead-lettered', messageId, detail: `${last}${log.outcome ?? ''}: ${reasonText(log)}` };
     }
+    if (log.outcome === 'suppressed') {
+      const where = (log.suppressedDomains ?? []).join(', ') || '?';
+      return {
+        kind: 'suppressed',
+        messageId,
+        detail: `not sent: every recipient (${log.recipients ?? log.suppressedRecipients ?? '?'}) is outside allowedRecipients (MAIL_ALLOWED_RECIPIENTS): ${where}`,
+      };
+    }
     if (log.outcome === 'partlyRefused') {
       const requeued = log.requeuedRecipients ?? 0;
       if (requeued > 0) this.counts.reEnqueued += 1;
       const refused = (log.refused ?? []).map((r) => `${r.code ?? '?'}${r.transient ? ' for now' : ''} at ${r.domain ?? '?'}`).join(', ');
       const again = requeued > 0 ? `; ${requeued} re-enqueued as a new job` : '';
-      return { kind: 'partly refused', messageId, detail: `${log.accepted ?? 0} accepted, refused: ${refused}${again}` };
+      return { kind: 'partly refused', messageId, detail: `${log.accepted ?? 0} accepted, refused: ${refused}${again}${suppressedNote(log)}` };
     }
     if (log.outcome === 'duplicateSuppressed') {
       return { kind: 'delivered', messageId, detail: 'not sent again: the delivery ledger says every recipient has it (duplicate suppressed)' };
     }
-    return { kind: 'delivered', messageId, detail: `${log.accepted ?? 0} recipient(s) took it` };
+    return { kind: 'delivered', messageId, detail: `${log.accepted ?? 0} recipient(s) took it${suppressedNote(log)}` };
   }
 
   #record(event: Omit<ActivityEvent, 'at'>): void {

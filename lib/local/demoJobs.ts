@@ -55,14 +55,24 @@ export const DEMO_JOBS: readonly DemoJob[] = [
     job: {
       v: 1,
       id: 'demo-requeued',
-      to: ['carol@example.com', 'later@example.net'],
+      to: ['carol@example.com', 'later+requeued@example.com'],
       subject: 'Re-enqueued for one recipient',
       text: 'carol@ takes it, later@ on the next try.\n',
     },
   },
   {
     shows: 'permanent (every recipient refused with 550): dead-lettered at once',
-    job: { v: 1, id: 'demo-refused', to: 'refuse@example.org', subject: 'Refused for good', text: 'Nobody takes this one.\n' },
+    job: { v: 1, id: 'demo-refused', to: 'refuse+for-good@example.com', subject: 'Refused for good', text: 'Nobody takes this one.\n' },
+  },
+  {
+    shows: "suppressed where the environment has allowedRecipients (dev's: example.com): not sent, done",
+    job: {
+      v: 1,
+      id: 'demo-suppressed',
+      to: 'dan@example.org',
+      subject: 'Outside the allow-list',
+      text: 'The dev stack would not send this one either.\n',
+    },
   },
   {
     shows: 'invalid job: dead-lettered at once',

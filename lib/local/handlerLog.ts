@@ -22,6 +22,18 @@ export interface MailJobLog {
   problem?: string;
   /** Dead-lettered by the handler on its last receive (`MAIL_MAX_RECEIVES`) instead of coming back. */
   lastReceive?: boolean;
+  /** Recipients of a `suppressed` (or `duplicateSuppressed`) job. */
+  recipients?: number;
+  /** Recipients outside `MAIL_ALLOWED_RECIPIENTS`, left out, and their domains (never the addresses). */
+  suppressedRecipients?: number;
+  suppressedDomains?: string[];
+}
+
+/** The part of a delivered job's event that says which recipients were left out (outside the allow-list), or `''`. */
+export function suppressedNote(log: MailJobLog): string {
+  const count = log.suppressedRecipients ?? 0;
+  if (count === 0) return '';
+  return `; ${count} suppressed, outside allowedRecipients: ${(log.suppressedDomains ?? []).join(', ') || '?'}`;
 }
 
 /** The handler's `mail job` lines of an invocation, by SQS message id. */

@@ -130,6 +130,11 @@ function printBanner(local: LocalRun): void {
     `  ${settings.batchSize} jobs per batch (per SMTP connection), at most ${settings.maxConcurrency} at once, ` +
       `${settings.timeoutSeconds} s function timeout, visibility ${settings.visibilityTimeoutSeconds} s, DLQ after ${settings.maxReceiveCount} receives` +
       (settings.batchingWindowSeconds > 0 ? `, batching window ${settings.batchingWindowSeconds} s` : ''),
+    ...(settings.allowedRecipients === undefined
+      ? []
+      : [
+          `  sends only to ${settings.allowedRecipients.join(', ')} (allowedRecipients): other recipients are suppressed, as in the deployed "${settings.environment}"`,
+        ]),
     '',
     `  SQS      ${state.sqsEndpoint}   queue ${state.queueUrl}`,
     `                                     DLQ   ${state.dlqUrl}`,

@@ -1,12 +1,13 @@
 /**
  * The settings of the deployed pipeline that the local run copies: batch size, maximum
- * concurrency, function timeout, batching window, visibility timeout, redrive count and recipient
- * limit of one `cdk.json` environment, with the `OutboundMail` construct's defaults filled in the way the
+ * concurrency, function timeout, batching window, visibility timeout, redrive count, recipient
+ * limit and allowed recipients of one `cdk.json` environment, with the `OutboundMail` construct's defaults filled in the way the
  * stack fills them, so that the local queue and event source behave as the deployed ones.
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { allowedRecipientsVariable } from '../../infra/allowedRecipients.js';
 import { ENVIRONMENTS_CONTEXT_KEY, parseEnvironments } from '../../infra/config.js';
 import type { EnvironmentConfig } from '../../infra/config.js';
 import { OUTBOUND_MAIL_DEFAULTS, VISIBILITY_TIMEOUT_FACTOR } from '../../infra/outboundMailSettings.js';
@@ -35,6 +36,8 @@ export interface PipelineSettings {
   fifo: boolean;
   /** Most recipients per message (`MAIL_MAX_RECIPIENTS`); absent: no limit of ours. */
   maxRecipientsPerMessage?: number;
+  /** The only recipients the function sends to (`MAIL_ALLOWED_RECIPIENTS`), others are `suppressed`; absent: everyone (production). */
+  allowedRecipients?: string[];
 }
 
 /** Thrown when `cdk.json` cannot be read or names no such environment. */
@@ -68,6 +71,7 @@ export function pipelineSettingsOf(environment: EnvironmentConfig): PipelineSett
     fifo: environment.fifo ?? false,
   };
   if (environment.maxRecipientsPerMessage !== undefined) settings.maxRecipientsPerMessage = environment.maxRecipientsPerMessage;
+  if (environment.allowedRecipients !== undefined) settings.allowedRecipients = [...environment.allowedRecipients];
   return settings;
 }
 
@@ -75,16 +79,21 @@ export function pipelineSettingsOf(environment: EnvironmentConfig): PipelineSett
  * The function's settings that come from the environment's pipeline settings, named and written
  * as the stack writes them (infra/OutboundMail.ts): `MAIL_PER_CONNECTION`, `MAIL_MAX_RECEIVES` (the
  * queue's `maxReceiveCount`: the function dead-letters a job on that receive itself, with its
- * reason), and `MAIL_MAX_RECIPIENTS` when the environment sets `maxRecipientsPerMessage`.
+ * reason), `MAIL_MAX_RECIPIENTS` when the environment sets `maxRecipientsPerMessage`, and
+ * `MAIL_ALLOWED_RECIPIENTS` when it sets `allowedRecipients` (every environment but production):
+ * the local run leaves out the recipients the deployed environment would, so a job that works
+ * locally works the same once deployed.
  *
  * @example
- * functionEnvironmentOf(await readPipelineSettings('dev')); // { MAIL_PER_CONNECTION: '10', MAIL_MAX_RECEIVES: '5' }
+ * functionEnvironmentOf(await readPipelineSettings('dev'));
+ * // { MAIL_PER_CONNECTION: '10', MAIL_MAX_RECEIVES: '5', MAIL_ALLOWED_RECIPIENTS: 'example.com' }
  */
 export function functionEnvironmentOf(settings: PipelineSettings): Record<string, string> {
   return {
     MAIL_PER_CONNECTION: String(settings.batchSize),
     MAIL_MAX_RECEIVES: String(settings.maxReceiveCount),
     ...(settings.maxRecipientsPerMessage === undefined ? {} : { MAIL_MAX_RECIPIENTS: String(settings.maxRecipientsPerMessage) }),
+    ...(settings.allowedRecipients === undefined ? {} : { MAIL_ALLOWED_RECIPIENTS: allowedRecipientsVariable(settings.allowedRecipients) }),
   };
 }
 

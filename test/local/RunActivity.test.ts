@@ -137,6 +137,55 @@ describe('RunActivity, for the job view', () => {
   });
 });
 
+describe('RunActivity, for recipients outside allowedRecipients', () => {
+  it('names the suppressed outcome: a job with no allowed recipient is suppressed, not delivered; a mixed one says how many were left out', () => {
+    const activity = new RunActivity();
+    activity.invocation(
+      invocation(
+        [
+          ['m-s', body('s-1', ['ann@example.org', 'bob@example.net'], 'Outside'), 1],
+          ['m-mix', body('s-2', ['ann@example.com', 'cy@example.org'], 'Mixed'), 1],
+        ],
+        [
+          {
+            outcome: 'suppressed',
+            placement: 'done',
+            sqsMessageId: 'm-s',
+            jobId: 's-1',
+            recipients: 2,
+            suppressedRecipients: 2,
+            suppressedDomains: ['example.org', 'example.net'],
+          },
+          {
+            outcome: 'delivered',
+            placement: 'done',
+            sqsMessageId: 'm-mix',
+            jobId: 's-2',
+            accepted: 1,
+            suppressedRecipients: 1,
+            suppressedDomains: ['example.org'],
+          },
+        ],
+      ),
+    );
+    expect(activity.events.map(({ kind, messageId, detail }) => ({ kind, messageId, detail }))).toEqual([
+      {
+        kind: 'suppressed',
+        messageId: 'm-s',
+        detail: 'not sent: every recipient (2) is outside allowedRecipients (MAIL_ALLOWED_RECIPIENTS): example.org, example.net',
+      },
+      {
+        kind: 'delivered',
+        messageId: 'm-mix',
+        detail: '1 recipient(s) took it; 1 suppressed, outside allowedRecipients: example.org',
+      },
+    ]);
+    expect(activity.jobs().find((job) => job.messageId === 'm-s')).toMatchObject({ outcome: 'suppressed' });
+    expect(activity.jobAttempts('m-s')).toMatchObject([{ kind: 'suppressed', outcome: 'suppressed' }]);
+    expect(activity.stats()).toMatchObject({ received: 2, delivered: 1, retried: 0, deadLettered: 0 });
+  });
+});
+
 describe('the Dead letters tab', () => {
   it('says why each job is there, who put it there, newest first', () => {
     const rows = deadLetterRows([

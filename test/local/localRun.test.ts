@@ -75,7 +75,7 @@ describe('npm start, then jobs from a second terminal', () => {
       ['t-delivered', ['--to', 'Ann <ann@example.com>', '--subject', 'Hello Ann', '--text', 'Hi Ann']],
       ['t-partly', ['--to', 'bob@example.com', '--to', 'refuse@example.com', '--subject', 'Partly', '--text', 'one refuses']],
       ['t-later', ['--to', 'later@example.com', '--subject', 'Second try', '--text', '450 first']],
-      ['t-refused', ['--to', 'refuse@example.org', '--subject', 'Refused', '--text', 'nobody']],
+      ['t-refused', ['--to', 'refuse+for-good@example.com', '--subject', 'Refused', '--text', 'nobody']],
     ];
     const runs = await Promise.all(jobs.map(([id, flags]) => mailQueue(['send', '--id', id, ...flags], home)));
     runs.forEach((run, index) => {
@@ -182,7 +182,7 @@ describe('npm start, then jobs from a second terminal', () => {
     const dead = new Map((reply.Messages ?? []).map((message) => [message.MessageAttributes?.['SourceMessageId']?.StringValue, message]));
     expect(dead.size).toBe(2);
     const refused = dead.get(sent.get('t-refused'));
-    expect(JSON.parse(refused!.Body!)).toMatchObject({ id: 't-refused', to: 'refuse@example.org' });
+    expect(JSON.parse(refused!.Body!)).toMatchObject({ id: 't-refused', to: 'refuse+for-good@example.com' });
     expect(refused!.MessageAttributes?.['FailurePhase']?.StringValue).toBe('rcpt');
     expect(refused!.MessageAttributes?.['FailureCode']?.StringValue).toBe('550');
     const poison = dead.get(sent.get('poison'));

@@ -18,7 +18,20 @@ describe('readPipelineSettings', () => {
       visibilityTimeoutSeconds: 360,
       maxReceiveCount: 5,
       fifo: false,
+      allowedRecipients: ['example.com'],
     });
+  });
+
+  it('passes allowedRecipients to the function as MAIL_ALLOWED_RECIPIENTS, as the stack does; none for production', async () => {
+    expect(functionEnvironmentOf(await readPipelineSettings('dev'))).toEqual({
+      MAIL_PER_CONNECTION: '10',
+      MAIL_MAX_RECEIVES: '5',
+      MAIL_ALLOWED_RECIPIENTS: 'example.com',
+    });
+    expect(functionEnvironmentOf(await readPipelineSettings('staging'))).toMatchObject({
+      MAIL_ALLOWED_RECIPIENTS: 'example.com,.example.com,qa-inbox@example.net',
+    });
+    expect(functionEnvironmentOf(await readPipelineSettings('prod'))).not.toHaveProperty('MAIL_ALLOWED_RECIPIENTS');
   });
 
   it('passes maxRecipientsPerMessage to the function as MAIL_MAX_RECIPIENTS, as the stack does, and leaves it out when unset', async () => {

@@ -132,8 +132,13 @@ beforeAll(async () => {
       html: hostileHtml(),
       attachments: [{ filename: 'notes.txt', contentType: 'text/plain', content: notes }],
     }),
-    job({ id: 'ui-refused', to: 'refuse@example.org', subject: 'Refused for good', text: 'nobody' }),
-    job({ id: 'ui-requeued', to: ['carol@example.com', 'later@example.net'], subject: 'Half now, half later', text: 'later@ takes it next time' }),
+    job({ id: 'ui-refused', to: 'refuse+for-good@example.com', subject: 'Refused for good', text: 'nobody' }),
+    job({
+      id: 'ui-requeued',
+      to: ['carol@example.com', 'later+requeued@example.com'],
+      subject: 'Half now, half later',
+      text: 'later@ takes it next time',
+    }),
   ];
   for (const body of special) await sqs.send(new SendMessageCommand({ QueueUrl: state.queueUrl, MessageBody: body }));
   // A job SQS moved to the DLQ after too many receives (a relay down, say): nothing attached.
@@ -252,7 +257,7 @@ describe('the local mail UI in a browser', () => {
     expect(await attempt.count()).toBe(1);
     expect(await attempt.locator('td[data-label=outcome]').textContent()).toBe('partly refused partlyRefused');
     expect(await attempt.locator('td[data-label="what happened"]').textContent()).toBe(
-      '1 accepted, refused: 450 for now at example.net; 1 re-enqueued as a new job',
+      '1 accepted, refused: 450 for now at example.com; 1 re-enqueued as a new job',
     );
     expect(await page.locator('#related li').allTextContents()).toEqual([expect.stringMatching(/^\S+ delivered 1 recipient\(s\) took it$/)]);
     expect(await page.locator('#job-messages li').count()).toBe(2); // carol@ at once, later@ on the re-enqueued job
@@ -262,11 +267,11 @@ describe('the local mail UI in a browser', () => {
     await page.locator('#list-jobs tbody a').click();
     await expect.poll(() => page.locator('#job-id').textContent()).toBe('ui-refused');
     expect(await page.locator('#attempts td[data-label=reason]').textContent()).toMatch(
-      /^rcpt 550: The server refused every recipient: <…@example\.org> 550 /,
+      /^rcpt 550: The server refused every recipient: <…@example\.com> 550 /,
     );
     expect(await page.locator('#job-messages').textContent()).toBe('none in the mailbox');
     expect(await page.locator('#job-dead-letters li').textContent()).toBe(
-      'permanent: rcpt 550: The server refused every recipient: <refuse@example.org> 550 Mailbox unavailable: this local recipient always refuses (RecipientsRefusedError) Redrive',
+      'permanent: rcpt 550: The server refused every recipient: <refuse+for-good@example.com> 550 Mailbox unavailable: this local recipient always refuses (RecipientsRefusedError) Redrive',
     );
     await page.close();
   });

@@ -5,7 +5,7 @@
 export const token = document.querySelector('meta[name="mail-token"]')?.getAttribute('content') ?? '';
 /** Where the views are drawn. */
 export const view = document.getElementById('view');
-const OUTCOME_CLASS = { delivered: 'ok', 'partly refused': 'warn', retry: 'warn', 'dead-lettered': 'bad', 'batch failed': 'bad' };
+const OUTCOME_CLASS = { delivered: 'ok', 'partly refused': 'warn', suppressed: 'warn', retry: 'warn', 'dead-lettered': 'bad', 'batch failed': 'bad' };
 
 /** An element with attributes (on* never used) and children (strings become text nodes). */
 export function h(tag, attributes = {}, ...children) {

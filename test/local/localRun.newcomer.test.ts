@@ -1,9 +1,14 @@
 /**
- * Issue 11's "done when", as a newcomer does it: `npm start` as its own process, then from a second
+ * What a newcomer does after `npm start` (run as its own process), from a second terminal.
+ *
+ * Issue 11's "done when": `npm start` as its own process, then from a second
  * terminal `mail-queue send --attach <25 MiB file>` with no queue or payload flags (the CLI finds the
  * queue and the claim-check bucket in the run's `.local/state.json`). The message in the local
  * mailbox carries the file with the same SHA-256, the web page's API lists the attachment with its
  * name and size and serves it back intact, and the claim check is gone from the bucket once delivered.
+ *
+ * The allow-list: the local run copies `allowedRecipients` of its `cdk.json` environment (dev:
+ * `example.com`), so recipients elsewhere are left out (`suppressed`) as the dev stack leaves them out.
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActivityStats } from '../../lib/local/RunActivity.js';
+import type { ActivityStats, JobView } from '../../lib/local/RunActivity.js';
 import type { MailboxEntry } from '../../lib/local/Mailbox.js';
 import type { AttachmentView } from '../../lib/local/web/messageView.js';
 import type { LocalRunState } from '../../lib/publish/localRun.js';
@@ -110,4 +115,40 @@ describe('a 25 MiB attachment from the CLI, against npm start', () => {
       s3.destroy();
     }
   }, 240_000);
+});
+
+describe("recipients outside cdk.json dev's allowedRecipients (example.com), as the dev stack treats them", () => {
+  it('leaves them out: a job for them alone is suppressed (not sent, not dead-lettered), a mixed one goes to the others', async () => {
+    const before = await getJson<ActivityStats>(`${state.webUrl}api/stats`);
+    const outside = await mailQueue(['send', '--id', 'n-outside', '--to', 'dan@example.org', '--subject', 'Outside', '--text', 'x'], home);
+    const mixed = await mailQueue(
+      ['send', '--id', 'n-mixed', '--to', 'ann@example.com', '--to', 'eve@example.net', '--subject', 'Mixed', '--text', 'x'],
+      home,
+    );
+    expect([outside.code, mixed.code]).toEqual([0, 0]);
+
+    const jobs = await eventually(
+      async () => {
+        const views = await getJson<JobView[]>(`${state.webUrl}api/jobs`);
+        const found = ['n-outside', 'n-mixed'].map((id) => views.find((job) => job.jobId === id));
+        return found.every((job) => job !== undefined) ? found : undefined;
+      },
+      30_000,
+      'both jobs handled',
+    );
+    expect(jobs[0]).toMatchObject({
+      outcome: 'suppressed',
+      detail: 'not sent: every recipient (1) is outside allowedRecipients (MAIL_ALLOWED_RECIPIENTS): example.org',
+    });
+    expect(jobs[1]).toMatchObject({ outcome: 'delivered', detail: '1 recipient(s) took it; 1 suppressed, outside allowedRecipients: example.net' });
+    const messages = await getJson<MailboxEntry[]>(`${state.webUrl}api/messages`);
+    expect(messages.filter((entry) => ['Outside', 'Mixed'].includes(entry.subject)).map((entry) => [entry.subject, entry.to])).toEqual([
+      ['Mixed', ['ann@example.com']],
+    ]);
+    const after = await getJson<ActivityStats>(`${state.webUrl}api/stats`);
+    expect([after.deadLettered - before.deadLettered, after.dlq]).toEqual([0, 0]);
+    expect(run.output().stdout).toMatch(
+      /^\d\d:\d\d:\d\d suppressed +\S+ {2}job n-outside: not sent: every recipient \(1\) is outside allowedRecipients/m,
+    );
+  }, 60_000);
 });
