@@ -9,10 +9,11 @@
  * ends (some CRLF), 8-bit UTF-8 text, lines that start with a dot (stuffed on the wire), lines up
  * to 998 octets.
  */
-export function bigRawMessage(size: number): string {
+export function bigRawMessage(size: number, to = 'big@example.com'): string {
   const header = [
     'From: Reports <reports@example.com>',
-    'To: big@example.com',
+    `To: ${to}`,
+    'Date: Tue, 01 Dec 2026 12:00:00 +0000',
     'Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= monthly report',
     'Message-ID: <raw-big@example.com>',
     'MIME-Version: 1.0',
