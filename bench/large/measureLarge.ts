@@ -1,14 +1,14 @@
 /**
  * Runs the `large` bench: for each relay (DATA, CHUNKING), added RTT and batch, each handler (ours,
  * nodemailer) handles the batch in a fresh child process (bench/handlerChild.ts) several times, the
- * two taking turns. Every run publishes the batch afresh through the producer into fauxqs (S3 + SQS,
- * in this process), so that both handlers read the same kind of fresh objects, and checks what the
- * relay received.
+ * two taking turns. Each batch is published once through the producer into fauxqs (S3 + SQS, in this
+ * process); every run gets fresh server-side copies of its objects, and what the relay received is checked.
  * @module
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { SQSRecord } from 'aws-lambda';
 import { buildBenchBundle, childProgram, handlerEnv, runChild } from '../handlerChild.js';
 import type { ChildReport } from '../handlerChild.js';
 import { startLatencyProxy } from '../latencyProxy.js';
@@ -72,15 +72,16 @@ function logLine(log: string | undefined): string {
   return line === undefined ? 'nothing logged' : line.replace(/\|/g, '/').slice(0, 240);
 }
 
-/** One run: publish, handle in a child, check what the relay got, remove the objects. */
+/** One run: fresh copies of the objects, handle in a child, check what the relay got, remove the objects. */
 async function runOnce(
   contender: Contender,
   jobs: readonly BenchJob[],
+  records: readonly SQSRecord[],
   setting: { rig: PayloadRig; relay: BenchRelay; env: NodeJS.ProcessEnv; eventFile: string; maxOldSpaceMiB: number },
 ): Promise<LargeSample> {
   const { rig, relay, eventFile } = setting;
   await relay.clear();
-  await rig.publish(jobs, eventFile);
+  const event = await rig.eventFor(records, eventFile);
   let report: ChildReport | undefined;
   let problem: string | undefined;
   try {
@@ -91,8 +92,8 @@ async function runOnce(
   const everything = report !== undefined && report.failed === 0;
   const received = await relay.received(jobs.length, everything ? 60_000 : 2_000);
   const largeDigests = jobs.flatMap((job) => (job.kind === 'large' ? [job.file.sha256] : []));
-  const check = await checkDelivery(received, jobs.length, largeDigests);
-  await rig.discard(eventFile);
+  const check = checkDelivery(received, jobs.length, largeDigests);
+  await rig.discard(event.records);
   await relay.clear();
   const reportedFailed =
     report !== undefined && report.failed > 0 ? `${report.failed} record(s) reported failed (${logLine(report.log)})` : undefined;
@@ -156,12 +157,13 @@ export async function measureLarge(options: LargeOptions = {}): Promise<LargeRow
           try {
             for (const batch of batches) {
               const jobs = jobsOf(batch);
+              const records = await rig.publish(jobs);
               const samples = contenders.map(() => [] as LargeSample[]);
               for (let run = 0; run < batch.runs; run += 1) {
                 const order = contenders.map((contender, index) => ({ contender, index }));
                 for (const { contender, index } of run % 2 === 0 ? order : order.reverse()) {
                   const eventFile = path.join(work, 'event.json');
-                  const sample = await runOnce(contender, jobs, { rig, relay, env, eventFile, maxOldSpaceMiB });
+                  const sample = await runOnce(contender, jobs, records, { rig, relay, env, eventFile, maxOldSpaceMiB });
                   samples[index]?.push(sample);
                   log(
                     `${contender.handler}, ${kind}, rtt ${rttMs} ms, ${batch.label}, run ${run + 1}/${batch.runs}: ` +
@@ -170,6 +172,7 @@ export async function measureLarge(options: LargeOptions = {}): Promise<LargeRow
                   );
                 }
               }
+              await rig.discard(records);
               contenders.forEach((contender, index) =>
                 rows.push(summariseLarge({ handler: contender.handler, relay: kind, rttMs, batch: batch.label }, samples[index] ?? [])),
               );

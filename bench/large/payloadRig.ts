@@ -2,17 +2,19 @@
  * The AWS side of the `large` bench: the fauxqs emulator (SQS and S3) in this process, a claim-check
  * bucket and a mail queue in it, and the producer (`createMailQueue` with `JobWithFiles`) publishing
  * each batch, so that large jobs reach the handler as SQS Extended Client pointers exactly as a
- * producer writes them. A batch is received back from the queue and written as a Lambda event file.
+ * producer writes them. A batch is published once and received back from the queue; each run gets
+ * an event of those records whose pointers name fresh server-side copies of the objects.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import { buildApp } from 'fauxqs';
-import { parsePayloadPointer } from '../../lib/message/payloadPointer.js';
+import { PAYLOAD_KEY_PREFIX, parsePayloadPointer, payloadPointerBody } from '../../lib/message/payloadPointer.js';
 import { createMailQueue, JobWithFiles } from '../../lib/publish/index.js';
 import type { ComposedMailJobInput, MailQueue } from '../../lib/publish/index.js';
 import { recordFromMessage, sqsEvent } from '../../test/support/sqsEvents.js';
@@ -33,8 +35,8 @@ export type BenchJob = { kind: 'large'; file: AttachmentFile } | { kind: 'small'
 export interface PublishedBatch {
   /** The Lambda event (JSON) of the batch's records. */
   eventFile: string;
-  /** Records whose body is a pointer to S3. */
-  pointers: number;
+  /** The event's records (pointers naming this run's copies). */
+  records: SQSRecord[];
 }
 
 /** A running emulator with the bench's bucket and queues. */
@@ -45,10 +47,15 @@ export interface PayloadRig {
   dlqUrl: string;
   /** The handler's settings for S3 and SQS (merged into its environment). */
   env: NodeJS.ProcessEnv;
-  /** Publishes the jobs through the producer, receives them back and writes the event to `eventFile`. */
-  publish(jobs: readonly BenchJob[], eventFile: string): Promise<PublishedBatch>;
-  /** Deletes the objects a batch's pointers name (the function deletes them itself after delivery; nodemailer does not). */
-  discard(eventFile: string): Promise<void>;
+  /** Publishes the jobs through the producer and receives them back as Lambda records (their objects stay as templates). */
+  publish(jobs: readonly BenchJob[]): Promise<SQSRecord[]>;
+  /**
+   * Writes a run's event to `eventFile`: the records, each pointer naming a fresh server-side copy
+   * of its object (the function deletes what it delivered, so every run needs its own objects).
+   */
+  eventFor(records: readonly SQSRecord[], eventFile: string): Promise<PublishedBatch>;
+  /** Deletes the objects the records' pointers name (the function deletes them itself after delivery; nodemailer does not). */
+  discard(records: readonly SQSRecord[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,7 +106,8 @@ function smallJob(index: number): ComposedMailJobInput {
  * @throws when the emulator does not start
  * @example
  * const rig = await startPayloadRig();
- * const batch = await rig.publish([{ kind: 'large', file }], '/tmp/event.json');
+ * const records = await rig.publish([{ kind: 'large', file }]);
+ * await rig.eventFor(records, '/tmp/event.json'); // once per run
  */
 export async function startPayloadRig(): Promise<PayloadRig> {
   const app = buildApp({ logger: false });
@@ -146,7 +154,7 @@ export async function startPayloadRig(): Promise<PayloadRig> {
     queueUrl,
     dlqUrl,
     env: { MAIL_PAYLOAD_BUCKET: BUCKET, AWS_ENDPOINT_URL_S3: endpoint, AWS_ENDPOINT_URL_SQS: endpoint, QUEUE_URL: queueUrl, DLQ_URL: dlqUrl },
-    async publish(jobs, eventFile) {
+    async publish(jobs) {
       for (const [index, job] of jobs.entries()) {
         if (job.kind === 'small') await queue.send(smallJob(index));
         else
@@ -154,13 +162,24 @@ export async function startPayloadRig(): Promise<PayloadRig> {
             await JobWithFiles.of(jobInput(index), [{ path: job.file.path, filename: job.file.filename, contentType: 'application/octet-stream' }]),
           );
       }
-      const records = (await receive(jobs.length)).map((message) => recordFromMessage(message, queueArn));
-      await writeFile(eventFile, JSON.stringify(sqsEvent(records)));
-      return { eventFile, pointers: records.filter((record) => parsePayloadPointer(record.body) !== undefined).length };
+      return (await receive(jobs.length)).map((message) => recordFromMessage(message, queueArn));
     },
-    async discard(eventFile) {
-      const { Records } = JSON.parse(await readFile(eventFile, 'utf8')) as { Records: { body: string }[] };
-      for (const record of Records) {
+    async eventFor(records, eventFile) {
+      const copies: SQSRecord[] = [];
+      for (const record of records) {
+        const pointer = parsePayloadPointer(record.body);
+        if (pointer === undefined) copies.push(record);
+        else {
+          const key = `${PAYLOAD_KEY_PREFIX}${randomUUID()}`;
+          await s3.send(new CopyObjectCommand({ Bucket: pointer.bucket, Key: key, CopySource: `${pointer.bucket}/${pointer.key}` }));
+          copies.push({ ...record, messageId: randomUUID(), body: payloadPointerBody({ bucket: pointer.bucket, key }) });
+        }
+      }
+      await writeFile(eventFile, JSON.stringify(sqsEvent(copies)));
+      return { eventFile, records: copies };
+    },
+    async discard(records) {
+      for (const record of records) {
         const pointer = parsePayloadPointer(record.body);
         if (pointer !== undefined) await s3.send(new DeleteObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }));
       }

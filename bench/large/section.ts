@@ -37,10 +37,10 @@ export const largeMessagesSection: BenchSection = {
     return [
       'Each large job attaches one file of random octets sized so that the composed message is about 10, 25 or 40 MB on the wire ' +
         `(MB = 10⁶ octets; base64 in 76-character lines: ${attachments}); the mixed batch is one 40 MB and one 10 MB job and 8 small ` +
-        'ones (a few KB of text and a 20 KB attachment, inline on the queue). Every run publishes the batch afresh through the producer ' +
+        'ones (a few KB of text and a 20 KB attachment, inline on the queue). Each batch is published through the producer ' +
         '(`createMailQueue` with `JobWithFiles`: each large job goes to S3 as a streamed multipart upload and the queue carries an SQS ' +
-        'Extended Client pointer) into fauxqs (SQS + S3) running in the bench process, receives it back and hands it to the handler as ' +
-        'a Lambda event.',
+        'Extended Client pointer) into fauxqs (SQS + S3) running in the bench process and received back; each run gets those records ' +
+        'as a Lambda event, their pointers naming fresh server-side copies of the objects (the function deletes what it delivered).',
       '',
       `**Ours**: the esbuild bundle of the function, imported by a fresh Node ${process.versions.node} process with ` +
         '`--max-old-space-size=96` (as in the `memory` section), the event parsed, the handler called once, its peak RSS ' +

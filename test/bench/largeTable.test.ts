@@ -3,6 +3,7 @@
  * the attachment size for a message size, and the delivery check on composed messages.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { attachmentDigests, checkDelivery } from '../../bench/large/deliveryCheck.js';
 import { largeCells, largeTableRows, ratio, summariseLarge, withinLimitLine } from '../../bench/large/largeTable.js';
@@ -148,32 +149,49 @@ describe('sizes', () => {
 });
 
 describe('the delivery check', () => {
-  it('finds an attachment of a composed message byte for byte, and says what is missing', async () => {
+  const content = randomBytes(100_000);
+  const digest = createHash('sha256').update(content).digest('hex');
+
+  it('finds an attachment of a message we compose byte for byte, and says what is missing', async () => {
     // Prepare
-    const content = randomBytes(100_000);
-    const digest = createHash('sha256').update(content).digest('hex');
     const job = parseMailJob({
       v: 1,
       from: 'a@example.test',
       to: 'b@example.test',
       subject: 'x',
       text: 'y',
+      html: '<p>y</p>',
       attachments: [{ filename: 'f.bin', contentType: 'application/octet-stream', content: content.toString('base64') }],
     });
-    const { message } = await composeMail(job);
-    const raw = Buffer.from(message);
-    // Act
-    const digests = await attachmentDigests(raw);
-    const whole = await checkDelivery([raw], 1, [digest]);
-    const short = await checkDelivery([raw], 2, [digest, 'f'.repeat(64)]);
-    // Assess
-    expect(digests).toEqual([{ filename: 'f.bin', size: 100_000, sha256: digest }]);
-    expect(whole).toEqual({ delivered: 1, intact: true, largestBytes: raw.length });
-    expect(short).toEqual({
+    const raw = Buffer.from((await composeMail(job)).message);
+    // Act / Assess
+    expect(attachmentDigests(raw)).toEqual([{ filename: 'f.bin', size: 100_000, sha256: digest }]);
+    expect(checkDelivery([raw], 1, [digest])).toEqual({ delivered: 1, intact: true, largestBytes: raw.length });
+    expect(checkDelivery([raw], 2, [digest, 'f'.repeat(64)])).toEqual({
       delivered: 1,
       intact: false,
       largestBytes: raw.length,
       problem: '1 of 2 messages delivered; 1 of 2 large attachments missing or altered',
     });
+  });
+
+  it('finds it in a message nodemailer composed, also with LF line ends as a Maildir keeps it, and not once a byte changed', async () => {
+    // Prepare
+    const info = await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({
+      from: 'a@example.test',
+      to: 'b@example.test',
+      subject: 'x',
+      text: 'y',
+      attachments: [{ filename: 'f.bin', contentType: 'application/octet-stream', content }],
+    });
+    const raw = info.message as Buffer;
+    const lf = Buffer.from(raw.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    const altered = Buffer.from(raw);
+    const at = altered.lastIndexOf('\r\n--') - 10;
+    altered[at] = altered[at] === 0x41 ? 0x42 : 0x41;
+    // Act / Assess
+    expect(attachmentDigests(raw)).toEqual([{ filename: 'f.bin', size: 100_000, sha256: digest }]);
+    expect(attachmentDigests(lf)).toEqual([{ filename: 'f.bin', size: 100_000, sha256: digest }]);
+    expect(checkDelivery([altered], 1, [digest]).intact).toBe(false);
   });
 });
