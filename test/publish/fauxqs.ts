@@ -4,8 +4,8 @@
  */
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { forwardSqsRequest, startSqsProxyServer } from '../support/loopbackHttp.js';
 
 export interface Fauxqs {
   endpoint: string;
@@ -92,63 +92,39 @@ export interface SqsProxy {
 export async function startSqsProxy(target: string, faults: FaultPlan = () => []): Promise<SqsProxy> {
   const calls: RecordedCall[] = [];
   let batchCalls = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      calls.push({ action, body: structuredClone(body) });
-      let failing: string[] = [];
-      if (action === 'SendMessageBatch') {
-        batchCalls += 1;
-        const entries = body.Entries as { Id: string }[];
-        failing = faults(
-          batchCalls,
-          entries.map((e) => e.Id),
-        );
-        body.Entries = entries.filter((e) => !failing.includes(e.Id));
-      }
-      const injected = failing.map((Id) => ({ Id, SenderFault: false, Code: 'InternalError', Message: 'injected: try again' }));
-      if (failing.length > 0 && (body.Entries as unknown[]).length === 0) {
-        const out = Buffer.from(JSON.stringify({ Successful: [], Failed: injected }));
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(out.length) });
-        res.end(out);
-        return;
-      }
-      const payload = Buffer.from(JSON.stringify(body));
-      const headers: IncomingHttpHeaders = { ...req.headers, 'content-length': String(payload.length) };
-      const upstream = request(new URL(req.url ?? '/', target), { method: req.method, headers }, (up) => {
-        const parts: Buffer[] = [];
-        up.on('data', (chunk: Buffer) => parts.push(chunk));
-        up.on('end', () => {
-          let out = Buffer.concat(parts);
-          if (failing.length > 0 && up.statusCode === 200) {
-            const answer = JSON.parse(out.toString('utf8')) as { Failed?: unknown[] };
-            answer.Failed = [...(answer.Failed ?? []), ...injected];
-            out = Buffer.from(JSON.stringify(answer));
-          }
-          const { 'content-length': _drop, 'transfer-encoding': _te, ...rest } = up.headers;
-          res.writeHead(up.statusCode ?? 500, { ...rest, 'content-length': String(out.length) });
-          res.end(out);
-        });
-      });
-      upstream.on('error', (error) => {
-        res.writeHead(502);
-        res.end(String(error));
-      });
-      upstream.end(payload);
+  const server = await startSqsProxyServer((call) => {
+    const { action, req, res } = call;
+    const body = JSON.parse(call.body.toString('utf8') || '{}') as Record<string, unknown>;
+    calls.push({ action, body: structuredClone(body) });
+    let failing: string[] = [];
+    if (action === 'SendMessageBatch') {
+      batchCalls += 1;
+      const entries = body.Entries as { Id: string }[];
+      failing = faults(
+        batchCalls,
+        entries.map((e) => e.Id),
+      );
+      body.Entries = entries.filter((e) => !failing.includes(e.Id));
+    }
+    const injected = failing.map((Id) => ({ Id, SenderFault: false, Code: 'InternalError', Message: 'injected: try again' }));
+    if (failing.length > 0 && (body.Entries as unknown[]).length === 0) {
+      const out = Buffer.from(JSON.stringify({ Successful: [], Failed: injected }));
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(out.length) });
+      res.end(out);
+      return;
+    }
+    const payload = Buffer.from(JSON.stringify(body));
+    const headers: IncomingHttpHeaders = { ...req.headers, 'content-length': String(payload.length) };
+    forwardSqsRequest(target, call, {
+      body: payload,
+      headers,
+      rewrite: (out, statusCode) => {
+        if (failing.length === 0 || statusCode !== 200) return out;
+        const answer = JSON.parse(out.toString('utf8')) as { Failed?: unknown[] };
+        answer.Failed = [...(answer.Failed ?? []), ...injected];
+        return Buffer.from(JSON.stringify(answer));
+      },
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((e) => (e ? reject(e) : resolve()));
-      }),
-  };
+  return { ...server, calls };
 }

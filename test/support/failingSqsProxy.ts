@@ -4,8 +4,7 @@
  * tests of what a tool leaves behind when one of its calls fails half-way.
  * @module
  */
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { forwardSqsRequest, startSqsProxyServer } from './loopbackHttp.js';
 
 /** A running proxy. */
 export interface FailingSqsProxy {
@@ -25,39 +24,18 @@ export async function startFailingSqsProxy(
   fails: (action: string, body: Record<string, unknown>) => boolean,
 ): Promise<FailingSqsProxy> {
   const actions: string[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const payload = Buffer.concat(chunks);
-      const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
-      actions.push(action);
-      if (fails(action, JSON.parse(payload.toString('utf8') || '{}') as Record<string, unknown>)) {
-        const out = JSON.stringify({ __type: 'com.amazonaws.sqs#QueueDoesNotExist', message: 'The specified queue does not exist.' });
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AWS.SimpleQueueService.NonExistentQueue;Sender' });
-        res.end(out);
-        return;
-      }
-      const upstream = request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+  const server = await startSqsProxyServer((call) => {
+    actions.push(call.action);
+    if (fails(call.action, JSON.parse(call.body.toString('utf8') || '{}') as Record<string, unknown>)) {
+      const out = JSON.stringify({ __type: 'com.amazonaws.sqs#QueueDoesNotExist', message: 'The specified queue does not exist.' });
+      call.res.writeHead(400, {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-query-error': 'AWS.SimpleQueueService.NonExistentQueue;Sender',
       });
-      upstream.on('error', (error) => {
-        res.writeHead(502);
-        res.end(String(error));
-      });
-      upstream.end(payload);
-    });
+      call.res.end(out);
+      return;
+    }
+    forwardSqsRequest(target, call);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    actions,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  return { ...server, actions };
 }

@@ -7,9 +7,8 @@
  * rule of real SQS the emulator does not enforce.
  * @module
  */
-import { createServer, request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { forwardSqsRequest, startSqsProxyServer } from './loopbackHttp.js';
 
 /** One call the proxy saw. */
 export interface SlowSqsCall {
@@ -56,70 +55,49 @@ export interface SlowSqs {
 export async function startSlowSqs(target: string, latencyMs: number, options: SlowSqsOptions = {}): Promise<SlowSqs> {
   const calls: SlowSqsCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const received = Buffer.concat(chunks);
-      const call: SlowSqsCall = {
-        action: String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, ''),
-        forwarded: false,
-        body: received.toString('utf8'),
-      };
-      calls.push(call);
-      let gone = false;
-      res.on('close', () => {
-        if (!res.writableFinished) gone = true;
-      });
-      if (!Number.isFinite(latencyMs)) return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (gone) return;
-        const { payload, failed } = refuseEntries(call, received, options.refuseEntry);
-        if (failed.length > 0 && payload === undefined) {
-          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-          res.end(JSON.stringify({ Successful: [], Failed: failed }));
-          return;
-        }
-        call.forwarded = true;
-        const forwarded = payload ?? received;
-        const headers: IncomingHttpHeaders = { ...req.headers, host: new URL(target).host, 'content-length': String(forwarded.length) };
-        const upstream = request(new URL(req.url ?? '/', target), { method: req.method, headers }, (answer) => {
-          if (failed.length === 0) {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-            return;
-          }
-          const parts: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => parts.push(chunk));
-          answer.on('end', () => {
-            const reply = JSON.parse(Buffer.concat(parts).toString('utf8')) as { Failed?: unknown[] };
-            const merged = Buffer.from(JSON.stringify({ ...reply, Failed: [...(reply.Failed ?? []), ...failed] }));
-            res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(merged.length) });
-            res.end(merged);
-          });
-        });
-        upstream.on('error', (error) => {
-          res.writeHead(502);
-          res.end(String(error));
-        });
-        upstream.end(forwarded);
-      }, latencyMs);
-      timers.add(timer);
+  const server = await startSqsProxyServer((received) => {
+    const { req, res } = received;
+    const call: SlowSqsCall = { action: received.action, forwarded: false, body: received.body.toString('utf8') };
+    calls.push(call);
+    let gone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) gone = true;
     });
+    if (!Number.isFinite(latencyMs)) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (gone) return;
+      const { payload, failed } = refuseEntries(call, received.body, options.refuseEntry);
+      if (failed.length > 0 && payload === undefined) {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ Successful: [], Failed: failed }));
+        return;
+      }
+      call.forwarded = true;
+      const forwarded = payload ?? received.body;
+      const headers: IncomingHttpHeaders = { ...req.headers, host: new URL(target).host, 'content-length': String(forwarded.length) };
+      forwardSqsRequest(target, received, {
+        body: forwarded,
+        headers,
+        rewrite:
+          failed.length === 0
+            ? undefined
+            : (answer) => {
+                const reply = JSON.parse(answer.toString('utf8')) as { Failed?: unknown[] };
+                return Buffer.from(JSON.stringify({ ...reply, Failed: [...(reply.Failed ?? []), ...failed] }));
+              },
+      });
+    }, latencyMs);
+    timers.add(timer);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     calls,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    stop: () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      return server.close();
+    },
   };
 }
 
