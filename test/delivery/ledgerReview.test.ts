@@ -43,6 +43,27 @@ function rawJob(id: string, to: string[]): string {
   return JSON.stringify({ v: 1, id, raw: { envelope: { from: 'sender@example.com', to }, message } });
 }
 
+/**
+ * Publishes job `n` twice and hands both copies, in one batch and on their last receive
+ * (ApproximateReceiveCount 3 with MAIL_MAX_RECEIVES 3), to a handler with the ledger; the relay
+ * answers as `options` say.
+ */
+async function bothCopiesOnLastReceive(n: number, options: LedgerRigOptions = {}) {
+  const { rig, log, confirmed, tableName } = await ledgerRig(options);
+  const handler = createSendMailHandler(
+    { ...rig.config, ledger: { tableName, ttlSeconds: 3600 }, maxReceives: 3 },
+    { log, metrics: rig.metrics, sqs: emulator().sqs, dynamo: dynamo().client, tuning: { backoff: { random: () => 0 } } },
+  );
+  const body = JSON.stringify(mailJob(n));
+  await rig.queues.publish([body, body]);
+  const records = (await rig.queues.receiveRecords(10)).map((record) => ({
+    ...record,
+    attributes: { ...record.attributes, ApproximateReceiveCount: '3' },
+  }));
+  const response = await handler(sqsEvent(records), lambdaContext());
+  return { rig, log, confirmed, records, response };
+}
+
 describe('delivery ledger, edges found in review', () => {
   it('a raw job naming one recipient twice in its envelope (domain case aside): sent once, recorded once, the locks released, a re-delivery suppressed', async () => {
     // Prepare
@@ -133,20 +154,8 @@ describe('delivery ledger, edges found in review', () => {
   });
 
   it('a job published twice, both copies in one batch on their last receive (MAIL_MAX_RECEIVES): the copy is found delivered by the first, not dead-lettered as a failure', async () => {
-    // Prepare
-    const { rig, log, confirmed, tableName } = await ledgerRig();
-    const handler = createSendMailHandler(
-      { ...rig.config, ledger: { tableName, ttlSeconds: 3600 }, maxReceives: 3 },
-      { log, metrics: rig.metrics, sqs: emulator().sqs, dynamo: dynamo().client, tuning: { backoff: { random: () => 0 } } },
-    );
-    const body = JSON.stringify(mailJob(32));
-    await rig.queues.publish([body, body]);
-    const records = (await rig.queues.receiveRecords(10)).map((record) => ({
-      ...record,
-      attributes: { ...record.attributes, ApproximateReceiveCount: '3' },
-    }));
-    // Act
-    const response = await handler(sqsEvent(records), lambdaContext());
+    // Prepare, Act
+    const { rig, log, confirmed, records, response } = await bothCopiesOnLastReceive(32);
     // Assess: sent once; the copy is done as a duplicate; nothing in the DLQ.
     expect(response).toEqual({ batchItemFailures: [] });
     expect(confirmed).toHaveLength(1);
@@ -155,20 +164,8 @@ describe('delivery ledger, edges found in review', () => {
   });
 
   it('the same, when the first copy fails for now too: both are dead-lettered on their last receive, the copy with the ledger reason', async () => {
-    // Prepare
-    const { rig, log, confirmed, tableName } = await ledgerRig({ onMessage: () => ['451 4.3.0 Try later'] });
-    const handler = createSendMailHandler(
-      { ...rig.config, ledger: { tableName, ttlSeconds: 3600 }, maxReceives: 3 },
-      { log, metrics: rig.metrics, sqs: emulator().sqs, dynamo: dynamo().client, tuning: { backoff: { random: () => 0 } } },
-    );
-    const body = JSON.stringify(mailJob(33));
-    await rig.queues.publish([body, body]);
-    const records = (await rig.queues.receiveRecords(10)).map((record) => ({
-      ...record,
-      attributes: { ...record.attributes, ApproximateReceiveCount: '3' },
-    }));
-    // Act
-    const response = await handler(sqsEvent(records), lambdaContext());
+    // Prepare, Act
+    const { rig, confirmed, records, response } = await bothCopiesOnLastReceive(33, { onMessage: () => ['451 4.3.0 Try later'] });
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(confirmed).toHaveLength(0);
