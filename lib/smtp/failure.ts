@@ -23,7 +23,8 @@ export interface Failure {
  * {@link TimeoutError}, something that is not SMTP (or a reply nobody asked for) a
  * {@link ProtocolError}, a certificate or TLS failure a permanent {@link TlsRequiredError}, and a
  * lost or closed connection (a 421 too) a {@link ConnectionError}, a 552 in the middle of the content
- * a permanent {@link MessageTooLargeError}. All but TLS and too large are transient.
+ * a permanent {@link MessageTooLargeError} for the message being written (phase `data`) and a
+ * {@link ConnectionError} without its code for anything else. All but TLS and too large are transient.
  */
 export function errorFor(failure: Failure, phase: SmtpPhase): SmtpError {
   const init = {
@@ -42,7 +43,13 @@ export function errorFor(failure: Failure, phase: SmtpPhase): SmtpError {
     case 'tls':
       return new TlsRequiredError(failure.message, { ...init, transient: false });
     case 'tooLarge':
-      return new MessageTooLargeError(failure.message, { ...init, transient: false });
+      // The message being written (phase data) was refused; anything else just lost the connection.
+      if (phase === 'data') return new MessageTooLargeError(failure.message, { ...init, transient: false });
+      return new ConnectionError(`The connection was closed after the server refused a message as too large (${failure.message})`, {
+        phase,
+        transient: true,
+        cause: failure.cause,
+      });
     case 'closed':
       return new ConnectionError(failure.message, init);
   }

@@ -7,7 +7,15 @@
 import { checkAddress, needsSmtpUtf8 } from './arguments.js';
 import { prepareContent, type WireContent } from './content.js';
 import { StreamedContent } from './StreamedContent.js';
-import { DataRefusedError, MessageTooLargeError, ProtocolError, RecipientsRefusedError, SenderRefusedError, type SmtpError } from './errors.js';
+import {
+  ConnectionError,
+  DataRefusedError,
+  MessageTooLargeError,
+  ProtocolError,
+  RecipientsRefusedError,
+  SenderRefusedError,
+  type SmtpError,
+} from './errors.js';
 import { isPositive, isTransient, replyText } from './reply.js';
 import type { Capabilities, Envelope, MessageStream, RefusedRecipient, SendResult, SmtpPhase, SmtpReply } from './types.js';
 
@@ -225,8 +233,17 @@ export function ambiguousUnlessAnswered(error: unknown): SmtpError {
   });
 }
 
-/** The error of a message that never (completely) left: transient, never ambiguous. */
+/**
+ * The error of a message that never (completely) left: transient, never ambiguous. Another message
+ * refused as too large, which cost the connection, makes a {@link ConnectionError} here, not a "too large".
+ */
 export function notAttempted(error: SmtpError, phase: SmtpPhase = 'mail'): SmtpError {
+  if (error instanceof MessageTooLargeError)
+    return new ConnectionError(`Not sent: the connection was closed after the server refused another message as too large (${error.message})`, {
+      phase,
+      transient: true,
+      cause: error,
+    });
   const Class = error.constructor as new (message: string, init: ConstructorParameters<typeof SmtpError>[1]) => SmtpError;
   return new Class(`Not sent: ${error.message}`, {
     phase,

@@ -6,7 +6,7 @@
  * it does not announce (`hideSize`), which answers 552 after the end.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageTooLargeError, SmtpClient, type MessageStream, type TranscriptEntry } from '../../lib/smtp/index.js';
+import { ConnectionError, MessageTooLargeError, SmtpClient, type MessageStream, type SmtpError, type TranscriptEntry } from '../../lib/smtp/index.js';
 import { rejection } from './rejection.js';
 import { DEFAULT_EXTENSIONS } from '../support/scriptedServer.js';
 import type { ScriptedConnection, ScriptedServerHandle } from '../support/scriptedServer.js';
@@ -56,11 +56,18 @@ function expectTooLarge(error: MessageTooLargeError): void {
 }
 
 describe('552 during a streamed message over DATA', () => {
-  it('early, right after the 354: MessageTooLargeError, permanent, and no end of data is sent', async () => {
+  it('early, right after the 354: MessageTooLargeError, permanent, and no end of data is sent; the message queued behind is not sent, transient, not "too large"', async () => {
     const server = await serve({ extensions: WITHOUT_CHUNKING, onCommand: (c) => (c.verb === 'DATA' ? ['354 go ahead', TOO_BIG] : undefined) });
     const client = await connect(server);
-    const error = await rejection(client.send(envelope(1), bigStream(20_000)), MessageTooLargeError);
+    const [big, queued] = await Promise.allSettled([
+      client.send(envelope(1), bigStream(20_000)),
+      client.send(envelope(2), 'Subject: 2\r\n\r\nsmall\r\n'),
+    ]);
+    const error = await rejection(Promise.reject((big as PromiseRejectedResult).reason as Error), MessageTooLargeError);
     expectTooLarge(error);
+    const bystander = (queued as PromiseRejectedResult).reason as SmtpError;
+    expect(bystander).toBeInstanceOf(ConnectionError);
+    expect(bystander).toMatchObject({ transient: true, ambiguous: false, code: undefined });
     expect(server.connections[0]!.messages).toEqual([]);
     expect(server.connections[0]!.received().toString('latin1')).not.toContain('\r\n.\r\n');
   });
