@@ -75,5 +75,5 @@ describe.each([
     expect(ours.length).toBe(Buffer.byteLength(expected));
     expect(sha256(ours)).toBe(sha256(expected));
     s3.destroy();
-  });
+  }, 180_000);
 });

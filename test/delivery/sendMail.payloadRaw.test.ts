@@ -106,7 +106,7 @@ describe('raw jobs through the claim check', () => {
     expect(received.mailArgs).toMatchObject({ SIZE: String(Buffer.byteLength(expected)), BODY: '8BITMIME' });
     expect(await exists(bucket, offloaded.key)).toBe(false);
     expect(await readdir(join(spool, 'mail-spool')).then((entries) => entries.length)).toBe(0);
-  });
+  }, 120_000);
 
   it('a raw message without a final line end: the CRLF the wire needs is counted in SIZE=', async () => {
     const { rig, smtp, bucket } = await setUp();
@@ -161,5 +161,6 @@ describe('raw jobs through the claim check', () => {
       if (inline.length > 0) expect(letters.get(records[2]!.messageId)?.messageAttributes['FailureMessage']?.StringValue).toBe(inMemory);
       expect(await exists(bucket, offloaded.key)).toBe(true); // kept with its dead letter
     },
+    60_000,
   );
 });
