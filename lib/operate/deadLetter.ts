@@ -6,7 +6,10 @@
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import { parseMailJob, readJobBody } from '../message/index.js';
-import { parsePayloadPointer } from '../message/payloadPointer.js';
+import { PAYLOAD_SIZE_ATTRIBUTE, parsePayloadPointer } from '../message/payloadPointer.js';
+import type { PayloadPointer } from '../message/payloadPointer.js';
+import { pointerLocation } from './claimCheck.js';
+import type { ClaimCheck, OffloadedJob } from './claimCheck.js';
 import type { DeadLetter, DeadLetterFilter, DeadLetterReason } from './types.js';
 
 /**
@@ -53,7 +56,10 @@ export function readDeadLetter(message: Message): DeadLetter {
     if (value.StringValue !== undefined) attributes[name] = value.StringValue;
   }
   const body = message.Body ?? '';
-  const job = readJob(body);
+  const pointer = parsePayloadPointer(body);
+  // A claim check (the job is in S3): valid as far as the body tells; whom it is for is in the
+  // object (see applyClaimCheck).
+  const job = pointer === undefined ? readJob(body) : { domains: [], valid: true };
   const phase = attributes['FailurePhase'];
   const letter: DeadLetter = {
     messageId: message.MessageId ?? '',
@@ -82,7 +88,34 @@ export function readDeadLetter(message: Message): DeadLetter {
   }
   const group = message.Attributes?.MessageGroupId;
   if (group !== undefined) letter.messageGroupId = group;
+  if (pointer !== undefined) {
+    letter.claimCheck = { ...pointerLocation(pointer), state: 'not read' };
+    const size = numberOf(message.MessageAttributes?.[PAYLOAD_SIZE_ATTRIBUTE]?.StringValue);
+    if (size !== undefined) letter.claimCheck.bytes = size;
+  }
   return letter;
+}
+
+/**
+ * Gives a claim-check letter what reading its object gave: the claim check's state, and from a job
+ * read its recipient domains (of the recipients the copy is for, when the pointer names them), job id
+ * (unless the `JobId` attribute gave one), tags, subject and validity.
+ * @example
+ * const { claimCheck, job } = await readClaimCheck(s3, parsePayloadPointer(body)!);
+ * applyClaimCheck(letter, claimCheck, job);
+ */
+export function applyClaimCheck(letter: DeadLetter, claimCheck: ClaimCheck, job: OffloadedJob | undefined, pointer?: PayloadPointer): void {
+  letter.claimCheck = {
+    ...claimCheck,
+    ...(claimCheck.bytes === undefined && letter.claimCheck?.bytes !== undefined ? { bytes: letter.claimCheck.bytes } : {}),
+  };
+  if (job === undefined) return;
+  const read = jobSummaryOf(job.input);
+  letter.recipientDomains = pointer?.recipients === undefined ? read.domains : domainsOf(pointer.recipients);
+  if (letter.jobId === undefined && read.id !== undefined) letter.jobId = read.id;
+  if (letter.tags === undefined && read.tags !== undefined) letter.tags = read.tags;
+  if (read.subject !== undefined) letter.subject = read.subject;
+  if (!read.valid) letter.invalid = true;
 }
 
 function reasonOf(phase: string, attributes: Record<string, string>): DeadLetterReason {
@@ -101,22 +134,39 @@ function numberOf(value: string | undefined): number | undefined {
   return Number.isFinite(number) ? number : undefined;
 }
 
-/** The job's id, recipient domains, and whether `parseMailJob` takes it. */
-function readJob(body: string): { id?: string; domains: string[]; valid: boolean; tags?: Record<string, string> } {
-  // A claim check (the job is in S3): valid as far as the DLQ can tell; its recipients are not in the body.
-  if (parsePayloadPointer(body) !== undefined) return { domains: [], valid: true };
+/** What a letter tells of its job: id, recipient domains, tags, subject, and whether `parseMailJob` takes it. */
+interface JobSummary {
+  id?: string;
+  domains: string[];
+  valid: boolean;
+  tags?: Record<string, string>;
+  subject?: string;
+}
+
+function readJob(body: string): JobSummary {
   let input: unknown;
   try {
     input = readJobBody(body);
   } catch {
     return { domains: [], valid: false };
   }
+  const { subject: _inBody, ...summary } = jobSummaryOf(input);
+  return summary;
+}
+
+function jobSummaryOf(input: unknown): JobSummary {
   const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
   const named = typeof id === 'string' && id !== '' ? { id } : {};
   try {
     const job = parseMailJob(input);
     const addresses = job.kind === 'raw' ? job.envelope.to : [...job.to, ...job.cc, ...job.bcc].map((a) => a.address);
-    return { ...named, domains: domainsOf(addresses), valid: true, ...(job.tags === undefined ? {} : { tags: { ...job.tags } }) };
+    return {
+      ...named,
+      domains: domainsOf(addresses),
+      valid: true,
+      ...(job.tags === undefined ? {} : { tags: { ...job.tags } }),
+      ...(job.kind === 'composed' ? { subject: job.subject } : {}),
+    };
   } catch {
     return { ...named, domains: [], valid: false };
   }

@@ -55,6 +55,17 @@ export async function describeJob(body: string): Promise<JobDescription> {
   } catch (error) {
     return { form: 'invalid', problems: problemsOf(error, 'the body is not JSON') };
   }
+  return describeJobInput(input);
+}
+
+/**
+ * Summarises a job already parsed from its JSON, as {@link describeJob} does: for a claim check's
+ * job read from S3 (claimCheck.ts), whose attachments' content is `""`, `attachmentBytes` gives
+ * each attachment's size by its index.
+ * @example
+ * const description = await describeJobInput(offloaded.input, offloaded.attachmentBytes);
+ */
+export async function describeJobInput(input: unknown, attachmentBytes?: ReadonlyMap<number, number>): Promise<JobDescription> {
   const id = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
   const named = typeof id === 'string' && id !== '' ? { jobId: id } : {};
   let job;
@@ -76,10 +87,10 @@ export async function describeJob(body: string): Promise<JobDescription> {
   const parts: JobPart[] = [];
   if (job.text !== undefined) parts.push({ kind: 'text', bytes: Buffer.byteLength(job.text, 'utf8') });
   if (job.html !== undefined) parts.push({ kind: 'html', bytes: Buffer.byteLength(job.html, 'utf8') });
-  for (const attachment of job.attachments) {
+  for (const [index, attachment] of job.attachments.entries()) {
     parts.push({
       kind: 'attachment',
-      bytes: attachment.content.byteLength,
+      bytes: attachmentBytes?.get(index) ?? attachment.content.byteLength,
       filename: attachment.filename,
       contentType: attachment.contentType,
       ...(attachment.contentId === undefined ? {} : { contentId: attachment.contentId }),

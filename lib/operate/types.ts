@@ -2,6 +2,7 @@
  * What the operator tools tell about the dead-letter queue and the mail queue.
  * @module
  */
+import type { ClaimCheck } from './claimCheck.js';
 
 /** Why the handler dead-lettered a job, read from the DLQ message's `Failure*` attributes. */
 export interface DeadLetterReason {
@@ -54,6 +55,13 @@ export interface DeadLetter {
   messageGroupId?: string;
   /** The job's `tags`: the `Tags` attribute the handler writes, else the body's own (a job SQS moved). */
   tags?: Record<string, string>;
+  /**
+   * The body is a claim check (the job is in S3, issue 11): where the job is and what reading it
+   * gave. Read, the job gives the letter its recipient domains, job id, tags, validity and subject.
+   */
+  claimCheck?: ClaimCheck;
+  /** A claim check's job's subject (an inline job's subject is in its body: `dlq show`). */
+  subject?: string;
   /** The body's size in octets. */
   bodyBytes: number;
   /** Every message attribute, as strings. */

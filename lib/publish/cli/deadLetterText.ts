@@ -3,7 +3,9 @@
  * the JSON form of both. Pure functions over the operator library's values.
  * @module
  */
+import type { ClaimCheck } from '../../operate/claimCheck.js';
 import type { JobDescription } from '../../operate/describeJob.js';
+import { DEFAULT_CLAIM_CHECKS_READ } from '../../operate/listDeadLetters.js';
 import type { DeadLetter, RedriveSummary } from '../../operate/types.js';
 
 /** Longest reason a table row shows (`show` and `--json` give it whole). */
@@ -75,11 +77,47 @@ export function deadLetterDetail(letter: DeadLetter, job: JobDescription): strin
   if (letter.part !== undefined) {
     field('copy', `${letter.part.form}: ${letter.part.pending ?? '?'} recipients pending, ${letter.part.delivered ?? '?'} delivered already`);
   }
-  field('body', `${letter.bodyBytes} octets${letter.invalid ? ', not a valid job (redriven only when named by id)' : ''}`);
+  const claimCheck = letter.claimCheck;
+  field(
+    'body',
+    `${letter.bodyBytes} octets${claimCheck === undefined ? '' : ': a claim check (the job is in S3)'}${letter.invalid ? ', not a valid job (redriven only when named by id)' : ''}`,
+  );
+  if (claimCheck !== undefined) field('job in S3', claimCheckText(claimCheck));
   lines.push('attributes');
   for (const [name, value] of Object.entries(letter.attributes).sort(([a], [b]) => a.localeCompare(b))) field(name, value);
-  lines.push(...jobLines(job));
+  if (claimCheck !== undefined && claimCheck.state !== 'read') lines.push(`job (not read: it is in S3, ${claimCheck.location})`);
+  else lines.push(...jobLines(job));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The lines under `dlq list`'s table for letters whose body is a claim check: where each job is,
+ * its size and subject, or why it could not be read. Empty when there is none.
+ */
+export function claimCheckLines(letters: readonly DeadLetter[]): string {
+  const lines = ['claim checks (the job is in S3):'];
+  for (const letter of letters) {
+    if (letter.claimCheck === undefined) continue;
+    const subject = letter.subject === undefined ? '' : `  "${shorten(letter.subject, TABLE_REASON_CHARS)}"`;
+    lines.push(`  ${letter.messageId}  ${claimCheckText(letter.claimCheck)}${subject}`);
+  }
+  if (lines.length === 1) return '';
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where a claim check's job is, its size, and what reading it gave. */
+function claimCheckText(claimCheck: ClaimCheck): string {
+  const size = claimCheck.bytes === undefined ? '' : `, ${claimCheck.bytes} octets`;
+  switch (claimCheck.state) {
+    case 'read':
+      return `${claimCheck.location}${size}`;
+    case 'missing':
+      return `${claimCheck.location}: MISSING (${claimCheck.problem ?? 'no such object'}): a redrive would be dead-lettered again, permanent`;
+    case 'unreadable':
+      return `${claimCheck.location}${size}: UNREADABLE (${claimCheck.problem ?? 'unknown'})`;
+    case 'not read':
+      return `${claimCheck.location}${size}: not read (a listing reads ${DEFAULT_CLAIM_CHECKS_READ} at most: dlq show <id> reads it)`;
+  }
 }
 
 function jobLines(job: JobDescription): string[] {

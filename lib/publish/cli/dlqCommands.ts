@@ -6,14 +6,14 @@
 import { createInterface } from 'node:readline/promises';
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { describeJob } from '../../operate/describeJob.js';
+import { describeJob, describeJobInput } from '../../operate/describeJob.js';
 import { DEFAULT_LIST_MAX, findDeadLetters, listDeadLetters } from '../../operate/listDeadLetters.js';
 import { purgeDeadLetters } from '../../operate/purgeDeadLetters.js';
 import { queueDepth } from '../../operate/queueStats.js';
 import { redriveDeadLetters } from '../../operate/redriveDeadLetters.js';
 import type { DeadLetterFilter, RedriveSummary } from '../../operate/types.js';
 import { EXIT_FAILED, EXIT_OK, failed, usage, UsageError, type CliIo } from './cliIo.js';
-import { deadLetterDetail, deadLetterJson, deadLetterTable, listFooter, redriveJson, redriveReport } from './deadLetterText.js';
+import { claimCheckLines, deadLetterDetail, deadLetterJson, deadLetterTable, listFooter, redriveJson, redriveReport } from './deadLetterText.js';
 import { parseSince } from './since.js';
 import { requireQueueUrl, resolveQueueTarget, withQueueTarget, type QueueTarget, type QueueTargetFlags } from './queueTarget.js';
 
@@ -141,6 +141,7 @@ async function withTarget<T>(flags: QueueTargetFlags, io: CliIo, run: (target: Q
     return await run(target);
   } finally {
     target.sqs.destroy();
+    target.s3.destroy();
   }
 }
 
@@ -149,12 +150,19 @@ async function list(flags: QueueTargetFlags & FilterFlags & { json?: boolean; ma
   const max = flags.max ?? DEFAULT_LIST_MAX;
   return withTarget(flags, io, async (target) => {
     const depth = await queueDepth(target.sqs, target.dlqUrl);
-    const letters = await listDeadLetters({ sqs: target.sqs, dlqUrl: target.dlqUrl, max, ...(filter === undefined ? {} : { filter }) });
+    const letters = await listDeadLetters({
+      sqs: target.sqs,
+      s3: target.s3,
+      dlqUrl: target.dlqUrl,
+      max,
+      ...(filter === undefined ? {} : { filter }),
+    });
     if (flags.json === true) {
       io.stdout.write(`${JSON.stringify(letters.map(deadLetterJson), null, 2)}\n`);
       return EXIT_OK;
     }
     if (letters.length > 0) io.stdout.write(deadLetterTable(letters));
+    io.stdout.write(claimCheckLines(letters));
     io.stdout.write(listFooter(letters, { max, reached: depth.ready + depth.inFlight > max }));
     return EXIT_OK;
   });
@@ -162,12 +170,18 @@ async function list(flags: QueueTargetFlags & FilterFlags & { json?: boolean; ma
 
 async function show(id: string, flags: QueueTargetFlags & { json?: boolean; raw?: boolean }, io: CliIo): Promise<number> {
   return withTarget(flags, io, async (target) => {
-    const found = await findDeadLetters({ sqs: target.sqs, dlqUrl: target.dlqUrl, id });
+    const found = await findDeadLetters({ sqs: target.sqs, s3: target.s3, dlqUrl: target.dlqUrl, id });
     if (found.length === 0) {
       io.stderr.write(`mail-queue: no dead letter with job id or SQS message id ${id} in ${target.dlqUrl}\n`);
       return EXIT_FAILED;
     }
-    const described = await Promise.all(found.map(async ({ letter, body }) => ({ letter, body, job: await describeJob(body) })));
+    const described = await Promise.all(
+      found.map(async ({ letter, body, offloaded }) => ({
+        letter,
+        body,
+        job: offloaded === undefined ? await describeJob(body) : await describeJobInput(offloaded.input, offloaded.attachmentBytes),
+      })),
+    );
     if (flags.json === true) {
       const json = described.map(({ letter, body, job }) => ({ ...deadLetterJson(letter), job, ...(flags.raw === true ? { body } : {}) }));
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

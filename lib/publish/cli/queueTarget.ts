@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { deadLetterQueueOf, stackQueues } from '../../operate/findQueues.js';
@@ -28,6 +29,8 @@ export interface QueueTarget {
   dlqUrl: string;
   /** Where the queues came from, for the operator: `local run (pid 123)`, `stack OutboundMail-prod`, `--queue-url`. */
   origin: string;
+  /** For dead letters whose body is a claim check: S3 where the queues are (the local run's emulator; `AWS_ENDPOINT_URL_S3` when set). */
+  s3: S3Client;
 }
 
 /** Adds the flags of {@link QueueTargetFlags} to a command. */
@@ -54,7 +57,7 @@ export async function resolveQueueTarget(flags: QueueTargetFlags, io: CliIo): Pr
     const cloudFormation = new CloudFormationClient(region === undefined ? {} : { region });
     try {
       const urls = await stackQueues(cloudFormation, flags.stack);
-      return { sqs: sqsClient(flags, urls.queueUrl, io), ...urls, origin: `stack ${flags.stack}` };
+      return { sqs: sqsClient(flags, urls.queueUrl, io), s3: s3Client(flags, urls.queueUrl, io), ...urls, origin: `stack ${flags.stack}` };
     } finally {
       cloudFormation.destroy();
     }
@@ -72,13 +75,20 @@ export async function resolveQueueTarget(flags: QueueTargetFlags, io: CliIo): Pr
       region: flags.region ?? local.region,
       credentials: local.credentials,
     });
-    return { sqs, queueUrl: local.queueUrl, dlqUrl: local.dlqUrl, origin: `local run (npm start, pid ${local.pid})` };
+    const s3 = new S3Client({
+      endpoint: local.s3Endpoint ?? local.sqsEndpoint,
+      region: flags.region ?? local.region,
+      credentials: local.credentials,
+      forcePathStyle: true,
+    });
+    return { sqs, s3, queueUrl: local.queueUrl, dlqUrl: local.dlqUrl, origin: `local run (npm start, pid ${local.pid})` };
   }
   const sqs = sqsClient(flags, queueUrl ?? dlqUrl ?? '', io);
-  if (dlqUrl !== undefined) return { sqs, ...(queueUrl === undefined ? {} : { queueUrl }), dlqUrl, origin: 'the given URLs' };
+  const s3 = s3Client(flags, queueUrl ?? dlqUrl ?? '', io);
+  if (dlqUrl !== undefined) return { sqs, s3, ...(queueUrl === undefined ? {} : { queueUrl }), dlqUrl, origin: 'the given URLs' };
   const found = await deadLetterQueueOf(sqs, queueUrl ?? '');
   if (found === undefined) throw new UsageError(`the queue ${queueUrl ?? ''} has no redrive policy: give --dlq-url`);
-  return { sqs, ...(queueUrl === undefined ? {} : { queueUrl }), dlqUrl: found, origin: "the given queue URL and its redrive policy's DLQ" };
+  return { sqs, s3, ...(queueUrl === undefined ? {} : { queueUrl }), dlqUrl: found, origin: "the given queue URL and its redrive policy's DLQ" };
 }
 
 /** The mail queue of a target, or a usage error saying how to give it. */
@@ -95,4 +105,11 @@ function sqsClient(flags: QueueTargetFlags, queueUrl: string, io: CliIo): SQSCli
   const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
   const endpoint = flags.endpoint ?? (io.env.AWS_ENDPOINT_URL_SQS || io.env.AWS_ENDPOINT_URL || undefined);
   return new SQSClient({ ...(endpoint === undefined ? {} : { endpoint }), ...(region === undefined ? {} : { region }) });
+}
+
+/** S3 in the queue's region (unless given); at `AWS_ENDPOINT_URL_S3` (path-style: an emulator has no bucket host names) when set. */
+function s3Client(flags: QueueTargetFlags, queueUrl: string, io: CliIo): S3Client {
+  const region = flags.region ?? /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
+  const endpoint = io.env.AWS_ENDPOINT_URL_S3 || undefined;
+  return new S3Client({ ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }) });
 }
