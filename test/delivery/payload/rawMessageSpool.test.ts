@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadError } from '../../../lib/delivery/payload/PayloadStore.js';
 import { spoolJobJson } from '../../../lib/delivery/payload/spoolJobJson.js';
-import { InvalidJobError, parseMailJob } from '../../../lib/message/index.js';
+import { composeMail, InvalidJobError, parseMailJob } from '../../../lib/message/index.js';
+import { rawMailStream } from '../../../lib/message/StreamedRawMessage.js';
 import type { MailJob } from '../../../lib/message/index.js';
 import { MAX_RAW_HEADER_LENGTH, MAX_RAW_MESSAGE_LENGTH } from '../../../lib/message/rawMessage.js';
 import { ACCEPTED_RAW_JOBS, REFUSED_JOBS } from '../../message/jobCorpus.js';
@@ -184,5 +185,21 @@ describe('the raw message as a JSON string', () => {
     const parsed = parseMailJob(input);
     expect(parsed.kind === 'raw' && parsed.source?.size).toBe(Buffer.byteLength('From: a@example.com\r\n\r\n') + 14 * 100_000);
     expect(await readFile(join(dir, 'mem-raw'), 'utf8')).toBe(`From: a@example.com\r\n\r\n${'line of text\r\n'.repeat(100_000)}`);
+  });
+
+  it('is sent from its file as a MessageStream of its exact size (composeMail, which builds in memory, refuses it)', async () => {
+    const job = {
+      v: 1,
+      raw: { envelope: { from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }, message: 'From: a@example.com\n\nGrüße\n' },
+    };
+    const { input } = await spoolJobJson(chunked(Buffer.from(JSON.stringify(job)), 8), dir, 'send');
+    const parsed = parseMailJob(input);
+    if (parsed.kind !== 'raw' || parsed.source === undefined) throw new Error('not read from a file');
+    const { envelope, message } = rawMailStream({ ...parsed, source: parsed.source });
+    expect(envelope).toEqual({ from: 'a@example.com', to: ['b@example.com', 'c@example.com'] });
+    expect(message.size).toBe(Buffer.byteLength('From: a@example.com\r\n\r\nGrüße\r\n'));
+    expect(message.eightBit).toBe(true);
+    expect(Buffer.concat((await Readable.from(message.chunks()).toArray()) as Buffer[]).toString()).toBe('From: a@example.com\r\n\r\nGrüße\r\n');
+    await expect(composeMail(parsed)).rejects.toThrow(/raw\.message: is read from a file as the message is sent/);
   });
 });
