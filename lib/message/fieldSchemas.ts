@@ -53,6 +53,19 @@ export const address = v.pipe(
   }),
 );
 
+/** One address read by `parse`, kept as the bare address (`a@example.com`): envelope addresses. */
+export function bareAddress(parse: (value: unknown) => ReturnType<typeof parseAddress>) {
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }): string => {
+      const result = parse(dataset.value);
+      if (result.ok) return result.address.address;
+      addIssue({ message: result.problem });
+      return NEVER;
+    }),
+  );
+}
+
 /** One address or a list of them (at most {@link MAX_RECIPIENTS}); always a list afterwards. */
 export function addressList(parse: (value: unknown) => ReturnType<typeof parseAddress>, options: { nonEmpty: boolean }) {
   return v.pipe(v.unknown(), addressListTransform<unknown>(parse, options));

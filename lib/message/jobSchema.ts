@@ -9,7 +9,18 @@ import * as v from 'valibot';
 import { parseAddress, parseBareAddress } from './address.js';
 import { attachments } from './attachmentSchema.js';
 import { describeType } from './characters.js';
-import { address, addressList, addressListTransform, headers, id, MAX_BODY_LENGTH, MAX_SUBJECT_LENGTH, text, version } from './fieldSchemas.js';
+import {
+  address,
+  addressList,
+  bareAddress,
+  addressListTransform,
+  headers,
+  id,
+  MAX_BODY_LENGTH,
+  MAX_SUBJECT_LENGTH,
+  text,
+  version,
+} from './fieldSchemas.js';
 import { delaySeconds, envelopeFrom, listUnsubscribe, tags } from './producerFieldSchemas.js';
 import { checkRawMessage, MAX_RAW_MESSAGE_LENGTH, RAW_MESSAGE_TOO_LONG } from './rawMessage.js';
 import { StreamedRawMessage } from './StreamedRawMessage.js';
@@ -88,15 +99,7 @@ export const rawJobSchema = v.objectWithRest(
       {
         envelope: v.objectWithRest(
           {
-            from: v.pipe(
-              v.unknown(),
-              v.rawTransform(({ dataset, addIssue, NEVER }): string => {
-                const result = envelopeSender(dataset.value);
-                if (result.ok) return result.address.address;
-                addIssue({ message: result.problem });
-                return NEVER;
-              }),
-            ),
+            from: bareAddress(envelopeSender),
             to: v.pipe(
               v.array(v.unknown(), (issue) => `must be a list of addresses, not ${describeType(issue.input)}`),
               addressListTransform<unknown[]>(parseBareAddress, { nonEmpty: true }),

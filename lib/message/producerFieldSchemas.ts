@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { parseBareAddress } from './address.js';
+import { bareAddress } from './fieldSchemas.js';
 
 /** Most tags a job may carry. */
 export const MAX_TAGS = 10;
@@ -56,15 +57,7 @@ export const delaySeconds = v.pipe(
 );
 
 /** `envelopeFrom`: the bounce address (MAIL FROM), a bare address. */
-export const envelopeFrom = v.pipe(
-  v.unknown(),
-  v.rawTransform(({ dataset, addIssue, NEVER }): string => {
-    const result = parseBareAddress(dataset.value);
-    if (result.ok) return result.address.address;
-    addIssue({ message: result.problem });
-    return NEVER;
-  }),
-);
+export const envelopeFrom = bareAddress(parseBareAddress);
 
 /** `listUnsubscribe`: where a reader unsubscribes; at least one of `url` and `mailto`. */
 export const listUnsubscribe = v.pipe(
