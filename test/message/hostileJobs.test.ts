@@ -9,8 +9,7 @@ import { prepareRecord } from '../../lib/delivery/mailRecord.js';
 import { recordLogAttributes } from '../../lib/delivery/report.js';
 import { InvalidJobError, parseMailJob, type JobIssue } from '../../lib/message/index.js';
 import { hostileBodies, MAX_BODY_BYTES } from './hostileBodies.js';
-
-const base = { v: 1, to: 'ann@example.com', subject: 'Hello', text: 'Hi Ann' } as const;
+import { base } from './jobCorpus.js';
 
 /** The error parseMailJob throws for `input` (fails the test when it returns). */
 function refusal(input: unknown): InvalidJobError {

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** The smallest composed job; cases spread it and change one field. */
+/** The smallest composed job; cases spread it and change one field (here and in the other tests of lib/message). */
 export const base = { v: 1, to: 'ann@example.com', subject: 'Hello', text: 'Hi Ann' } as const;
 /** Base64 of a string. */
 export const b64 = (text: string): string => Buffer.from(text).toString('base64');

@@ -7,19 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { prepareRecord } from '../../lib/delivery/mailRecord.js';
 import { recordLogAttributes } from '../../lib/delivery/report.js';
-import { InvalidJobError, parseMailJob, type JobIssue } from '../../lib/message/index.js';
-
-const base = { v: 1, to: 'ann@example.com', subject: 'Hello', text: 'Hi Ann' } as const;
-
-function issuesOf(input: unknown): readonly JobIssue[] {
-  try {
-    parseMailJob(input);
-  } catch (error) {
-    if (error instanceof InvalidJobError) return error.issues;
-    throw error;
-  }
-  throw new Error('accepted');
-}
+import { base } from './jobCorpus.js';
+import { issuesOf } from './jobIssues.js';
 
 /** The JSON of the log line the delivery writes for `job`'s record. */
 function logLineOf(job: unknown): string {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidJobError, parseMailJob, type JobIssue } from '../../lib/message/index.js';
+import { InvalidJobError, parseMailJob } from '../../lib/message/index.js';
 import { ACCEPTED_JOBS, ACCEPTED_RAW_JOBS, b64, base, REFUSED_JOBS } from './jobCorpus.js';
-
-/** The issues parseMailJob throws for `input` (fails the test when it does not throw). */
-function issuesOf(input: unknown): readonly JobIssue[] {
-  try {
-    parseMailJob(input);
-  } catch (error) {
-    if (error instanceof InvalidJobError) return error.issues;
-    throw error;
-  }
-  throw new Error(`accepted: ${JSON.stringify(input)}`);
-}
+import { issuesOf } from './jobIssues.js';
 
 describe('parseMailJob: good jobs', () => {
   it('normalises a minimal job: lists, empty headers and attachments', () => {

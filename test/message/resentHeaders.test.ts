@@ -3,20 +3,11 @@
  * to every recipient, like `Bcc`; the others describe a resending that the product does not do.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidJobError, parseMailJob, type JobIssue } from '../../lib/message/index.js';
+import { parseMailJob } from '../../lib/message/index.js';
+import { base } from './jobCorpus.js';
+import { issuesOf } from './jobIssues.js';
 
-const base = { v: 1, to: 'ann@example.com', subject: 'Hello', text: 'Hi Ann' } as const;
 const raw = (message: string) => ({ v: 1, raw: { envelope: { from: 'a@example.com', to: ['b@example.com'] }, message } });
-
-function issuesOf(input: unknown): readonly JobIssue[] {
-  try {
-    parseMailJob(input);
-  } catch (error) {
-    if (error instanceof InvalidJobError) return error.issues;
-    throw error;
-  }
-  throw new Error('accepted');
-}
 
 describe('Resent-* fields in headers', () => {
   it.each([
