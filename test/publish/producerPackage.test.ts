@@ -26,6 +26,8 @@ const PACKED_FILES = [
   'dist/mail-job.v1.schema.json',
   ...[
     'InvalidJobError',
+    'RawMessageScanner',
+    'StreamedRawMessage',
     'address',
     'attachmentSchema',
     'characters',
