@@ -22,7 +22,8 @@
  * - Attachments: a file name without folders, a MIME type (not multipart), strict base64 content,
  *   an optional Content-ID (inline image). At most 100.
  * - `raw`: a complete message (header fields with a From, an empty line, the body; no Bcc or Resent-Bcc field;
- *   CR only before LF; lines at most 998 octets) and its envelope; no other field beside `v` and `id`.
+ *   CR only before LF; lines at most 998 octets; at most 40 MiB characters, its header section at most
+ *   1 MiB) and its envelope; no other field beside `v`, `id`, `tags` and `delaySeconds`.
  * - Text that is not valid Unicode (lone surrogates, which cannot be encoded as UTF-8) is refused.
  * @module
  */
