@@ -5,10 +5,9 @@
  */
 import type { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useDynamoEmulator } from '../support/dynamoEmulator.js';
-import { ledgerRig as startLedgerRig } from '../support/ledgerRig.js';
-import type { LedgerRig, LedgerRigOptions } from '../support/ledgerRig.js';
+import { useLedgerRig } from '../support/ledgerRig.js';
 import type { ScriptedMessage } from '../support/scriptedServer.js';
 import { mailJob } from '../support/sendMailHarness.js';
 import type { RecordingLog } from '../support/sendMailHarness.js';
@@ -17,17 +16,7 @@ import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
 const dynamo = useDynamoEmulator();
-let running: LedgerRig | undefined;
-
-afterEach(async () => {
-  await running?.relay.stop();
-  running = undefined;
-});
-
-async function ledgerRig(options: LedgerRigOptions = {}): Promise<LedgerRig> {
-  running = await startLedgerRig(emulator(), dynamo(), options);
-  return running;
-}
+const ledgerRig = useLedgerRig(emulator, dynamo);
 
 const outcomeOf = (log: RecordingLog, record: SQSRecord): unknown => log.records().get(record.messageId)?.attributes['outcome'];
 const messageIdOf = (message: ScriptedMessage): string | undefined => /^Message-ID: (<[^>]+>)/im.exec(message.content.toString('latin1'))?.[1];
@@ -166,7 +155,7 @@ describe('delivery ledger, through the handler', () => {
     // Prepare: one recipient per message; the relay holds its reply to the second message until the ledger has the first's recipient (or 3 s).
     let recordedFirst: boolean | undefined;
     let tableName = '';
-    const { rig, invoke, confirmed } = await ledgerRig({
+    const started = await ledgerRig({
       maxRecipientsPerMessage: 1,
       onMessage: async (message) => {
         if (!message.envelope.to.includes('bob@example.com')) return undefined;
@@ -179,7 +168,8 @@ describe('delivery ledger, through the handler', () => {
         return undefined;
       },
     });
-    tableName = running!.tableName;
+    const { rig, invoke, confirmed } = started;
+    tableName = started.tableName;
     await rig.queues.publish([JSON.stringify(mailJob(8, { to: ['ann@example.com', 'bob@example.com'] }))]);
     const records = await rig.queues.receiveRecords(10);
     // Act

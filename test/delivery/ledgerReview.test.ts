@@ -5,10 +5,10 @@
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSendMailHandler, LedgerTable } from '../../lib/delivery/index.js';
 import { useDynamoEmulator } from '../support/dynamoEmulator.js';
-import { ledgerRig as startLedgerRig } from '../support/ledgerRig.js';
+import { useLedgerRig } from '../support/ledgerRig.js';
 import type { LedgerRig, LedgerRigOptions } from '../support/ledgerRig.js';
 import { mailJob } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
@@ -16,17 +16,7 @@ import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
 const dynamo = useDynamoEmulator();
-let running: LedgerRig | undefined;
-
-afterEach(async () => {
-  await running?.relay.stop();
-  running = undefined;
-});
-
-async function ledgerRig(options: LedgerRigOptions = {}): Promise<LedgerRig> {
-  running = await startLedgerRig(emulator(), dynamo(), options);
-  return running;
-}
+const ledgerRig = useLedgerRig(emulator, dynamo);
 
 /** A raw job whose envelope names `to` as given (the producer's, duplicates and all). */
 function rawJob(id: string, to: string[]): string {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { SQSRecord } from 'aws-lambda';
+import { afterEach } from 'vitest';
 import type { Config, SmtpSettings } from '../../lib/config.js';
 import { createSendMailHandler, LedgerTable } from '../../lib/delivery/index.js';
 import type { SendMailHandlerDeps } from '../../lib/delivery/index.js';
@@ -105,5 +106,24 @@ export async function ledgerRig(emulator: SqsEmulator, dynamo: DynamoEmulator, o
     rcpts: () =>
       relay.connections.map((connection) => connection.commands.filter((c) => c.verb === 'RCPT').map((c) => /<([^>]*)>/.exec(c.args)?.[1])),
     datas: () => relay.connections.map((connection) => connection.commands.filter((c) => c.verb === 'DATA').length),
+  };
+}
+
+/**
+ * For a suite: starts each test's {@link ledgerRig} on the suite's emulators and stops its relay
+ * after the test (`afterEach`). Call it at the top level of a test file, after the emulators' hooks.
+ * @example
+ * const ledgerRig = useLedgerRig(emulator, dynamo);
+ * const { invoke, rcpts } = await ledgerRig({ fifo: true });
+ */
+export function useLedgerRig(emulator: () => SqsEmulator, dynamo: () => DynamoEmulator): (options?: LedgerRigOptions) => Promise<LedgerRig> {
+  let running: LedgerRig | undefined;
+  afterEach(async () => {
+    await running?.relay.stop();
+    running = undefined;
+  });
+  return async (options = {}) => {
+    running = await ledgerRig(emulator(), dynamo(), options);
+    return running;
   };
 }
