@@ -56,6 +56,9 @@ export class RawMessageScanner {
   #longLine: number | undefined;
   #eightBit = false;
   #size = 0;
+  /** The piece's UTF-8 octets, then their CRLF form: reused by every piece. */
+  #encoded: Buffer = Buffer.alloc(0);
+  #expanded: Buffer = Buffer.alloc(0);
   /** The header section, once its empty line was found. */
   #header = '';
   /** The pieces of text before that, and how many characters they hold; the last 2 of them. */
@@ -66,8 +69,9 @@ export class RawMessageScanner {
   #headerTooLong = false;
 
   /**
-   * The CRLF form of one more piece, as UTF-8 octets. A lone surrogate is written as U+FFFD (the
-   * message is refused anyway).
+   * The CRLF form of one more piece, as UTF-8 octets, in a buffer of the scanner's own that the
+   * next `push` overwrites (write them out first): a piece of the message allocates no memory
+   * outside the heap. A lone surrogate is written as U+FFFD (the message is refused anyway).
    */
   push(text: string): Uint8Array {
     if (this.#characters > MAX_RAW_MESSAGE_LENGTH) return new Uint8Array(0);
@@ -88,7 +92,10 @@ export class RawMessageScanner {
     if (!ascii) this.#eightBit = true;
     this.#countLines(piece, ascii);
     this.#collectHeader(piece);
-    const bytes = crlfOctets(Buffer.from(piece, ascii ? 'latin1' : 'utf8'), this.#endsWithCr);
+    this.#encoded = roomFor(this.#encoded, piece.length * 3);
+    const written = this.#encoded.write(piece, ascii ? 'latin1' : 'utf8');
+    this.#expanded = roomFor(this.#expanded, written * 2);
+    const bytes = crlfOctets(this.#encoded.subarray(0, written), this.#endsWithCr, this.#expanded);
     this.#endsWithCr = piece.endsWith('\r');
     this.#endsWithLf = piece.endsWith('\n');
     this.#size += bytes.length;
@@ -176,13 +183,12 @@ export class RawMessageScanner {
 
 /**
  * `bytes` with a CR put before every LF that has none (`afterCr`: the octet before `bytes` was a
- * CR). Works on the octets: a regular expression's replace on the text, then its UTF-8 encoding,
- * took 10 times as long (~60 ms a MiB, measured).
+ * CR), in `out` (twice their length at least). Works on the octets: a regular expression's replace
+ * on the text, then its UTF-8 encoding, took 10 times as long (~60 ms a MiB, measured).
  */
-function crlfOctets(bytes: Buffer, afterCr: boolean): Buffer {
+function crlfOctets(bytes: Buffer, afterCr: boolean, out: Buffer): Buffer {
   let lf = bytes.indexOf(LF);
   if (lf === -1) return bytes;
-  const out = Buffer.allocUnsafe(bytes.length * 2);
   let at = 0;
   let start = 0;
   for (; lf !== -1; lf = bytes.indexOf(LF, lf + 1)) {
@@ -193,4 +199,9 @@ function crlfOctets(bytes: Buffer, afterCr: boolean): Buffer {
   }
   at += bytes.copy(out, at, start);
   return out.subarray(0, at);
+}
+
+/** `buffer`, or a larger one when it holds fewer than `octets`. */
+function roomFor(buffer: Buffer, octets: number): Buffer {
+  return buffer.length >= octets ? buffer : Buffer.allocUnsafe(Math.max(octets, buffer.length * 2));
 }

@@ -20,6 +20,7 @@ const LETTER_U = 0x75;
  * which they can only be stray UTF-8 continuation octets: a sequence has at most 3 after its first.
  */
 const LONGEST_CARRY = 8;
+const EMPTY = Buffer.alloc(0);
 /** Octets of the file read at a time when the message is sent. */
 const READ_OCTETS = 64 * 1024;
 
@@ -34,7 +35,7 @@ export class RawMessageSpool implements StringSpool {
   readonly #scanner = new RawMessageScanner();
   readonly #hash = createHash('sha256');
   /** Octets of the string not yet unescaped (the end of the last chunk). */
-  #carry: Buffer = Buffer.alloc(0);
+  #carry: Buffer = EMPTY;
 
   private constructor(path: string, handle: FileHandle) {
     this.#path = path;
@@ -71,9 +72,11 @@ export class RawMessageSpool implements StringSpool {
     }
     const closed = at < data.length;
     if (closed) cut = at;
-    else if (!escaped && hexLeft === 0 && data.length - cut > LONGEST_CARRY) cut = data.length;
+    else if (!escaped && hexLeft === 0 && (data.length - cut > LONGEST_CARRY || cut + sequenceLength(data[cut] ?? 0) <= data.length))
+      cut = data.length;
     await this.#write(data, cut);
-    this.#carry = closed ? Buffer.alloc(0) : Buffer.from(data.subarray(cut)); // a copy: the chunk is not kept
+    // Usually nothing is carried (the chunk ended between characters); else a copy of a few octets (the chunk is not kept).
+    this.#carry = closed || cut === data.length ? EMPTY : Buffer.from(data.subarray(cut));
     return { at: closed ? start + at - carried + 1 : bytes.length, closed };
   }
 
@@ -107,4 +110,11 @@ export class RawMessageSpool implements StringSpool {
     this.#hash.update(octets);
     await this.#handle.write(octets);
   }
+}
+
+/** Octets of the UTF-8 sequence that `first` starts (1 for ASCII and for octets that start none). */
+function sequenceLength(first: number): number {
+  if (first >= 0xf0 && first <= 0xf7) return 4;
+  if (first >= 0xe0) return first <= 0xef ? 3 : 1;
+  return first >= 0xc0 ? 2 : 1;
 }
