@@ -79,7 +79,8 @@ export async function describeJobInput(input: unknown, attachmentBytes?: Readonl
       form: 'raw',
       ...named,
       envelope: { from: job.envelope.from, to: [...job.envelope.to] },
-      messageBytes: Buffer.byteLength(job.message, 'utf8'),
+      // A claim check's raw message is in a file (job.message is then its header section).
+      messageBytes: job.source?.size ?? Buffer.byteLength(job.message, 'utf8'),
       headers: headerLines(job.message),
     };
   }

@@ -13,6 +13,7 @@ import { PayloadError } from '../../../lib/delivery/payload/PayloadStore.js';
 import { spoolJobJson } from '../../../lib/delivery/payload/spoolJobJson.js';
 import { composeMail, InvalidJobError, parseMailJob } from '../../../lib/message/index.js';
 import { rawMailStream } from '../../../lib/message/StreamedRawMessage.js';
+import { describeJobInput } from '../../../lib/operate/describeJob.js';
 import type { MailJob } from '../../../lib/message/index.js';
 import { MAX_RAW_HEADER_LENGTH, MAX_RAW_MESSAGE_LENGTH } from '../../../lib/message/rawMessage.js';
 import { ACCEPTED_RAW_JOBS, REFUSED_JOBS } from '../../message/jobCorpus.js';
@@ -201,5 +202,18 @@ describe('the raw message as a JSON string', () => {
     expect(message.eightBit).toBe(true);
     expect(Buffer.concat((await Readable.from(message.chunks()).toArray()) as Buffer[]).toString()).toBe('From: a@example.com\r\n\r\nGrüße\r\n');
     await expect(composeMail(parsed)).rejects.toThrow(/raw\.message: is read from a file as the message is sent/);
+  });
+
+  it("dlq show's description of it gives the message's size and its header, not the header's size", async () => {
+    const job = {
+      v: 1,
+      raw: { envelope: { from: 'a@example.com', to: ['b@example.com'] }, message: `From: a@example.com\nSubject: s\n\n${'body\n'.repeat(1000)}` },
+    };
+    const { input } = await spoolJobJson(chunked(Buffer.from(JSON.stringify(job)), 4096), dir, 'describe');
+    expect(await describeJobInput(input)).toMatchObject({
+      form: 'raw',
+      messageBytes: Buffer.byteLength(`From: a@example.com\r\nSubject: s\r\n\r\n${'body\r\n'.repeat(1000)}`),
+      headers: ['From: a@example.com', 'Subject: s'],
+    });
   });
 });
