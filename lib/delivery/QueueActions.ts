@@ -5,72 +5,20 @@
  */
 import { createHash } from 'node:crypto';
 import { ChangeMessageVisibilityBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { deadLetterAttributes, payloadSizeAttribute } from './deadLetterAttributes.js';
+import type { DeadLetterDetails } from './deadLetterAttributes.js';
 import type { FailureReason } from './outcome.js';
 import type { MailRecord } from './mailRecord.js';
 import { REQUEUE_COUNT_ATTRIBUTE } from './mailRecord.js';
 
-/** SQS's limit for one message: the body and the attributes together. */
-const SQS_MAX_MESSAGE_BYTES = 1_048_576;
-/** Dead-letter attributes, most useful first: with a job near the size limit the last ones go first. */
-const ATTRIBUTE_PRIORITY = [
-  'FailurePhase',
-  'FailureKind',
-  'Attempts',
-  'JobForm',
-  'PendingRecipients',
-  'DeliveredRecipients',
-  'FailureCode',
-  'FailureEnhancedCode',
-  'FailureError',
-  'SourceMessageId',
-  'SourceReceiveCount',
-  'JobId',
-  'Tags',
-  'FailureMessage',
-];
-/** SQS takes at most this many message attributes per message. */
-export const MAX_MESSAGE_ATTRIBUTES = 10;
-/**
- * Which attributes go first when a dead letter has more than {@link MAX_MESSAGE_ATTRIBUTES}: the
- * ones said elsewhere too (the receive count by `Attempts` or the record, the error class and
- * enhanced code by the failure's text).
- */
-const DROPPED_FIRST = ['FailureError', 'SourceReceiveCount', 'FailureEnhancedCode', 'DeliveredRecipients', 'Attempts'];
-/** Longest server text kept in a dead-letter attribute. */
-const MAX_REASON_TEXT = 1024;
-/** Characters SQS refuses in attribute values (outside XML 1.0's character range). */
-const NOT_XML = /[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
-
-/**
- * Why the handler put a job in the dead-letter queue (its `FailureKind` attribute): `invalid`, the
- * body is not a valid mail job; `permanent`, the relay refused it for good (or recipients refused
- * for now could be kept nowhere else); `last-receive`, it failed for now on the queue's last receive
- * (`MAIL_MAX_RECEIVES`), where SQS would have moved it without a reason. A dead letter without the
- * attribute (and without `FailurePhase`) was moved by SQS's own redrive.
- */
-export type FailureKind = 'invalid' | 'permanent' | 'last-receive';
+export { fitAttributes, MAX_MESSAGE_ATTRIBUTES } from './deadLetterAttributes.js';
+export type { DeadLetterPart, FailureKind } from './deadLetterAttributes.js';
 
 /** Where the queues are. */
 export interface QueueUrls {
   queueUrl: string;
   dlqUrl: string;
-}
-
-/**
- * A dead-letter copy that holds only part of the job's recipients: the ones not yet delivered
- * (`JobForm`, `PendingRecipients` and `DeliveredRecipients` attributes). `'original'` is the
- * record's own body, kept when no narrower copy could be made: then `DeliveredRecipients` warns
- * that a redrive sends it again to that many recipients who have it.
- */
-export interface DeadLetterPart {
-  form: 'raw' | 'narrowed' | 'original';
-  /** Recipients this copy is for. */
-  pending: number;
-  /** Recipients who took the message already. */
-  delivered: number;
-  /** Which of several copies for one record (they need distinct FIFO deduplication ids). @default 0 */
-  copy?: number;
 }
 
 /** One visibility change: the record and the seconds until it may be received again. */
@@ -108,7 +56,8 @@ export class QueueActions {
    * `FailureError` (the error class), `FailureMessage`, `SourceMessageId`, `SourceReceiveCount`,
    * `Attempts` when given, `JobId` when known, and `Tags` (the job's tags as one JSON object) when it
    * has any; with `part`, also `JobForm`, `PendingRecipients` and `DeliveredRecipients`, see
-   * {@link DeadLetterPart}). At most {@link MAX_MESSAGE_ATTRIBUTES} (SQS's limit), see {@link fitAttributes}.
+   * {@link DeadLetterPart}); for a claim check, its `ExtendedPayloadSize` (see `payloadSizeAttribute`),
+   * never dropped. At most {@link MAX_MESSAGE_ATTRIBUTES} (SQS's limit), see {@link fitAttributes}.
    *
    * @param body the job to keep; the record's own body unless only part of it failed
    * @param kind default: `invalid` for a reason of phase `job`, else `permanent`
@@ -119,42 +68,15 @@ export class QueueActions {
   async deadLetter(
     record: MailRecord,
     reason: FailureReason,
-    options: {
-      body?: string;
-      jobId?: string;
-      part?: DeadLetterPart;
-      kind?: FailureKind;
-      attempts?: number;
-      tags?: Readonly<Record<string, string>>;
-      signal?: AbortSignal;
-    } = {},
+    options: DeadLetterDetails & { body?: string; signal?: AbortSignal } = {},
   ): Promise<void> {
-    const attributes: Record<string, MessageAttributeValue> = {
-      FailurePhase: text(reason.phase),
-      FailureKind: text(options.kind ?? (reason.phase === 'job' ? 'invalid' : 'permanent')),
-      FailureMessage: text(clean(reason.message).slice(0, MAX_REASON_TEXT) || '(none)'),
-      SourceMessageId: text(record.messageId),
-      SourceReceiveCount: { DataType: 'Number', StringValue: String(record.receiveCount) },
-    };
-    if (reason.code !== undefined) attributes['FailureCode'] = { DataType: 'Number', StringValue: String(reason.code) };
-    if (reason.enhancedCode !== undefined) attributes['FailureEnhancedCode'] = text(reason.enhancedCode);
-    if (reason.error !== undefined) attributes['FailureError'] = text(reason.error);
-    if (options.jobId !== undefined) attributes['JobId'] = text(clean(options.jobId));
-    if (options.attempts !== undefined) attributes['Attempts'] = { DataType: 'Number', StringValue: String(options.attempts) };
-    if (options.tags !== undefined && Object.keys(options.tags).length > 0) attributes['Tags'] = text(JSON.stringify(options.tags));
-    const { part } = options;
-    if (part !== undefined) {
-      attributes['JobForm'] = text(part.form);
-      attributes['PendingRecipients'] = { DataType: 'Number', StringValue: String(part.pending) };
-      attributes['DeliveredRecipients'] = { DataType: 'Number', StringValue: String(part.delivered) };
-    }
     const body = options.body ?? record.body;
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.#urls.dlqUrl,
         MessageBody: body,
-        MessageAttributes: fitAttributes(attributes, SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body, 'utf8')),
-        ...fifoFields(this.#urls.dlqUrl, record, part?.copy ? `dead-${part.copy}` : 'dead', body),
+        MessageAttributes: deadLetterAttributes(record, body, reason, options),
+        ...fifoFields(this.#urls.dlqUrl, record, options.part?.copy ? `dead-${options.part.copy}` : 'dead', body),
       }),
       sendOptions(options.signal),
     );
@@ -162,7 +84,8 @@ export class QueueActions {
 
   /**
    * Puts a job (holding only the recipients refused for now) back on the mail queue, delayed, with
-   * its re-enqueue count one higher. FIFO queues take no per-message delay.
+   * its re-enqueue count one higher, and a claim check's `ExtendedPayloadSize` when the record had it.
+   * FIFO queues take no per-message delay.
    *
    * @param signal cuts the call (retries included) at the invocation's deadline
    * @param copy which of several copies for one record (distinct FIFO deduplication ids); default 0
@@ -181,6 +104,7 @@ export class QueueActions {
         MessageBody: body,
         MessageAttributes: {
           [REQUEUE_COUNT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(record.requeueCount + 1) },
+          ...payloadSizeAttribute(record, body),
         },
         ...(fifo ? {} : { DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))) }),
         ...fifoFields(this.#urls.queueUrl, record, `requeue-${record.requeueCount + 1}${copy ? `-${copy}` : ''}`, body),
@@ -253,50 +177,4 @@ function fifoFields(url: string, record: MailRecord, purpose: string, body: stri
   if (!isFifoUrl(url)) return {};
   const digest = createHash('sha256').update(`${record.messageId}\n${purpose}\n`).update(body).digest('hex');
   return { MessageGroupId: record.messageGroupId ?? 'mail', MessageDeduplicationId: `${purpose.slice(0, 60)}-${digest}` };
-}
-
-/**
- * Keeps the attributes within `budget` bytes (SQS counts each one's name, data type and value
- * in the 1 MiB message limit): a job near the limit keeps its place in the DLQ and loses the
- * least useful attributes (the server text is cut first, then dropped), never the other way round.
- * And at most {@link MAX_MESSAGE_ATTRIBUTES} of them (SQS refuses the send otherwise): past that,
- * those said elsewhere too go first (`SourceReceiveCount`, `FailureError`, `FailureEnhancedCode`, ...).
- */
-export function fitAttributes(attributes: Record<string, MessageAttributeValue>, budget: number): Record<string, MessageAttributeValue> {
-  const over = Object.keys(attributes).length - MAX_MESSAGE_ATTRIBUTES;
-  const dropped = new Set(over > 0 ? DROPPED_FIRST.filter((name) => name in attributes).slice(0, over) : []);
-  const size = (name: string, value: MessageAttributeValue): number =>
-    Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
-  const kept: Record<string, MessageAttributeValue> = {};
-  let left = budget;
-  for (const name of ATTRIBUTE_PRIORITY) {
-    const value = attributes[name];
-    if (value === undefined || dropped.has(name) || Object.keys(kept).length >= MAX_MESSAGE_ATTRIBUTES) continue;
-    const needed = size(name, value);
-    if (needed <= left) {
-      kept[name] = value;
-      left -= needed;
-    } else if (name === 'FailureMessage') {
-      const room = left - size(name, { ...value, StringValue: '' });
-      if (room >= 16) {
-        kept[name] = {
-          ...value,
-          StringValue: Buffer.from(value.StringValue ?? '', 'utf8')
-            .subarray(0, room)
-            .toString('utf8')
-            .replace(/\uFFFD$/u, ''),
-        };
-        left -= size(name, kept[name]);
-      }
-    }
-  }
-  return kept;
-}
-
-function text(value: string): MessageAttributeValue {
-  return { DataType: 'String', StringValue: value };
-}
-
-function clean(value: string): string {
-  return value.replace(NOT_XML, '?');
 }

@@ -7,7 +7,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { readRecord } from '../../lib/delivery/mailRecord.js';
 import type { FailureReason } from '../../lib/delivery/outcome.js';
-import { QueueActions, type DeadLetterPart } from '../../lib/delivery/QueueActions.js';
+import { QueueActions } from '../../lib/delivery/QueueActions.js';
 import type { MailQueues, SqsEmulator } from '../support/sqsQueues.js';
 
 /** A composed job body. */
@@ -51,7 +51,7 @@ export async function deadLetterByHandler(
   queues: MailQueues,
   body: string,
   reason: FailureReason,
-  options: { jobId?: string; part?: DeadLetterPart; attributes?: Record<string, string>; groupId?: string } = {},
+  options: NonNullable<Parameters<QueueActions['deadLetter']>[2]> & { attributes?: Record<string, string>; groupId?: string } = {},
 ): Promise<string> {
   await queues.publish([body], {
     ...(options.attributes === undefined ? {} : { attributes: options.attributes }),

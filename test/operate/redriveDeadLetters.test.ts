@@ -3,6 +3,7 @@ import { readRecord } from '../../lib/delivery/mailRecord.js';
 import { QueueActions } from '../../lib/delivery/QueueActions.js';
 import { recordFromMessage } from '../support/sqsEvents.js';
 import { describe, expect, it } from 'vitest';
+import { payloadPointerBody } from '../../lib/message/payloadPointer.js';
 import { redriveDeadLetters } from '../../lib/operate/index.js';
 import { startFailingSqsProxy } from '../support/failingSqsProxy.js';
 import { useSqsEmulator, type HeldMessage, type MailQueues } from '../support/sqsQueues.js';
@@ -86,6 +87,25 @@ describe('redriveDeadLetters', () => {
     await redriveDeadLetters({ sqs: emulator().sqs, dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl, filter: { job: 'order-3' } });
     const { queueMessages } = await held(queues);
     expect(queueMessages.map((message) => message.messageAttributes)).toEqual([{ Tenant: { DataType: 'Number', StringValue: '7' } }]);
+  });
+
+  it('a claim check keeps ExtendedPayloadSize: on the dead-letter copy, even a partial one with 10 other attributes, and when redriven', async () => {
+    const queues = await emulator().createMailQueues();
+    const pointer = payloadPointerBody({ bucket: 'mail-payloads', key: 'payloads/job-9', recipients: ['nobody@example.org'] });
+    const part = { form: 'narrowed', pending: 1, delivered: 1 } as const;
+    const options = { jobId: 'order-9', part, attempts: 3, tags: { tenant: '7' }, attributes: { ExtendedPayloadSize: '2500123' } };
+    await deadLetterByHandler(emulator(), queues, pointer, NO_SUCH_USER, options);
+    const [letter] = (await queues.contents(queues.dlqName)).ready;
+    expect(letter?.body).toBe(pointer);
+    expect(letter?.messageAttributes['ExtendedPayloadSize']).toEqual({ DataType: 'Number', StringValue: '2500123' });
+    expect(Object.keys(letter?.messageAttributes ?? {})).toHaveLength(10);
+
+    await redriveDeadLetters({ sqs: emulator().sqs, dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl, ids: ['order-9'] });
+
+    const queue = await queues.contents(queues.queueName);
+    expect(queue.ready.map((message) => [message.body, message.messageAttributes])).toEqual([
+      [pointer, { ExtendedPayloadSize: { DataType: 'Number', StringValue: '2500123' } }],
+    ]);
   });
 
   it('changes nothing on a dry run', async () => {

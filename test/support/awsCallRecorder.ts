@@ -13,8 +13,11 @@ import type { AddressInfo } from 'node:net';
 
 /** One call that went through the proxy. */
 export interface RecordedCall {
-  /** The action, without the service prefix (`UpdateItem`, `ReceiveMessage`). */
+  /** The action, without the service prefix (`UpdateItem`, `ReceiveMessage`); `unknown` for S3's REST calls (see `method` and `path`). */
   action: string;
+  /** The HTTP method (`HEAD` for S3's HeadObject) and the request path (S3: `/bucket/key` with path-style addressing). */
+  method: string;
+  path: string;
   /** `Date.now()` when the request arrived and when its answer was sent. */
   start: number;
   end: number;
@@ -66,12 +69,14 @@ export async function startAwsCallRecorder(target: string): Promise<AwsCallRecor
       const body = Buffer.concat(chunks);
       const text = body.toString('utf8');
       const action = String(request.headers['x-amz-target'] ?? 'unknown').replace(/^[^.]*\./, '');
+      const method = request.method ?? 'GET';
+      const path = request.url ?? '/';
       const failure = recorder.intercept?.(action, text);
       if (failure !== undefined) {
         const payload = JSON.stringify({ __type: failure.type, message: failure.message });
         response.writeHead(failure.status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(payload) });
         response.end(payload);
-        recorder.calls.push({ action, start, end: Date.now(), status: failure.status, body: text });
+        recorder.calls.push({ action, method, path, start, end: Date.now(), status: failure.status, body: text });
         return;
       }
       const forward = (): void => {
@@ -96,7 +101,7 @@ export async function startAwsCallRecorder(target: string): Promise<AwsCallRecor
             response.writeHead(reply.statusCode ?? 502, reply.headers);
             reply.pipe(response);
             reply.on('end', () => {
-              recorder.calls.push({ action, start, end: Date.now(), status: reply.statusCode ?? 502, body: text });
+              recorder.calls.push({ action, method, path, start, end: Date.now(), status: reply.statusCode ?? 502, body: text });
               done();
             });
           },
