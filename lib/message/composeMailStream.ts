@@ -25,16 +25,31 @@ export interface StreamedMail {
 
 /** Zero octets, shared by every counting pass (never written to). */
 const ZEROS = Buffer.alloc(64 * 1024);
+/** Octets of input in one whole base64 line (76 characters). */
+const BASE64_LINE_INPUT = 57;
+/** Octets of one whole base64 line on the wire: 76 characters and CRLF. */
+const BASE64_LINE_OCTETS = 78;
+
+/**
+ * Whole base64 lines of a source of `size` octets that the count leaves out: all but the last one
+ * or two lines (the stand-in keeps `size` modulo 57 and one whole line, so its last line, padding
+ * and line end are the real one's). Each line left out is 57 octets in, 78 on the wire.
+ */
+function leftOutLines(size: number): number {
+  return size < 2 * BASE64_LINE_INPUT ? 0 : Math.floor(size / BASE64_LINE_INPUT) - 1;
+}
 
 /**
  * Composes `job` as a {@link MessageStream}. Each attachment with a `source` is read from it when
  * the message is sent (`chunks()`: every call builds the message again, reading each source anew),
  * the others are used as they are.
  *
- * The size is known up front without reading any source: the message is built once with zeros in
- * place of each source's octets (as many as its `size`) and counted. Attachments are base64,
- * whose length depends only on the input's length (76-character lines), and both builds share the
- * Date, the Message-ID and the multipart boundary, so the real message has exactly that size. A
+ * The size is known up front without reading any source: the message is built once with a few
+ * zeros in place of each source's octets and counted, and the base64 lines the stand-ins left out
+ * are added. Attachments are base64, whose length depends only on the input's length (76-character
+ * lines of 57 octets each), and both builds share the Date, the Message-ID and the multipart
+ * boundary, so the real message has exactly that size (encoding a 40 MB message twice, once only
+ * to count it, took ~0.5 s of CPU inside the open SMTP session). A
  * source that yields another number of octets makes `chunks()` yield another size, which the SMTP
  * client refuses to end (the message is never accepted truncated or padded).
  *
@@ -58,8 +73,11 @@ export async function composeMailStream(job: ComposedMailJob, defaults: ComposeD
     });
     return new MailComposer({ ...options, attachments, baseBoundary }).compile().createReadStream();
   };
+  // Counted with a stand-in of a few lines in place of each source, plus the lines the stand-ins leave out.
   let size = 0;
-  for await (const chunk of build((source) => Readable.from(zeros(source.size)))) size += (chunk as Uint8Array).byteLength;
+  for (const attachment of job.attachments) if (attachment.source !== undefined) size += BASE64_LINE_OCTETS * leftOutLines(attachment.source.size);
+  for await (const chunk of build((source) => Readable.from(zeros(source.size - BASE64_LINE_INPUT * leftOutLines(source.size)))))
+    size += (chunk as Uint8Array).byteLength;
   return {
     envelope,
     messageId,

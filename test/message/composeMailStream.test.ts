@@ -75,6 +75,31 @@ describe('composeMailStream', () => {
     expect(first.toString('latin1')).not.toMatch(/^bcc:/im);
   });
 
+  it("announces the size of exactly what chunks() yields whatever the sources' sizes (counted without encoding them whole)", async () => {
+    const job = composed({
+      v: 1,
+      from: 's@example.com',
+      to: 'a@example.com',
+      subject: 'Sizes',
+      text: 'x',
+      attachments: [
+        { filename: 'a.bin', contentType: 'application/octet-stream', s3: { bucket: 'bkt', key: 'a' } },
+        { filename: 'b.bin', contentType: 'application/octet-stream', s3: { bucket: 'bkt', key: 'b' } },
+      ],
+    });
+    const sourceOf = (size: number) => ({ size, open: () => Readable.from([Buffer.alloc(size, size % 251)]) });
+    const sizes = [...Array.from({ length: 240 }, (_, n) => n), 1_000_003, 1_000_057, 1_000_058, 2_000_000];
+    const wrong: string[] = [];
+    for (const [n, size] of sizes.entries()) {
+      const other = sizes[(n * 7) % sizes.length] ?? 0;
+      const sources = [sourceOf(size), sourceOf(other)];
+      const mail = await composeMailStream({ ...job, attachments: job.attachments.map((a, i) => ({ ...a, source: sources[i] })) });
+      const sent = (await collect(mail.message.chunks())).length;
+      if (sent !== mail.message.size) wrong.push(`${size} + ${other}: announced ${mail.message.size}, yielded ${sent}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('refuses an attachment named by s3 that was not opened, and composeMail refuses one at all', async () => {
     const job = composed({
       v: 1,
