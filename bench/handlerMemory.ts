@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startScriptedServer } from '../test/support/scriptedServer.js';
 import { startSmtpServer } from '../test/support/smtpServer.js';
-import { buildNodemailerBundle, childProgram, handlerEnv, runChild } from './handlerChild.js';
+import { FUNCTION_MEMORY_MB, buildNodemailerBundle, childProgram, handlerEnv, lambdaNodeFlags, runChild } from './handlerChild.js';
 import type { ChildReport } from './handlerChild.js';
 import { startLatencyProxy } from './latencyProxy.js';
 import { buildSendMailBundle } from './lambdaBundle.js';
@@ -60,8 +60,8 @@ export interface HandlerMemoryOptions {
    * @default [440_000, 655_360]: ~590 KB jobs (a 5.9 MB event, under Lambda's 6 MB payload cap) and ~900 KB jobs (near the 1 MiB SQS limit)
    */
   attachmentBytes?: number[];
-  /** Heap cap of the child, as a 128 MB function would have it. @default 96 */
-  maxOldSpaceMiB?: number;
+  /** The function's memory size: the child gets Lambda's heap flags for it (see `lambdaNodeFlags`). @default 128 */
+  memoryMb?: number;
   log?: (line: string) => void;
 }
 
@@ -107,7 +107,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
   const rtts = options.rttsMs ?? [0, 10];
   const sizes = options.attachmentBytes ?? [440_000, 655_360];
   const log = options.log ?? (() => {});
-  const maxOldSpace = options.maxOldSpaceMiB ?? 96;
+  const memoryMb = options.memoryMb ?? FUNCTION_MEMORY_MB;
   const jobs = options.jobs ?? 10;
   const server = await startSmtpServer();
   const work = await mkdtemp(path.join(os.tmpdir(), 'handler-memory-'));
@@ -140,7 +140,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
           for (let run = 0; run < runs; run += 1) {
             for (const { h, reports } of run % 2 === 0 ? samples : [...samples].reverse()) {
               server.messages.splice(0);
-              const report = await runChild(childProgram(h.file, eventFile), env, maxOldSpace);
+              const report = await runChild(childProgram(h.file, eventFile), env, memoryMb);
               reports.push({ ...report, delivered: server.messages.length });
               log(
                 `${h.name}, ${(eventBytes / 1e6).toFixed(1)} MB event, rtt ${rttMs} ms, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.peakRssKb / 1024).toFixed(1)} MiB`,
@@ -167,7 +167,7 @@ export async function measureHandlerMemory(options: HandlerMemoryOptions = {}): 
         const taken: (ChildReport & { delivered: number })[] = [];
         for (let run = 0; run < runs; run += 1) {
           const before = relay.connections.reduce((sum, c) => sum + c.messages.length, 0);
-          const report = await runChild(childProgram(ours.file, eventFile), env, maxOldSpace);
+          const report = await runChild(childProgram(ours.file, eventFile), env, memoryMb);
           taken.push({ ...report, delivered: relay.connections.reduce((sum, c) => sum + c.messages.length, 0) - before });
           log(
             `send-mail (ours), CHUNKING relay, run ${run + 1}/${runs}: ${report.ms.toFixed(0)} ms, peak ${(report.peakRssKb / 1024).toFixed(1)} MiB`,
@@ -247,7 +247,7 @@ export const handlerMemorySection: BenchSection = {
     return [
       'Batches of 10 jobs, each with one large attachment: ~590 KB per job (5.9 MB of event, the most Lambda passes in one invocation) and ' +
         '~900 KB per job (near the 1 MiB SQS message limit; 9 MB of event, more than Lambda can pass: a stress figure). Each run is a fresh Node ' +
-        `${process.versions.node} process with \`--max-old-space-size=96\` that imports the esbuild bundle, parses the event and calls the handler once, ` +
+        `${process.versions.node} process started with the flags Lambda's Node.js runtime gives a ${FUNCTION_MEMORY_MB} MB function (\`${lambdaNodeFlags(FUNCTION_MEMORY_MB).join(' ')}\`, from the runtime's bootstrap) that imports the esbuild bundle, parses the event and calls the handler once, ` +
         "against smtp-server (STARTTLS + AUTH, no CHUNKING) on loopback, optionally through the latency proxy, and against our scripted relay with CHUNKING (where the whole batch is built first and streamed as BDAT). Peak RSS is the whole process's own peak, `VmHWM` of /proc/self/status (not `process.resourceUsage().maxRSS`, which on Linux keeps the bench process's RSS at the fork).",
       '',
       markdownTable(HANDLER_MEMORY_HEADERS, rows.map(handlerMemoryCells)),

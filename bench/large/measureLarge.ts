@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
-import { buildBenchBundle, childProgram, handlerEnv, runChild } from '../handlerChild.js';
+import { FUNCTION_MEMORY_MB, buildBenchBundle, childProgram, handlerEnv, runChild } from '../handlerChild.js';
 import type { ChildReport } from '../handlerChild.js';
 import { startLatencyProxy } from '../latencyProxy.js';
 import { buildSendMailBundle } from '../lambdaBundle.js';
@@ -47,8 +47,8 @@ export interface LargeOptions {
   batches?: readonly LargeBatchSpec[];
   /** @default both */
   handlers?: readonly LargeHandler[];
-  /** Heap cap of the children, as a 128 MB function has it. @default 96 */
-  maxOldSpaceMiB?: number;
+  /** The function's memory size: the children get Lambda's heap flags for it (see `lambdaNodeFlags`). @default 128 */
+  memoryMb?: number;
   log?: (line: string) => void;
 }
 
@@ -77,7 +77,7 @@ async function runOnce(
   contender: Contender,
   jobs: readonly BenchJob[],
   records: readonly SQSRecord[],
-  setting: { rig: PayloadRig; relay: BenchRelay; env: NodeJS.ProcessEnv; eventFile: string; maxOldSpaceMiB: number },
+  setting: { rig: PayloadRig; relay: BenchRelay; env: NodeJS.ProcessEnv; eventFile: string; memoryMb: number },
 ): Promise<LargeSample> {
   const { rig, relay, eventFile } = setting;
   await relay.clear();
@@ -85,7 +85,7 @@ async function runOnce(
   let report: ChildReport | undefined;
   let problem: string | undefined;
   try {
-    report = await runChild(childProgram(contender.file, eventFile, { remainingMs: 300_000 }), setting.env, setting.maxOldSpaceMiB);
+    report = await runChild(childProgram(contender.file, eventFile, { remainingMs: 300_000 }), setting.env, setting.memoryMb);
   } catch (error) {
     problem = error instanceof Error ? error.message.slice(0, 300) : String(error);
   }
@@ -123,7 +123,7 @@ export async function measureLarge(options: LargeOptions = {}): Promise<LargeRow
   const log = options.log ?? (() => {});
   const handlers = options.handlers ?? ['send-mail (ours)', 'nodemailer'];
   const batches = options.batches ?? LARGE_BATCHES;
-  const maxOldSpaceMiB = options.maxOldSpaceMiB ?? 96;
+  const memoryMb = options.memoryMb ?? FUNCTION_MEMORY_MB;
   const work = await mkdtemp(path.join(os.tmpdir(), 'bench-large-'));
   const dirs: string[] = [work];
   const rig = await startPayloadRig();
@@ -163,7 +163,7 @@ export async function measureLarge(options: LargeOptions = {}): Promise<LargeRow
                 const order = contenders.map((contender, index) => ({ contender, index }));
                 for (const { contender, index } of run % 2 === 0 ? order : order.reverse()) {
                   const eventFile = path.join(work, 'event.json');
-                  const sample = await runOnce(contender, jobs, records, { rig, relay, env, eventFile, maxOldSpaceMiB });
+                  const sample = await runOnce(contender, jobs, records, { rig, relay, env, eventFile, memoryMb });
                   samples[index]?.push(sample);
                   log(
                     `${contender.handler}, ${kind}, rtt ${rttMs} ms, ${batch.label}, run ${run + 1}/${batch.runs}: ` +

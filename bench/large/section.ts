@@ -5,6 +5,7 @@
  * streaming the same messages (issue 11, "Measured").
  * @module
  */
+import { FUNCTION_MEMORY_MB, lambdaNodeFlags } from '../handlerChild.js';
 import { fixed, markdownTable } from '../report.js';
 import type { BenchSection } from '../report.js';
 import { LARGE_HEADERS, largeTableRows, withinLimitLine } from './largeTable.js';
@@ -43,7 +44,7 @@ export const largeMessagesSection: BenchSection = {
         'as a Lambda event, their pointers naming fresh server-side copies of the objects (the function deletes what it delivered).',
       '',
       `**Ours**: the esbuild bundle of the function, imported by a fresh Node ${process.versions.node} process with ` +
-        '`--max-old-space-size=96` (as in the `memory` section), the event parsed, the handler called once, its peak RSS ' +
+        `the flags Lambda's Node.js runtime gives a ${FUNCTION_MEMORY_MB} MB function (\`${lambdaNodeFlags(FUNCTION_MEMORY_MB).join(' ')}\`, from the runtime's bootstrap; as in the \`memory\` section), the event parsed, the handler called once, its peak RSS ` +
         "the whole process's own peak, `VmHWM` of /proc/self/status (not `process.resourceUsage().maxRSS`: on Linux it keeps the " +
         "peak of the image before `exec`, so every child read at least the bench process's RSS at the fork, 130 to 180 MiB here). It reads each pointer from S3 with its streaming JSON reader (attachments " +
         'decoded into /tmp files), composes each message as a stream and sends it with the streaming `send` (BDAT in 1 MiB chunks when the ' +
