@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { MailJob } from './types.js';
 
 /** The start of every content-derived job id (a dot-atom, so the Message-ID shows it as is). */
@@ -23,9 +23,21 @@ export const CONTENT_JOB_ID_PREFIX = 'content.';
  * contentJobId(parseMailJob({ v: 1, to: 'a@example.com', subject: 'Hi', text: 'Hello' })); // 'content.3f1c…' (32 hex digits)
  */
 export function contentJobId(job: MailJob): string {
+  return contentJobIdOf(createHash('sha256').update(contentJobText(job)));
+}
+
+/**
+ * The text {@link contentJobId} hashes: the job's canonical JSON, without `tags` and `delaySeconds`.
+ * For a producer that hashes it in pieces (attachments' content streamed from files).
+ */
+export function contentJobText(job: MailJob): string {
   const { tags: _tags, delaySeconds: _delay, ...mail } = job;
-  const digest = createHash('sha256').update(canonicalJson(mail)).digest('hex').slice(0, 32);
-  return `${CONTENT_JOB_ID_PREFIX}${digest}`;
+  return canonicalJson(mail);
+}
+
+/** The job id of a SHA-256 fed with {@link contentJobText} (in one piece or several). */
+export function contentJobIdOf(hash: Hash): string {
+  return `${CONTENT_JOB_ID_PREFIX}${hash.digest('hex').slice(0, 32)}`;
 }
 
 /** JSON with object keys in sorted order, `undefined` fields left out and bytes as `{"base64":…}`. */

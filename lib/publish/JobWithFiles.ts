@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { contentJobIdOf, contentJobText } from '../message/contentJobId.js';
+import { parseMailJob } from '../message/parseMailJob.js';
 import { queueJson } from '../message/queueBody.js';
-import type { AttachmentInput, ComposedMailJobInput } from '../message/types.js';
+import type { AttachmentInput, ComposedMailJob, ComposedMailJobInput } from '../message/types.js';
 import type { JobPayload } from './payloadOffload.js';
 
 /** A file to attach, read from disk when the job is published. */
@@ -93,6 +95,34 @@ export class JobWithFiles {
         }
       },
     };
+  }
+
+  /**
+   * This job with its content-derived `id` when it has none: the id `contentJobId` gives the whole
+   * job (the files' content in it), computed with the files read as a stream, never whole in
+   * memory. So the same job has the same id whether it goes inline or through S3, and whether its
+   * files were given as files or as base64 in the JSON.
+   * @throws {InvalidJobError} when the job is not valid
+   */
+  async withContentId(): Promise<JobWithFiles> {
+    if (this.#job.id !== undefined) return this;
+    const checked = parseMailJob(this.checkJob) as ComposedMailJob; // checkJob is a composed job
+    // The files are the last attachments: each one's content becomes a marker, replaced by the file's base64 as it is hashed.
+    const first = checked.attachments.length - this.#files.length;
+    const markers = this.#files.map(() => randomBytes(24));
+    const attachments = checked.attachments.map((a, index) => (index < first ? a : { ...a, content: markers[index - first] ?? new Uint8Array() }));
+    let rest = contentJobText({ ...checked, attachments });
+    const hash = createHash('sha256');
+    for (const [index, marker] of markers.entries()) {
+      const text = `{"base64":"${marker.toString('base64')}"}`;
+      const at = rest.indexOf(text);
+      hash.update(`${rest.slice(0, at)}{"base64":"`);
+      for await (const chunk of base64Of(this.#files[index]?.path ?? '')) hash.update(chunk);
+      hash.update('"}');
+      rest = rest.slice(at + text.length);
+    }
+    hash.update(rest);
+    return JobWithFiles.of({ ...this.#job, id: contentJobIdOf(hash) }, this.#files);
   }
 
   /** The whole job in memory, files read and encoded: for a job small enough to go inline. */

@@ -156,15 +156,19 @@ export function createMailQueue(options: MailQueueOptions): MailQueue {
     };
   }
 
-  async function send(job: MailJobInput | JobWithFiles): Promise<PublishedJob> {
+  async function send(input: MailJobInput | JobWithFiles): Promise<PublishedJob> {
     let message: QueueMessage;
-    if (job instanceof JobWithFiles) {
-      message = toQueueMessage(job.checkJob, 0, fifoPolicy, '', { ...limits, offload: false, maxMessageBytes: Number.MAX_SAFE_INTEGER });
-      checkSize(job.bytes, limits, '');
+    if (input instanceof JobWithFiles) {
+      const unlimited = { ...limits, offload: false, maxMessageBytes: Number.MAX_SAFE_INTEGER };
+      // Valid and within the limits before its files are read for its id.
+      toQueueMessage(input.checkJob, 0, fifoPolicy, '', unlimited);
+      checkSize(input.bytes, limits, '');
+      const job = await input.withContentId();
+      message = toQueueMessage(job.checkJob, 0, fifoPolicy, '', unlimited);
       if (limits.offload && job.bytes > limits.offloadThresholdBytes) message = await offloaded({ ...message, offload: true }, job.payload());
       else message = toQueueMessage(await job.job(), 0, fifoPolicy, '', limits);
     } else {
-      const inline = toQueueMessage(job, 0, fifoPolicy, '', limits);
+      const inline = toQueueMessage(input, 0, fifoPolicy, '', limits);
       message = await offloaded(inline, inline.body);
     }
     const results: PublishResult[] = [];

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { contentJobId } from '../message/contentJobId.js';
 import { InvalidJobError, type JobIssue } from '../message/InvalidJobError.js';
 import { parseMailJob } from '../message/parseMailJob.js';
 import { SQS_MAX_MESSAGE_BYTES, queueJson } from '../message/queueBody.js';
-import type { MailJobInput } from '../message/types.js';
+import type { MailJob, MailJobInput } from '../message/types.js';
 
 /** Largest message SQS takes, and largest SendMessageBatch payload, in octets. */
 export const SQS_MAX_BYTES = SQS_MAX_MESSAGE_BYTES;
@@ -14,6 +15,7 @@ const MAX_DEDUPLICATION_ID = 128;
 /** A checked job, serialised as the body of one SQS message. */
 export interface QueueMessage {
   index: number;
+  /** The job's `id`: its own, or the one derived from its content ({@link contentJobId}), which `body` then carries. */
   jobId?: string;
   body: string;
   bytes: number;
@@ -52,8 +54,11 @@ export interface FifoPolicy {
 
 /**
  * Checks a job and turns it into a queue message: parsed (so that a bad job fails here, at the
- * producer), serialised as JSON, and checked against the SQS size limit. On FIFO queues the
- * deduplication id is the job `id` (hashed when longer than 128 characters), else a hash of the body.
+ * producer), given its content-derived `id` when it has none ({@link contentJobId}, the id the
+ * function would derive for it: set here, so that the producer, the function, its logs, the
+ * ledger and the DLQ name the job alike whether it travels inline or through S3), serialised as
+ * JSON, and checked against the size limits. On FIFO queues the deduplication id is the job's
+ * `id` (hashed when longer than 128 characters).
  * @throws {InvalidJobError} with paths under `prefix`.
  */
 export function toQueueMessage(
@@ -63,26 +68,28 @@ export function toQueueMessage(
   prefix = '',
   limits: SizeLimits = INLINE_LIMITS,
 ): QueueMessage {
+  let parsed: MailJob;
   try {
-    parseMailJob(job);
+    parsed = parseMailJob(job);
   } catch (error) {
     if (!(error instanceof InvalidJobError) || prefix === '') throw error;
     throw new InvalidJobError(error.issues.map((issue) => prefixed(issue, prefix)));
   }
-  const body = queueJson(job); // U+FFFE and U+FFFF escaped: SQS refuses them
+  const jobId = job.id ?? contentJobId(parsed);
+  const body = queueJson(job.id === undefined ? { ...job, id: jobId } : job); // U+FFFE and U+FFFF escaped: SQS refuses them
   const bytes = Buffer.byteLength(body);
   checkSize(bytes, limits, prefix);
   const message: QueueMessage = {
     index,
+    jobId,
     body,
     bytes,
-    ...(job.id === undefined ? {} : { jobId: job.id }),
     ...(limits.offload && bytes > limits.offloadThresholdBytes ? { offload: true as const } : {}),
   };
   const delaySeconds = delayOf(job, fifo !== undefined, prefix);
   const delayed = delaySeconds === undefined ? message : { ...message, delaySeconds };
   if (fifo === undefined) return delayed;
-  return { ...delayed, groupId: fifo.groupId(job), deduplicationId: deduplicationId(job.id, body) };
+  return { ...delayed, groupId: fifo.groupId(job), deduplicationId: deduplicationId(jobId, body) };
 }
 
 /**

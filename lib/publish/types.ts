@@ -52,7 +52,11 @@ export interface PublishedJob {
   ok: true;
   /** Position of the job in the list given to {@link MailQueue.sendBatch}. */
   index: number;
-  /** The job's own `id`, when it has one. */
+  /**
+   * The job's `id`: its own, or, for a job published without one, the id derived from its content
+   * (`content.<32 hex digits>`), which the producer set in the job. Delivery logs, the ledger, the
+   * Message-ID and the DLQ's `JobId` name the job by it.
+   */
   jobId?: string;
   /** The SQS message id. */
   messageId: string;
@@ -66,6 +70,7 @@ export interface PublishedJob {
 export interface FailedJob {
   ok: false;
   index: number;
+  /** As {@link PublishedJob.jobId}. */
   jobId?: string;
   error: PublishError;
   attempts: number;

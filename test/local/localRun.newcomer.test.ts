@@ -66,7 +66,7 @@ describe('a 25 MiB attachment from the CLI, against npm start', () => {
     );
 
     expect(sent.stderr).toBe(`mail-queue: no queue URL given: using the local run's queue (npm start, pid ${state.pid}) ${state.queueUrl}\n`);
-    expect(sent.stdout).toMatch(/^sent as SQS message [0-9a-f-]{36}\n$/);
+    expect(sent.stdout).toMatch(/^sent job content\.[0-9a-f]{32} as SQS message [0-9a-f-]{36}\n$/);
     expect(sent.code).toBe(0);
 
     const entry = await eventually(

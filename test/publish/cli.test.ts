@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailJobInput } from '../../lib/message/index.js';
+import { contentJobId, parseMailJob, type MailJobInput } from '../../lib/message/index.js';
 import { startFauxqs, type Fauxqs } from './fauxqs.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -140,13 +140,14 @@ describe('mail-queue send', () => {
     expect(await bodies(queueUrl)).toEqual([job]);
   });
 
-  it('takes QUEUE_URL when MAIL_QUEUE_URL is not set, and a job from stdin', async () => {
+  it('takes QUEUE_URL when MAIL_QUEUE_URL is not set, and a job from stdin; a job without id is sent with its derived id, printed', async () => {
     const queueUrl = await sqs.createQueue('cli');
-    const job = { v: 1, to: 'ann@example.com', subject: 'stdin', text: 'Hi' };
+    const job = { v: 1, to: 'ann@example.com', subject: 'stdin', text: 'Hi' } as const;
     const run = await mailQueue(['send', '--file', '-', '--endpoint', sqs.endpoint], { env: { QUEUE_URL: queueUrl }, stdin: JSON.stringify(job) });
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^sent as SQS message /);
-    expect(await bodies(queueUrl)).toEqual([job]);
+    const id = contentJobId(parseMailJob(job));
+    expect(run.stdout.slice(0, run.stdout.lastIndexOf(' '))).toBe(`sent job ${id} as SQS message`);
+    expect(await bodies(queueUrl)).toEqual([{ ...job, id }]);
   });
 
   it('refuses an invalid job with every reason, exit 1, nothing sent', async () => {

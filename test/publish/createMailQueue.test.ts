@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { InvalidJobError, parseMailJob, type MailJobInput } from '../../lib/message/index.js';
+import { contentJobId, InvalidJobError, parseMailJob, type MailJobInput } from '../../lib/message/index.js';
 import { createMailQueue, PublishError, SQS_MAX_BYTES, type PublishResult } from '../../lib/publish/index.js';
 import { sqsClient, startFauxqs, startSqsProxy, type Fauxqs, type FaultPlan, type SqsProxy } from './fauxqs.js';
 
@@ -271,16 +271,13 @@ describe('createMailQueue: FIFO queues', () => {
     expect((JSON.parse(messages[0]!.Body!) as { text: string }).text).toBe('Body 1');
   });
 
-  it('uses a content hash when the job has no id: identical jobs land once, different ones both', async () => {
+  it('uses the id derived from its content when the job has none: identical jobs land once, different ones both', async () => {
     const queueUrl = await sqs.createQueue('mail.fifo');
     const a: MailJobInput = { v: 1, to: 'a@example.com', subject: 's', text: 'same' };
     const b: MailJobInput = { v: 1, to: 'a@example.com', subject: 's', text: 'other' };
     await createMailQueue({ queueUrl, client: sqs.client }).sendBatch([a, a, b]);
     const messages = await sqs.drain(queueUrl);
-    expect(messages.map((m) => attribute(m, 'MessageDeduplicationId'))).toEqual([
-      createHash('sha256').update(JSON.stringify(a)).digest('hex'),
-      createHash('sha256').update(JSON.stringify(b)).digest('hex'),
-    ]);
+    expect(messages.map((m) => attribute(m, 'MessageDeduplicationId'))).toEqual([contentJobId(parseMailJob(a)), contentJobId(parseMailJob(b))]);
   });
 
   it('hashes a job id longer than the 128 characters SQS takes', async () => {

@@ -1,11 +1,10 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidJobError, type MailJobInput } from '../../lib/message/index.js';
+import { contentJobId, InvalidJobError, parseMailJob, type MailJobInput } from '../../lib/message/index.js';
 import { parsePayloadPointer } from '../../lib/message/payloadPointer.js';
 import { createMailQueue, JobWithFiles, PublishError } from '../../lib/publish/index.js';
 import { credentials, startFauxqs, type Fauxqs } from './fauxqs.js';
@@ -110,7 +109,7 @@ describe('createMailQueue: claim check', () => {
     ]);
   });
 
-  it('on a FIFO queue, keeps the deduplication id of the job (its id, else the sha256 of its JSON), not of the pointer', async () => {
+  it('on a FIFO queue, keeps the deduplication id of the job (its id, else the id derived from its content), not of the pointer', async () => {
     const queueUrl = await sqs.createQueue('mail.fifo');
     const queue = createMailQueue({ queueUrl, client: sqs.client, payloadBucket: bucket, s3Client: s3, offloadThresholdBytes: 1000 });
     const anonymous = { ...jobOfSize(5000), id: undefined };
@@ -120,10 +119,7 @@ describe('createMailQueue: claim check', () => {
     const messages: Message[] = [];
     for (let i = 0; i < 2; i += 1) messages.push(...(await sqs.drain(queueUrl)));
     expect(messages.every((m) => POINTER.test(m.Body ?? ''))).toBe(true);
-    expect(messages.map((m) => m.Attributes?.MessageDeduplicationId)).toEqual([
-      'order-7',
-      createHash('sha256').update(JSON.stringify(anonymous)).digest('hex'),
-    ]);
+    expect(messages.map((m) => m.Attributes?.MessageDeduplicationId)).toEqual(['order-7', contentJobId(parseMailJob(anonymous))]);
   });
 
   it('fails with PayloadUploadFailed when S3 does not take the body, and sends nothing', async () => {
