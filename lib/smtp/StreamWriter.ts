@@ -22,6 +22,7 @@ import type { SmtpConnection } from './connection.js';
 import { MessageTooLargeError, type SmtpError } from './errors.js';
 import { isPositive } from './reply.js';
 import type { Session } from './session.js';
+import { readAhead } from './readAhead.js';
 import { StreamedContent } from './StreamedContent.js';
 import { ambiguousUnlessAnswered, contentRefused, judgeEnvelope, notAttempted, type Transaction } from './transaction.js';
 import type { EnvelopeReplies, TransactionWire } from './TransactionWire.js';
@@ -69,7 +70,7 @@ export class StreamWriter {
    */
   async writeDataBody(tx: Transaction, content: StreamedContent): Promise<{ parts: Uint8Array[]; lines: string[] }> {
     try {
-      for await (const batch of content.batches(DATA_WRITE_BYTES, this.#lost())) {
+      for await (const batch of readAhead(content.batches(DATA_WRITE_BYTES, this.#lost()))) {
         if (batch.last) return { parts: [...batch.parts, Buffer.from(DOT_LINE)], lines: [octetsSummary(content.wireOctets), '.'] };
         await this.#connection.write(batch.parts, [], 'data', 0);
       }
@@ -135,7 +136,7 @@ export class StreamWriter {
     let last: { parts: Uint8Array[]; bytes: number } | undefined;
     try {
       try {
-        for await (const batch of content.batches(BDAT_CHUNK_BYTES, this.#lost())) {
+        for await (const batch of readAhead(content.batches(BDAT_CHUNK_BYTES, this.#lost()))) {
           if (batch.last) {
             last = batch;
             break;
