@@ -31,6 +31,7 @@ const PACKED_FILES = [
     'address',
     'attachmentSchema',
     'characters',
+    'contentJobId',
     'fieldSchemas',
     'headerRules',
     'jobPath',
