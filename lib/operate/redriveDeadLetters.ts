@@ -47,7 +47,8 @@ export interface RedriveOptions {
  * dead-lettered again, so it goes back only when named by id.
  *
  * Each job is sent with its body unchanged (same job id, so the same Message-ID) and its
- * attributes less the dead-letter ones and `MailRequeueCount` (see `REDRIVE_DROPPED_ATTRIBUTES`);
+ * attributes less the dead-letter ones and `MailRequeueCount` (see `REDRIVE_DROPPED_ATTRIBUTES`):
+ * a claim check keeps its `ExtendedPayloadSize`, so the function sizes it without a HEAD of its object;
  * to a FIFO queue in its message group (or `mail`) with a deduplication id made of the DLQ message
  * id and the body, so a redrive repeated within SQS's 5-minute window after a crash does not send
  * it twice. It is deleted from the DLQ only after the queue took it. Messages that reach the DLQ
