@@ -20,6 +20,12 @@ import type { SpooledContent } from './spoolJobJson.js';
 
 /** Offloaded jobs read at once (each a stream into a file; S3 reads run side by side). */
 const LOAD_CONCURRENCY = 3;
+/**
+ * Offloaded jobs over this size are read one at a time (beside smaller ones): each large read
+ * holds its socket's, decoder's and file writes' buffers, and three at once (a 40 MB and a 10 MB
+ * job of one batch) raised the function's peak RSS by up to 9 MiB (126.6 against 117-118 MiB).
+ */
+export const LOAD_ALONE_BYTES = 1024 * 1024;
 
 /** How the batch shares its spool budget (see {@link planSpool}). */
 export interface PayloadBatchOptions {
@@ -84,9 +90,12 @@ export async function preparePayloads(
       notAttempted: 'spoolBudget',
     };
   }
+  const largeReads = oneAtATime();
   await inLanes(
     records.map((record, index) => async (): Promise<void> => {
-      prepared[index] ??= await prepareOne(record, pointers[index], reader, signal);
+      if (prepared[index] !== undefined) return;
+      const load = (): Promise<PreparedRecord> => prepareOne(record, pointers[index], reader, signal);
+      prepared[index] = (sizes.get(index) ?? 0) > LOAD_ALONE_BYTES ? await largeReads(load) : await load();
     }),
   );
   return prepared.map((entry, index) => entry ?? prepareRecord(records[index] as MailRecord));
@@ -98,6 +107,16 @@ async function inLanes(work: (() => Promise<void>)[]): Promise<void> {
     for (let task = work.shift(); task !== undefined; task = work.shift()) await task();
   });
   await Promise.all(lanes);
+}
+
+/** Runs the tasks given to it one after the other, in the order given, whichever lane gives them. */
+function oneAtATime(): <T>(task: () => Promise<T>) => Promise<T> {
+  let turn: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = turn.then(task);
+    turn = run.catch(() => undefined);
+    return run;
+  };
 }
 
 /** A record whose job could not be read: permanent, or transient when S3 failed for now. */
