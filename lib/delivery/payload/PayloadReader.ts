@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import type { MailJob } from '../../message/types.js';
 import { PAYLOAD_KEY_PREFIX } from '../../message/payloadPointer.js';
 import type { PayloadPointer } from '../../message/payloadPointer.js';
@@ -104,16 +103,16 @@ export class PayloadReader {
     if (this.#dir === undefined) await this.beginBatch();
     const body = await this.#store.read(pointer, signal === undefined ? {} : { signal });
     // The size checked first may have been the producer's word (the attribute): the read stops past the limit.
-    let read = 0;
-    const limited = body.pipe(
-      new Transform({
-        transform: (chunk: Buffer, _encoding, done) => {
-          read += chunk.length;
-          done(read > this.maxMessageBytes ? this.#tooLarge(pointer, read, 'at least ') : null, chunk);
-        },
-      }),
-    );
-    body.on('error', (error) => limited.destroy(error));
+    const limit = this.maxMessageBytes;
+    const tooLarge = (read: number): PayloadError => this.#tooLarge(pointer, read, 'at least ');
+    const limited = (async function* stopPastLimit(): AsyncGenerator<Uint8Array> {
+      let read = 0;
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+        read += chunk.byteLength;
+        if (read > limit) throw tooLarge(read);
+        yield chunk;
+      }
+    })();
     try {
       return await spoolJobJson(limited, this.#dir ?? this.#root, randomUUID());
     } catch (error) {
@@ -126,7 +125,6 @@ export class PayloadReader {
         },
       );
     } finally {
-      limited.destroy();
       body.destroy();
     }
   }
