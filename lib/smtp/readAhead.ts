@@ -8,8 +8,8 @@
  * message is read and encoded while the socket takes the batch before it (a write waits for the
  * socket to drain), not after it. Measured on a 10 MB message to Postfix: the content took 370 ms
  * written batch after batch, about half with the next batch read meanwhile. Holds at most one
- * value more than the consumer. Stopping early ends `source` once its pending pull settles; that
- * pull's failure is then dropped (the consumer already stopped for its own reason).
+ * value more than the consumer. Stopping early returns at once and ends `source` once its pending
+ * pull settles; that pull's failure is then dropped (the consumer already stopped for its own reason).
  *
  * @example
  * for await (const batch of readAhead(content.batches(BDAT_CHUNK_BYTES, lost))) await connection.write(batch.parts, [], 'data', 1);
@@ -25,6 +25,7 @@ export async function* readAhead<T>(source: AsyncGenerator<T, void, undefined>):
       yield result.value;
     }
   } finally {
-    await source.return(undefined).catch(() => undefined);
+    // Not awaited: a pull still waiting for the stream (a stalled S3 read) must not hold up a consumer that stopped.
+    source.return(undefined).catch(() => undefined);
   }
 }

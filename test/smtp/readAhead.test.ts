@@ -55,6 +55,32 @@ describe('readAhead', () => {
     expect(log).toEqual(['pull 1', 'pull 2', 'got 1', 'source ended']);
   });
 
+  it('lets the consumer stop at once while a pull still waits for the source, which ends once it answers', async () => {
+    // Prepare
+    const log: string[] = [];
+    let answer: () => void = () => undefined;
+    const stalled = (async function* () {
+      try {
+        yield 1;
+        log.push('pull 2');
+        await new Promise<void>((resolve) => (answer = resolve));
+        yield 2;
+      } finally {
+        log.push('source ended');
+      }
+    })();
+    // Act
+    for await (const value of readAhead(stalled)) {
+      log.push(`got ${value}`);
+      break;
+    }
+    log.push('consumer stopped');
+    answer();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Assess
+    expect(log).toEqual(['pull 2', 'got 1', 'consumer stopped', 'source ended']);
+  });
+
   it("hands the source's failure to the consumer at the value it failed on", async () => {
     // Prepare
     const log: string[] = [];
