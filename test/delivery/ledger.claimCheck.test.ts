@@ -6,68 +6,32 @@
  * - a job some of whose recipients took it on an earlier receive and whose remaining recipients
  *   are now refused for good goes to the DLQ naming only those (as a partly refused job does).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { payloadPointerBody } from '../../lib/message/payloadPointer.js';
+import { useClaimCheckRig } from '../support/claimCheckRig.js';
 import { useDynamoEmulator } from '../support/dynamoEmulator.js';
-import { ledgerRig as startLedgerRig } from '../support/ledgerRig.js';
+import { useLedgerRig } from '../support/ledgerRig.js';
 import type { LedgerRig, LedgerRigOptions } from '../support/ledgerRig.js';
 import { mailJob } from '../support/sendMailHarness.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
 const dynamo = useDynamoEmulator();
-let running: LedgerRig | undefined;
-let s3: S3Client;
-let spool: string;
-let buckets = 0;
-
-beforeEach(async () => {
-  spool = await mkdtemp(join(tmpdir(), 'ledger-claim-check-'));
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-});
-afterEach(async () => {
-  await running?.relay.stop();
-  running = undefined;
-  s3.destroy();
-  await rm(spool, { recursive: true, force: true });
-});
+const claimChecks = useClaimCheckRig(emulator, { spoolPrefix: 'ledger-claim-check-' });
+const startLedgerRig = useLedgerRig(emulator, dynamo);
+const { exists } = claimChecks;
 
 /** A ledger rig whose handler reads claim checks from a fresh bucket of the emulator. */
 async function ledgerRig(options: LedgerRigOptions = {}): Promise<LedgerRig & { bucket: string }> {
-  buckets += 1;
-  const bucket = `ledger-payloads-${buckets}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  running = await startLedgerRig(emulator(), dynamo(), {
-    ...options,
-    payload: { bucket, forcePathStyle: true },
-    deps: { s3, tmpDir: spool, ...options.deps },
-  });
+  const bucket = await claimChecks.newBucket('ledger-payloads');
+  const reader = claimChecks.readerOptions(bucket);
+  const running = await startLedgerRig({ ...options, payload: reader.payload, deps: { ...reader.deps, ...options.deps } });
   return { ...running, bucket };
 }
 
 /** Writes the job's JSON under payloads/ and returns the pointer's body (naming `recipients` when given). */
 async function offload(bucket: string, job: Record<string, unknown>, recipients?: string[]): Promise<string> {
-  const key = `payloads/${String(job['id'])}`;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(job) }));
-  return payloadPointerBody({ bucket, key, ...(recipients === undefined ? {} : { recipients }) });
-}
-
-async function exists(bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
+  return (await claimChecks.putJob(bucket, `payloads/${String(job['id'])}`, job, recipients)).body;
 }
 
 const refuseBob: LedgerRigOptions['onCommand'] = (command) =>

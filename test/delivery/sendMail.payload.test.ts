@@ -4,44 +4,22 @@
  * Client libraries' exact format; the mailbox's attachment is compared by SHA-256.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SmtpSettings } from '../../lib/config.js';
+import { describe, expect, it } from 'vitest';
 import { redriveDeadLetters } from '../../lib/operate/index.js';
-import { startSmtpServer } from '../support/smtpServer.js';
+import { useClaimCheckRig } from '../support/claimCheckRig.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
-import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import { mailJob } from '../support/sendMailHarness.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 
 const emulator = useSqsEmulator();
-const BUCKET = 'mail-payloads-test';
-const PRODUCER_BUCKET = 'producer-files';
-let server: SmtpServerHandle | undefined;
-let spool: string;
-let s3: S3Client;
-let buckets = 0;
-
-beforeEach(async () => {
-  spool = await mkdtemp(join(tmpdir(), 'payload-test-'));
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-});
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-  s3.destroy();
-  await rm(spool, { recursive: true, force: true });
-});
+const claimChecks = useClaimCheckRig(emulator, { spoolPrefix: 'payload-test-' });
+const { exists, run: runBodies } = claimChecks;
 
 /** The body the official Extended Client libraries write for an object. */
 function officialPointer(bucket: string, key: string): string {
@@ -50,43 +28,9 @@ function officialPointer(bucket: string, key: string): string {
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-async function exists(bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function setUp(
-  serverOptions: SmtpServerOptions = {},
-): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string; producerBucket: string }> {
-  buckets += 1;
-  const bucket = `${BUCKET}-${buckets}`;
-  const producerBucket = `${PRODUCER_BUCKET}-${buckets}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new CreateBucketCommand({ Bucket: producerBucket }));
-  server = await startSmtpServer({ size: 10_000_000, ...serverOptions });
-  const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({
-    emulator: emulator(),
-    smtp: { kind: 'url', settings },
-    tlsCa: server.ca,
-    payload: { bucket, forcePathStyle: true },
-    deps: { s3, tmpDir: spool },
-  });
-  return { rig, smtp: server, bucket, producerBucket };
-}
-
-/** Publishes the bodies (with the Extended Client's size attribute where given), receives one batch and runs the handler. */
-async function runBodies(rig: SendMailRig, bodies: { body: string; size?: number }[]) {
-  for (const { body, size } of bodies)
-    await rig.queues.publish([body], size === undefined ? {} : { attributes: { ExtendedPayloadSize: String(size) } });
-  const records = await rig.queues.receiveRecords(10);
-  expect(records).toHaveLength(bodies.length);
-  const response = await rig.handler(sqsEvent(records), lambdaContext());
-  return { records, response };
+async function setUp(server: SmtpServerOptions = {}): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string; producerBucket: string }> {
+  const { rig, smtp, bucket } = await claimChecks.handler('mail-payloads-test', { server });
+  return { rig, smtp, bucket, producerBucket: await claimChecks.newBucket('producer-files') };
 }
 
 /** A job with a binary attachment of `size` octets inline (base64), as a producer offloads it. */
@@ -118,7 +62,7 @@ describe('claim checks (AWS SQS Extended Client format) and attachments by refer
     const { rig, smtp, bucket } = await setUp();
     const bytes = pattern(2_500_000, 1);
     const json = JSON.stringify(bigJob(1, bytes));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'payloads/job-1', Body: json }));
+    await claimChecks.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'payloads/job-1', Body: json }));
     // Act
     const { response } = await runBodies(rig, [
       { body: officialPointer(bucket, 'payloads/job-1'), size: Buffer.byteLength(json) },
@@ -129,7 +73,7 @@ describe('claim checks (AWS SQS Extended Client format) and attachments by refer
     expect(smtp.messages.map((m) => m.to)).toEqual([['rcpt1@example.com'], ['rcpt2@example.com']]);
     expect(await attachmentsOf(smtp.messages[0]!.raw)).toEqual([{ filename: 'file-1.bin', sha256: sha256(bytes), size: bytes.length }]);
     expect(await exists(bucket, 'payloads/job-1')).toBe(false);
-    expect(await readdir(join(spool, 'mail-spool')).then((entries) => entries.length)).toBe(0);
+    expect(await readdir(join(claimChecks.spool, 'mail-spool')).then((entries) => entries.length)).toBe(0);
     const line = rig.log.records();
     expect([...line.values()].map((l) => l.attributes['outcome'])).toEqual(['delivered', 'delivered']);
   });
@@ -138,7 +82,7 @@ describe('claim checks (AWS SQS Extended Client format) and attachments by refer
     // Prepare
     const { rig, smtp, producerBucket } = await setUp();
     const bytes = pattern(1_200_001, 7);
-    await s3.send(new PutObjectCommand({ Bucket: producerBucket, Key: 'reports/r.pdf', Body: bytes }));
+    await claimChecks.s3.send(new PutObjectCommand({ Bucket: producerBucket, Key: 'reports/r.pdf', Body: bytes }));
     const job = mailJob(3, {
       attachments: [{ filename: 'r.pdf', contentType: 'application/pdf', s3: { bucket: producerBucket, key: 'reports/r.pdf' } }],
     });
@@ -189,7 +133,7 @@ describe('claim checks (AWS SQS Extended Client format) and attachments by refer
     const { rig, smtp, bucket } = await setUp({ onData: () => (refuse ? { code: 554, message: 'Rejected for now by policy' } : undefined) });
     const bytes = pattern(600_000, 3);
     const json = JSON.stringify(bigJob(7, bytes));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'payloads/job-7', Body: json }));
+    await claimChecks.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'payloads/job-7', Body: json }));
     const pointer = officialPointer(bucket, 'payloads/job-7');
     // Act 1: dead-lettered with its pointer; the object stays.
     const first = await runBodies(rig, [{ body: pointer, size: Buffer.byteLength(json) }]);
@@ -221,7 +165,7 @@ describe('claim checks (AWS SQS Extended Client format) and attachments by refer
     });
     const bytes = pattern(300_000, 9);
     const json = JSON.stringify(bigJob(8, bytes, { to: ['now@example.com', 'later@example.com'], bcc: ['hidden@example.com'] }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'payloads/job-8', Body: json }));
+    await claimChecks.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'payloads/job-8', Body: json }));
     // Act 1
     const first = await runBodies(rig, [{ body: officialPointer(bucket, 'payloads/job-8'), size: Buffer.byteLength(json) }]);
     // Assess 1

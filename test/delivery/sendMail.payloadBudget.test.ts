@@ -4,42 +4,20 @@
  * attempted and come back, as jobs the time budget did not reach) and the largest job
  * (`MAIL_MAX_MESSAGE_BYTES`: permanent at once, the figure in the reason, before any read).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Config, SmtpSettings } from '../../lib/config.js';
+import { describe, expect, it } from 'vitest';
 import { payloadPointerBody } from '../../lib/message/payloadPointer.js';
-import { startSmtpServer } from '../support/smtpServer.js';
+import { useClaimCheckRig } from '../support/claimCheckRig.js';
+import type { ClaimCheckHandlerOptions } from '../support/claimCheckRig.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
-import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import { mailJob } from '../support/sendMailHarness.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent, sqsRecordFactory } from '../support/sqsEvents.js';
 
 const emulator = useSqsEmulator();
-let server: SmtpServerHandle | undefined;
-let spool: string;
-let s3: S3Client;
-let buckets = 0;
-
-beforeEach(async () => {
-  spool = await mkdtemp(join(tmpdir(), 'payload-budget-'));
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-});
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-  s3.destroy();
-  await rm(spool, { recursive: true, force: true });
-});
+const claimChecks = useClaimCheckRig(emulator, { spoolPrefix: 'payload-budget-' });
+const { exists, receive } = claimChecks;
 
 interface Setup {
   rig: SendMailRig;
@@ -47,48 +25,17 @@ interface Setup {
   bucket: string;
 }
 
-async function setUp(options: { payloadLimits?: Config['payloadLimits']; maxReceives?: number; fifo?: boolean } = {}): Promise<Setup> {
-  buckets += 1;
-  const bucket = `budget-payloads-${buckets}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  server = await startSmtpServer({ size: 10_000_000 });
-  const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({
-    emulator: emulator(),
-    smtp: { kind: 'url', settings },
-    tlsCa: server.ca,
-    payload: { bucket, forcePathStyle: true },
-    deps: { s3, tmpDir: spool },
-    ...options,
-  });
-  return { rig, smtp: server, bucket };
-}
+const setUp = (options: Omit<ClaimCheckHandlerOptions, 'server'> = {}): Promise<Setup> => claimChecks.handler('budget-payloads', options);
 
 /** A job with an attachment of `size` octets, offloaded to S3; its pointer body and the JSON's size. */
 async function offloaded(bucket: string, n: number, size: number): Promise<{ body: string; bytes: number; key: string }> {
   const content = Buffer.alloc(size, n).toString('base64');
-  const json = JSON.stringify(mailJob(n, { attachments: [{ filename: `f${n}.bin`, contentType: 'application/octet-stream', content }] }));
-  const key = `payloads/job-${n}`;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: json }));
-  return { body: payloadPointerBody({ bucket, key }), bytes: Buffer.byteLength(json), key };
-}
-
-async function exists(bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Publishes each body (with `ExtendedPayloadSize` when `size` is given) and receives them as one batch. */
-async function receive(rig: SendMailRig, bodies: { body: string; size?: number }[]): Promise<SQSRecord[]> {
-  for (const { body, size } of bodies)
-    await rig.queues.publish([body], size === undefined ? {} : { attributes: { ExtendedPayloadSize: String(size) } });
-  const records = await rig.queues.receiveRecords(10);
-  expect(records).toHaveLength(bodies.length);
-  return records;
+  const job = await claimChecks.putJob(
+    bucket,
+    `payloads/job-${n}`,
+    mailJob(n, { attachments: [{ filename: `f${n}.bin`, contentType: 'application/octet-stream', content }] }),
+  );
+  return { body: job.body, bytes: job.size, key: job.key };
 }
 
 const attributesOf = (rig: SendMailRig, record: SQSRecord) => rig.log.records().get(record.messageId)?.attributes;

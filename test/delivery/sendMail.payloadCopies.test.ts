@@ -4,82 +4,43 @@
  * operator redrives, which the function then sizes without a HEAD of the object. Through the
  * handler against fauxqs (SQS and S3, its S3 calls recorded) and smtp-server.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SmtpSettings } from '../../lib/config.js';
 import { payloadPointerBody } from '../../lib/message/payloadPointer.js';
 import { redriveDeadLetters } from '../../lib/operate/index.js';
 import { startAwsCallRecorder } from '../support/awsCallRecorder.js';
 import type { AwsCallRecorder } from '../support/awsCallRecorder.js';
-import { startSmtpServer } from '../support/smtpServer.js';
+import { useClaimCheckRig } from '../support/claimCheckRig.js';
+import type { OffloadedJob } from '../support/claimCheckRig.js';
 import type { SmtpServerHandle, SmtpServerOptions } from '../support/smtpServer.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
-import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import { mailJob } from '../support/sendMailHarness.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 
 const emulator = useSqsEmulator();
-let server: SmtpServerHandle | undefined;
 let recorder: AwsCallRecorder;
-let spool: string;
-let s3: S3Client;
-let buckets = 0;
-
 beforeEach(async () => {
-  spool = await mkdtemp(join(tmpdir(), 'payload-copies-'));
   recorder = await startAwsCallRecorder(emulator().endpoint);
-  // The function's S3 client goes through the recorder, so every S3 call it makes is seen.
-  s3 = new S3Client({
-    endpoint: recorder.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
 });
 afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-  s3.destroy();
   await recorder.stop();
-  await rm(spool, { recursive: true, force: true });
 });
+// The function's S3 client goes through the recorder, so every S3 call it makes is seen.
+const claimChecks = useClaimCheckRig(emulator, { spoolPrefix: 'payload-copies-', endpoint: () => recorder.endpoint });
 
-async function setUp(serverOptions: SmtpServerOptions): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string }> {
-  buckets += 1;
-  const bucket = `copies-payloads-${buckets}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  server = await startSmtpServer({ size: 10_000_000, ...serverOptions });
-  const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({
-    emulator: emulator(),
-    smtp: { kind: 'url', settings },
-    tlsCa: server.ca,
-    payload: { bucket, forcePathStyle: true },
-    deps: { s3, tmpDir: spool },
-  });
-  return { rig, smtp: server, bucket };
-}
+const setUp = (server: SmtpServerOptions): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string }> =>
+  claimChecks.handler('copies-payloads', { server });
 
 /** Puts an offloaded job of ~300 KB in the bucket; its pointer body, key and JSON size. */
-async function offloaded(bucket: string, n: number, overrides: Record<string, unknown> = {}): Promise<{ body: string; key: string; size: number }> {
+function offloaded(bucket: string, n: number, overrides: Record<string, unknown> = {}): Promise<OffloadedJob> {
   const content = Buffer.alloc(220_000, n).toString('base64');
-  const json = JSON.stringify(
-    mailJob(n, { attachments: [{ filename: `f${n}.bin`, contentType: 'application/octet-stream', content }], ...overrides }),
-  );
-  const key = `payloads/job-${n}`;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: json }));
-  return { body: payloadPointerBody({ bucket, key }), key, size: Buffer.byteLength(json) };
+  const job = mailJob(n, { attachments: [{ filename: `f${n}.bin`, contentType: 'application/octet-stream', content }], ...overrides });
+  return claimChecks.putJob(bucket, `payloads/job-${n}`, job);
 }
 
 /** Publishes the pointer with its `ExtendedPayloadSize`, as the producer does, and runs the handler on the batch. */
-async function publishAndRun(rig: SendMailRig, job: { body: string; size: number }) {
-  await rig.queues.publish([job.body], { attributes: { ExtendedPayloadSize: String(job.size) } });
-  const records = await rig.queues.receiveRecords(10);
-  expect(records).toHaveLength(1);
-  return rig.handler(sqsEvent(records), lambdaContext());
+async function publishAndRun(rig: SendMailRig, job: OffloadedJob) {
+  return (await claimChecks.run(rig, [job])).response;
 }
 
 /** The S3 HEAD requests recorded (their paths). */

@@ -5,86 +5,33 @@
  * rule is refused for good with exactly the reason the same job gets inline.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SmtpSettings } from '../../lib/config.js';
+import { describe, expect, it } from 'vitest';
 import { parseMailJob } from '../../lib/message/index.js';
 import { offloadPayload, payloadOfText } from '../../lib/publish/payloadOffload.js';
-import { startSmtpServer } from '../support/smtpServer.js';
+import { useClaimCheckRig } from '../support/claimCheckRig.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
-import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
+import { mailJob } from '../support/sendMailHarness.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
-import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import { bigRawMessage, crlf, rawJob } from './rawMessages.js';
 
 const emulator = useSqsEmulator();
-let server: SmtpServerHandle | undefined;
-let spool: string;
-let s3: S3Client;
-let buckets = 0;
-
-beforeEach(async () => {
-  spool = await mkdtemp(join(tmpdir(), 'payload-raw-test-'));
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-});
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-  s3.destroy();
-  await rm(spool, { recursive: true, force: true });
-});
+const claimChecks = useClaimCheckRig(emulator, { spoolPrefix: 'payload-raw-test-' });
+const { exists, run: runBodies } = claimChecks;
 
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
-async function setUp(): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string }> {
-  buckets += 1;
-  const bucket = `mail-payloads-raw-${buckets}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  server = await startSmtpServer({ size: 64 * 1024 * 1024 });
-  const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({
-    emulator: emulator(),
-    smtp: { kind: 'url', settings },
-    tlsCa: server.ca,
-    payload: { bucket, forcePathStyle: true },
-    deps: { s3, tmpDir: spool },
-  });
-  return { rig, smtp: server, bucket };
-}
+const setUp = (): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string }> =>
+  claimChecks.handler('mail-payloads-raw', { server: { size: 64 * 1024 * 1024 } });
 
 /** Offloads a job's JSON as the producer does (multipart over 8 MiB) and returns the queue body and attribute. */
 async function offload(bucket: string, job: unknown): Promise<{ body: string; size: number; key: string }> {
   const json = JSON.stringify(job);
-  const { body } = await offloadPayload({ bucket, s3Client: s3 }, payloadOfText(json));
+  const { body } = await offloadPayload({ bucket, s3Client: claimChecks.s3 }, payloadOfText(json));
   const key = (JSON.parse(body) as [string, { s3Key: string }])[1].s3Key;
   return { body, size: Buffer.byteLength(json), key };
-}
-
-async function runBodies(rig: SendMailRig, bodies: { body: string; size?: number }[]) {
-  for (const { body, size } of bodies)
-    await rig.queues.publish([body], size === undefined ? {} : { attributes: { ExtendedPayloadSize: String(size) } });
-  const records = await rig.queues.receiveRecords(10);
-  expect(records).toHaveLength(bodies.length);
-  const response = await rig.handler(sqsEvent(records), lambdaContext());
-  return { records, response };
-}
-
-async function exists(bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('raw jobs through the claim check', () => {
@@ -105,7 +52,7 @@ describe('raw jobs through the claim check', () => {
     expect(sha256(received.raw)).toBe(sha256(expected));
     expect(received.mailArgs).toMatchObject({ SIZE: String(Buffer.byteLength(expected)), BODY: '8BITMIME' });
     expect(await exists(bucket, offloaded.key)).toBe(false);
-    expect(await readdir(join(spool, 'mail-spool')).then((entries) => entries.length)).toBe(0);
+    expect(await readdir(join(claimChecks.spool, 'mail-spool')).then((entries) => entries.length)).toBe(0);
   }, 120_000);
 
   it('a raw message without a final line end: the CRLF the wire needs is counted in SIZE=', async () => {

@@ -6,20 +6,16 @@
  * The CLI and the send-mail handler against fauxqs (SQS and S3) and smtp-server.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SmtpSettings } from '../../lib/config.js';
+import { describe, expect, it } from 'vitest';
 import { contentJobId, parseMailJob } from '../../lib/message/index.js';
 import { parsePayloadPointer } from '../../lib/message/payloadPointer.js';
 import { createMailQueue } from '../../lib/publish/index.js';
-import { startSmtpServer } from '../support/smtpServer.js';
+import { useClaimCheckRig } from '../support/claimCheckRig.js';
 import type { SmtpServerHandle } from '../support/smtpServer.js';
 import { useAwsTestEnvironment, useSqsEmulator } from '../support/sqsQueues.js';
-import { sendMailRig } from '../support/sendMailHarness.js';
 import type { SendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
 import { runCli } from './runCli.js';
@@ -27,42 +23,9 @@ import { runCli } from './runCli.js';
 const emulator = useSqsEmulator();
 // The CLI's SDK clients take their credentials from the process's environment.
 useAwsTestEnvironment();
-let server: SmtpServerHandle | undefined;
-let dir: string;
-let s3: S3Client;
-let buckets = 0;
+const claimChecks = useClaimCheckRig(emulator, { spoolPrefix: 'send-job-id-' });
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'send-job-id-'));
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-});
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-  s3.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function setUp(): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string }> {
-  buckets += 1;
-  const bucket = `job-id-payloads-${buckets}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  server = await startSmtpServer({ size: 10_000_000 });
-  const settings: SmtpSettings = { host: server.host, port: server.port, security: 'starttls', username: server.user, password: server.pass };
-  const rig = await sendMailRig({
-    emulator: emulator(),
-    smtp: { kind: 'url', settings },
-    tlsCa: server.ca,
-    payload: { bucket, forcePathStyle: true },
-    deps: { s3, tmpDir: join(dir, 'spool') },
-  });
-  return { rig, smtp: server, bucket };
-}
+const setUp = (): Promise<{ rig: SendMailRig; smtp: SmtpServerHandle; bucket: string }> => claimChecks.handler('job-id-payloads');
 
 /** `mail-queue send` of a job without --id, to the rig's queue and bucket; the id it printed. */
 async function sendFromCli(rig: SendMailRig, bucket: string, args: string[]): Promise<string> {
@@ -118,11 +81,11 @@ describe('the id of a job published without one', () => {
     const { rig, smtp, bucket } = await setUp();
     const file = Buffer.alloc(400_000);
     for (let at = 0; at < file.length; at += 1) file[at] = (at * 7 + (at >> 9)) & 0xff;
-    await writeFile(join(dir, 'report.pdf'), file);
+    await writeFile(join(claimChecks.spool, 'report.pdf'), file);
     const flags = ['--from', 'shop@example.com', '--to', 'ann@example.com', '--subject', 'Report', '--text', 'Attached.'];
     // Act
-    const id = await sendFromCli(rig, bucket, [...flags, '--attach', join(dir, 'report.pdf')]);
-    const queue = createMailQueue({ queueUrl: rig.queues.queueUrl, client: emulator().sqs, payloadBucket: bucket, s3Client: s3 });
+    const id = await sendFromCli(rig, bucket, [...flags, '--attach', join(claimChecks.spool, 'report.pdf')]);
+    const queue = createMailQueue({ queueUrl: rig.queues.queueUrl, client: emulator().sqs, payloadBucket: bucket, s3Client: claimChecks.s3 });
     const attachments = [{ filename: 'report.pdf', contentType: 'application/pdf', content: file.toString('base64') }];
     const sent = await queue.send({ v: 1, from: 'shop@example.com', to: 'ann@example.com', subject: 'Report', text: 'Attached.', attachments });
     const delivered = await deliver(rig, smtp);
