@@ -15,6 +15,7 @@ import { LOCAL_RUN_DIR, readLocalRunState } from '../localRun.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../queueMessage.js';
 import type { MailQueue } from '../types.js';
 import { failed, usage, UsageError, type CliIo } from './cliIo.js';
+import { localRunClients } from './localRunClients.js';
 
 /** The flags of {@link withPublishTarget}. */
 export interface PublishTargetFlags {
@@ -70,18 +71,7 @@ export async function openPublishQueue(flags: PublishTargetFlags, io: CliIo): Pr
     return usage(io, new UsageError('no queue URL: give --queue-url or --stack, or set MAIL_QUEUE_URL (or start the local run with npm start)'));
   }
   io.stderr.write(`mail-queue: no queue URL given: using the local run's queue (npm start, pid ${local.pid}) ${local.queueUrl}\n`);
-  const client = new SQSClient({
-    endpoint: flags.endpoint ?? local.sqsEndpoint,
-    region: flags.region ?? local.region,
-    credentials: local.credentials,
-  });
-  const s3Client = new S3Client({
-    endpoint: local.s3Endpoint ?? local.sqsEndpoint,
-    region: flags.region ?? local.region,
-    credentials: local.credentials,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  const { sqs: client, s3: s3Client } = localRunClients(local, flags, { requestChecksumCalculation: 'WHEN_REQUIRED' });
   try {
     return createMailQueue({ queueUrl: local.queueUrl, client, ...sizeOptions(flags, flags.payloadBucket ?? local.payloadBucket), s3Client });
   } catch (error) {

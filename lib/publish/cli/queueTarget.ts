@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { deadLetterQueueOf, stackQueues } from '../../operate/findQueues.js';
 import { LOCAL_RUN_DIR, readLocalRunState } from '../localRun.js';
 import { UsageError, type CliIo } from './cliIo.js';
+import { localRunClients } from './localRunClients.js';
 
 /** The flags every operator command takes. */
 export interface QueueTargetFlags {
@@ -70,17 +71,7 @@ export async function resolveQueueTarget(flags: QueueTargetFlags, io: CliIo): Pr
       throw new UsageError('no queue: give --queue-url, --dlq-url or --stack, or set MAIL_QUEUE_URL (or start the local run with npm start)');
     }
     io.stderr.write(`mail-queue: no queue given: using the local run's queues (npm start, pid ${local.pid})\n`);
-    const sqs = new SQSClient({
-      endpoint: flags.endpoint ?? local.sqsEndpoint,
-      region: flags.region ?? local.region,
-      credentials: local.credentials,
-    });
-    const s3 = new S3Client({
-      endpoint: local.s3Endpoint ?? local.sqsEndpoint,
-      region: flags.region ?? local.region,
-      credentials: local.credentials,
-      forcePathStyle: true,
-    });
+    const { sqs, s3 } = localRunClients(local, flags);
     return { sqs, s3, queueUrl: local.queueUrl, dlqUrl: local.dlqUrl, origin: `local run (npm start, pid ${local.pid})` };
   }
   const sqs = sqsClient(flags, queueUrl ?? dlqUrl ?? '', io);
