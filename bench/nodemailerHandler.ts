@@ -6,28 +6,16 @@
  * Bundled like the real function by `bench/handlerMemory.ts`; not deployed.
  * @module
  */
-import nodemailer from 'nodemailer';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '../lib/config.js';
 import { composeMail, parseMailJob } from '../lib/message/index.js';
+import { nodemailerTransport } from './nodemailerTransport.js';
 
 const config = loadConfig(process.env);
 
 /** A minimal nodemailer handler: parse, compose, send everything over one pooled connection. */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  if (config.smtp.kind !== 'url') throw new Error('the nodemailer bench handler takes SMTP_URL only');
-  const { settings } = config.smtp;
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: 1,
-    maxMessages: Infinity,
-    host: settings.host,
-    port: settings.port ?? 587,
-    secure: settings.security === 'implicit',
-    requireTLS: settings.security === 'starttls',
-    ...(settings.username === undefined ? {} : { auth: { user: settings.username, pass: settings.password ?? '' } }),
-    ...(config.tlsCa === undefined ? {} : { tls: { ca: config.tlsCa } }),
-  });
+  const { transport, settings } = nodemailerTransport(config);
   try {
     const outcomes = await Promise.allSettled(
       event.Records.map(async (record) => {

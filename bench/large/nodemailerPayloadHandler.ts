@@ -18,12 +18,12 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
 import { loadConfig } from '../../lib/config.js';
 import { spoolJobJson } from '../../lib/delivery/payload/spoolJobJson.js';
 import type { SpooledContent } from '../../lib/delivery/payload/spoolJobJson.js';
 import { parsePayloadPointer } from '../../lib/message/payloadPointer.js';
+import { nodemailerTransport } from '../nodemailerTransport.js';
 
 const config = loadConfig(process.env);
 const s3 = new S3Client({ forcePathStyle: config.payload?.forcePathStyle ?? false });
@@ -59,21 +59,9 @@ function messageOf(job: JobFields, spooled: readonly SpooledContent[]): SendMail
 
 /** A minimal nodemailer handler for claim-check jobs: read every job (spooling attachments), then send them all over one pooled connection. */
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  if (config.smtp.kind !== 'url') throw new Error('the nodemailer bench handler takes SMTP_URL only');
-  const { settings } = config.smtp;
+  const { transport } = nodemailerTransport(config);
   const spool = path.join(os.tmpdir(), 'nodemailer-spool', randomUUID());
   await mkdir(spool, { recursive: true });
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: 1,
-    maxMessages: Infinity,
-    host: settings.host,
-    port: settings.port ?? 587,
-    secure: settings.security === 'implicit',
-    requireTLS: settings.security === 'starttls',
-    ...(settings.username === undefined ? {} : { auth: { user: settings.username, pass: settings.password ?? '' } }),
-    ...(config.tlsCa === undefined ? {} : { tls: { ca: config.tlsCa } }),
-  });
   try {
     const read = await Promise.allSettled(
       event.Records.map(async (record, index) => {
