@@ -8,10 +8,11 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpSettings } from '../../lib/config.js';
 import { offloadPayload, payloadOfText } from '../../lib/publish/payloadOffload.js';
+import { emulatorS3Client } from '../support/claimCheckRig.js';
 import { startPostfix } from '../support/postfix.js';
 import type { PostfixServer } from '../support/postfix.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
@@ -40,12 +41,7 @@ describe.each([
   it('is stored byte for byte (after the trace fields), and its batch-mate too', async () => {
     // Prepare
     if (postfix === undefined || spool === undefined) throw new Error('Postfix did not start');
-    const s3 = new S3Client({
-      endpoint: emulator().endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const s3 = emulatorS3Client(emulator().endpoint);
     const bucket = `raw-postfix-${chunking ? 'bdat' : 'data'}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const settings: SmtpSettings = { host: postfix.host, port: postfix.port, security: 'starttls', username: postfix.user, password: postfix.pass };

@@ -22,6 +22,7 @@ import { MailParser } from 'mailparser';
 import type { AttachmentStream } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, expect, it } from 'vitest';
+import { emulatorS3Client } from '../support/claimCheckRig.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
 import { mailJob, sendMailRig } from '../support/sendMailHarness.js';
 import { lambdaContext, sqsEvent } from '../support/sqsEvents.js';
@@ -85,12 +86,7 @@ async function upload(s3: S3Client, bucket: string, key: string, body: Buffer): 
 it('delivers a 25 MB attachment offloaded to S3 byte for byte through the streamed path, and deletes the object after', async () => {
   // Prepare
   spool = await mkdtemp(join(tmpdir(), 'payload-memory-'));
-  const s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const s3 = emulatorS3Client(emulator().endpoint);
   await s3.send(new CreateBucketCommand({ Bucket: 'mail-payloads-memory' }));
   const relay = await hashingRelay();
   let expected: string;

@@ -1,6 +1,7 @@
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { expect, it } from 'vitest';
 import { LOCAL_PAYLOAD_BUCKET, ensureLocalPayloadBucket } from '../../lib/local/LocalPayloadBucket.js';
+import { emulatorS3Client } from '../support/claimCheckRig.js';
 import { useSqsEmulator } from '../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
@@ -9,7 +10,7 @@ it('creates the claim-check bucket on the emulator (path-style), and again witho
   const { endpoint } = emulator();
   expect(await ensureLocalPayloadBucket(endpoint, 'us-east-1')).toBe(LOCAL_PAYLOAD_BUCKET);
   expect(await ensureLocalPayloadBucket(endpoint, 'us-east-1')).toBe(LOCAL_PAYLOAD_BUCKET);
-  const s3 = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const s3 = emulatorS3Client(endpoint);
   await expect(s3.send(new HeadBucketCommand({ Bucket: LOCAL_PAYLOAD_BUCKET }))).resolves.toBeDefined();
   s3.destroy();
 });

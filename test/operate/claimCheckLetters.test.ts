@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadPointerBody } from '../../lib/message/payloadPointer.js';
 import { findDeadLetters, listDeadLetters } from '../../lib/operate/index.js';
 import { claimCheckLines } from '../../lib/publish/cli/deadLetterText.js';
+import { emulatorS3Client } from '../support/claimCheckRig.js';
 import { useSqsEmulator, type MailQueues } from '../support/sqsQueues.js';
 import { deadLetterByHandler, deadLetterBySqs, NO_SUCH_USER } from './deadLetterQueue.js';
 
@@ -19,12 +20,7 @@ let queues: MailQueues;
 const job = (id: string, to: string[]) => JSON.stringify({ v: 1, id, to, subject: `Job ${id}`, text: 'x' });
 
 beforeAll(async () => {
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    forcePathStyle: true,
-  });
+  s3 = emulatorS3Client(emulator().endpoint);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   queues = await emulator().createMailQueues({ maxReceiveCount: 1 });
   for (const id of ['p-1', 'p-2']) {

@@ -21,6 +21,16 @@ import type { SmtpServerHandle, SmtpServerOptions } from './smtpServer.js';
 import { lambdaContext, sqsEvent } from './sqsEvents.js';
 import type { SqsEmulator } from './sqsQueues.js';
 
+/**
+ * An S3 client on the emulator (fauxqs serves S3 beside SQS): path-style, with the dummy
+ * credentials it takes. The caller destroys it.
+ * @example
+ * const s3 = emulatorS3Client(emulator().endpoint);
+ */
+export function emulatorS3Client(endpoint: string): S3Client {
+  return new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+}
+
 /** Options of {@link useClaimCheckRig}. */
 export interface ClaimCheckRigOptions {
   /** The start of the spool folder's name in the system's temp folder (e.g. `'payload-test-'`). */
@@ -91,13 +101,7 @@ export function useClaimCheckRig(emulator: () => SqsEmulator, options: ClaimChec
   let buckets = 0;
   beforeEach(async () => {
     const spool = await mkdtemp(join(tmpdir(), options.spoolPrefix));
-    const s3 = new S3Client({
-      endpoint: options.endpoint?.() ?? emulator().endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
-    current = { s3, spool };
+    current = { s3: emulatorS3Client(options.endpoint?.() ?? emulator().endpoint), spool };
   });
   afterEach(async () => {
     await server?.stop();

@@ -14,6 +14,7 @@ import { LOAD_ALONE_BYTES, preparePayloads } from '../../../lib/delivery/payload
 import { PayloadReader } from '../../../lib/delivery/payload/PayloadReader.js';
 import { PayloadStore } from '../../../lib/delivery/payload/PayloadStore.js';
 import { payloadPointerBody } from '../../../lib/message/payloadPointer.js';
+import { emulatorS3Client } from '../../support/claimCheckRig.js';
 import { useSqsEmulator } from '../../support/sqsQueues.js';
 
 const emulator = useSqsEmulator();
@@ -22,12 +23,7 @@ let s3: S3Client;
 let spool: string;
 
 beforeAll(async () => {
-  s3 = new S3Client({
-    endpoint: emulator().endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  s3 = emulatorS3Client(emulator().endpoint);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   spool = await mkdtemp(join(tmpdir(), 'prepare-payloads-'));
 });
