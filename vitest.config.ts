@@ -15,10 +15,10 @@ export default defineConfig({
       // The local web page's browser files run in Chromium, not in Node: webUi.test.ts drives them there.
       exclude: ['lib/local/web/assets/**'],
       reporter: ['text-summary', 'json-summary'],
-      // The whole suite's figures when they were set (2026-12-01, clean-clone CI: 88.8 / 82.8 / 88.8 / 90.3 %):
+      // The whole suite's figures when they were set (2026-12-01, whole vitest run at fc913ea: 90.7 / 84.4 / 90.0 / 92.1 %):
       // the thresholds sit one point under them (timing-dependent branches vary from run to run). They
       // may only go up: when coverage rises, raise them in the same commit.
-      thresholds: { statements: 87, branches: 81, functions: 87, lines: 89 },
+      thresholds: { statements: 89, branches: 83, functions: 89, lines: 91 },
     },
   },
 });
