@@ -116,6 +116,33 @@ describe('account', () => {
     expect(account(evidence({ ...base, invocations: alive, ledger: notYet }))).toMatchObject({ other: 1, otherCauses: { unknown: 1 }, holds: false });
   });
 
+  it('with the ledger: a copy whose reply was lost, stored after its retry when no invocation of the job was running, is the lost reply arriving late (ambiguous)', () => {
+    // The first invocation's end of data stalled in the network; it gave up (ambiguous) at 150, the
+    // retry was delivered at 200, and the stalled copy reached the relay at 400, after both.
+    const late = [copy('C1', 'j1', [A], 200), copy('C2', 'j1', [A], 400)];
+    const invocations = [invocation(['j1'], 90, 150), invocation(['j1'], 190, 210)];
+    const ledger = { recordedAt: new Map([[`j1 ${A}`, 205]]), failedAt: new Map<string, number[]>() };
+    expect(account(evidence({ copies: late, acknowledged: new Set(['C1']), invocations, ledger }))).toMatchObject({
+      ambiguous: { replyLost: 1, killedBeforeLedgerRecord: 0, ledgerUnavailable: 0 },
+      other: 0,
+      holds: true,
+    });
+    // The same late copy while an invocation of the job runs is not excused by its own lost reply.
+    const running = [invocation(['j1'], 90, 150), invocation(['j1'], 190, 410)];
+    expect(account(evidence({ copies: late, acknowledged: new Set(['C1']), invocations: running, ledger }))).toMatchObject({
+      other: 1,
+      holds: false,
+    });
+    // One lost reply explains one extra copy, not two.
+    const thrice = [...late, copy('C3', 'j1', [A], 500)];
+    const three = [...invocations, invocation(['j1'], 490, 510)];
+    expect(account(evidence({ copies: thrice, acknowledged: new Set(['C1', 'C3']), invocations: three, ledger }))).toMatchObject({
+      ambiguous: { replyLost: 1 },
+      other: 1,
+      holds: false,
+    });
+  });
+
   it("names a producer's double publish and an SQS re-delivery as causes without the ledger", () => {
     const twice = [copy('C1', 'j1', [A], 100), copy('C2', 'j1', [A], 200)];
     const base = { copies: twice, acknowledged: new Set(['C1', 'C2']), invocations: [invocation(['j1'], 90, 150), invocation(['j1'], 190, 210)] };

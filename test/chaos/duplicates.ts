@@ -21,6 +21,10 @@ export function classify(
   extra: StoredCopy,
   evidence: RunEvidence,
 ): 'replyLost' | 'killedBeforeLedgerRecord' | 'ledgerUnavailable' | 'other' {
+  // A lost reply arriving late: this copy's own reply never came, and the relay stored it while no
+  // invocation of the job was running, so an earlier invocation sent it and its end of data was held
+  // in the network (a stall) until after the function had given up on it and the retry went out.
+  if (arrivedLate(jobId, extra, evidence)) return 'replyLost';
   const unacknowledged = before.filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
   // Copies before this one that were themselves extras explained by a lost reply used one lost reply each.
   if (unacknowledged > repliesUsed(before, evidence)) return 'replyLost';
@@ -39,12 +43,19 @@ export function classify(
   return 'other';
 }
 
-/** Lost replies among `copies` already used to explain the extras among them. */
+/** Whether a copy without its reply was stored when no invocation of its job was running. */
+function arrivedLate(jobId: string, copy: StoredCopy, evidence: RunEvidence): boolean {
+  if (evidence.acknowledged.has(copy.copyId)) return false;
+  return !evidence.invocations.some((i) => i.jobIds.includes(jobId) && i.start <= copy.t && copy.t <= i.end);
+}
+
+/** Lost replies among `copies` already used to explain the extras among them (a late arrival uses its own). */
 function repliesUsed(copies: readonly StoredCopy[], evidence: RunEvidence): number {
   let used = 0;
   for (let i = 1; i < copies.length; i += 1) {
     const lostBefore = copies.slice(0, i).filter((copy) => !evidence.acknowledged.has(copy.copyId)).length;
-    if (lostBefore > used) used += 1;
+    const copy = copies[i] as StoredCopy;
+    if ((copy.jobId !== undefined && arrivedLate(copy.jobId, copy, evidence)) || lostBefore > used) used += 1;
   }
   return used;
 }
